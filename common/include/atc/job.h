@@ -1,0 +1,87 @@
+/* job.h: the job message of CONTRACT section 3 (msgpack, schema v1): decode with
+ * every rule checked, and encode. No sockets here: bytes in, values out. */
+#ifndef ATC_JOB_H
+#define ATC_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATC_JOB_VERSION 1
+#define ATC_JOB_ID_MAX 128
+#define ATC_JOB_FILES_MAX 64
+#define ATC_JOB_PATH_MAX 255
+#define ATC_JOB_DEPS_MAX 64
+#define ATC_JOB_ENV_MAX 64
+#define ATC_JOB_LABELS_MAX 16
+#define ATC_JOB_DEFAULT_TIMEOUT_S 60
+#define ATC_JOB_DEFAULT_MAX_BYTES (4u * 1024u * 1024u)
+
+struct atc_job_file {
+    char *path;            /* relative, validated */
+    unsigned char *data;   /* contents; may hold NUL bytes */
+    size_t len;
+};
+
+struct atc_kv {
+    char *key;
+    char *value;
+};
+
+/* A decoded job. Every pointer is owned by the job; free with atc_job_free. */
+struct atc_job {
+    uint32_t v;
+    char *id;
+    struct atc_job_file *files;
+    size_t nfiles;
+    char **deps;
+    size_t ndeps;
+    char *cmd;             /* NULL: the default pytest command */
+    uint32_t timeout_s;    /* as sent (0 when absent: use the default) */
+    int has_timeout;
+    struct atc_kv *env;
+    size_t nenv;
+    struct atc_kv *labels;
+    size_t nlabels;
+    char *snapshot;        /* NULL: worker default */
+    uint64_t submitted_ms; /* 0 when absent */
+};
+
+/* Why a message was rejected; reason is one of the documented reason codes
+ * ("bad_message", "too_large"); id is set ("" otherwise) when the message's id
+ * could be read and is itself valid, so a rejected result can be written. */
+struct atc_job_error {
+    const char *reason;
+    char id[ATC_JOB_ID_MAX + 1];
+    char message[256];
+};
+
+/* Decodes buf[0..len) into a new job. len is checked against max_bytes before
+ * any decoding; no declared length inside the message can make the decoder
+ * allocate more than the message could hold. On success returns 0 and *out owns
+ * a job (free with atc_job_free). On failure returns ATC_ETOOBIG or ATC_EBADMSG,
+ * *out is NULL and *jerr says why, naming the field. */
+int atc_job_decode(const void *buf, size_t len, size_t max_bytes,
+                   struct atc_job **out, struct atc_job_error *jerr);
+
+/* Checks job against every rule of section 3 (the same checks decode runs).
+ * Returns 0, or ATC_EINVAL with a sentence naming the field in err. */
+int atc_job_validate(const struct atc_job *job, char *err, size_t errlen);
+
+/* Encodes job (validated first) as msgpack. On success *buf is malloc'd (caller
+ * frees) and *len is its size. Returns 0, ATC_EINVAL (with err) or ATC_ENOMEM. */
+int atc_job_encode(const struct atc_job *job, char **buf, size_t *len,
+                   char *err, size_t errlen);
+
+/* Frees job and everything it owns; accepts NULL. */
+void atc_job_free(struct atc_job *job);
+
+/* 1 when s is a valid job id (1..128 bytes of [A-Za-z0-9._:-]). */
+int atc_job_id_valid(const char *s, size_t len);
+
+/* 1 when s is a valid relative file path per section 3. */
+int atc_job_path_valid(const char *s, size_t len);
+
+/* 1 when s is an acceptable pip requirement specifier per section 3. */
+int atc_job_dep_valid(const char *s, size_t len);
+
+#endif

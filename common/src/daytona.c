@@ -1,0 +1,796 @@
+/* daytona.c: the Daytona API calls (sandboxes, files, exec) on top of the HTTP
+ * layer in daytona_http.c; builds the JSON requests and reads the replies. */
+#include "atc/daytona.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "atc/error.h"
+#include "atc/output.h"
+#include "daytona_http.h"
+
+#define DT_DEFAULT_CONNECT_MS 10000L
+#define DT_DEFAULT_REQUEST_MS 60000L
+/* Cap on an API JSON reply. */
+#define DT_MAX_JSON (16u * 1024 * 1024)
+/* Cap on an exec reply: the JSON holding the output, escapes and all. */
+#define DT_MAX_EXEC_JSON (64u * 1024 * 1024)
+/* The HTTP deadline of an exec is its timeout plus this. */
+#define DT_EXEC_MARGIN_S 30
+/* Bounds on a listing, against a server that never stops paginating. */
+#define DT_LIST_MAX_PAGES 1000
+#define DT_LIST_MAX_ITEMS 200000
+#define DT_WAIT_FIRST_MS 100.0
+#define DT_WAIT_MAX_MS 1000.0
+
+struct atc_daytona {
+    struct atc_dhttp http;
+    char *api_url;      /* without a trailing '/' */
+    char *target;       /* or NULL */
+    long request_timeout_ms;
+};
+
+struct atc_daytona *atc_daytona_new(const struct atc_daytona_opts *opts, char *err,
+                                    size_t errlen)
+{
+    struct atc_daytona *d = NULL;
+
+    if (opts == NULL || opts->api_url == NULL || opts->api_url[0] == '\0') {
+        snprintf(err, errlen, "daytona: no API URL");
+        return NULL;
+    }
+    if (strncmp(opts->api_url, "http://", 7) != 0 && strncmp(opts->api_url, "https://", 8) != 0) {
+        snprintf(err, errlen, "daytona: the API URL must start with http:// or https://");
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        goto nomem;
+    long connect_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+                                                   : DT_DEFAULT_CONNECT_MS;
+    if (atc_dhttp_init(&d->http, opts->api_key, connect_ms, err, errlen) != 0) {
+        free(d);
+        return NULL;
+    }
+    d->api_url = strdup(opts->api_url);
+    if (d->api_url == NULL)
+        goto nomem;
+    size_t n = strlen(d->api_url);
+    while (n > 0 && d->api_url[n - 1] == '/')
+        d->api_url[--n] = '\0';
+    if (opts->target != NULL && opts->target[0] != '\0') {
+        d->target = strdup(opts->target);
+        if (d->target == NULL)
+            goto nomem;
+    }
+    d->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms
+                                                         : DT_DEFAULT_REQUEST_MS;
+    return d;
+nomem:
+    snprintf(err, errlen, "daytona: out of memory");
+    atc_daytona_destroy(d);
+    return NULL;
+}
+
+void atc_daytona_destroy(struct atc_daytona *d)
+{
+    if (d == NULL)
+        return;
+    atc_dhttp_cleanup(&d->http);
+    free(d->api_url);
+    free(d->target);
+    free(d);
+}
+
+const struct atc_daytona_status *atc_daytona_last(const struct atc_daytona *d)
+{
+    return &d->http.last;
+}
+
+static void reset_last(struct atc_daytona *d)
+{
+    d->http.last.http_status = 0;
+    d->http.last.retry_after_s = -1;
+    d->http.last.code[0] = '\0';
+}
+
+/* An id the server gave us, or the caller passes: printable, no spaces. */
+static int id_ok(const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+    if (n == 0 || n >= sizeof(((struct atc_sandbox *)0)->id))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Copies a JSON string member into out (truncated to fit); "" if absent. */
+static void copy_member(char *out, size_t outlen, json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    snprintf(out, outlen, "%s", s != NULL ? s : "");
+}
+
+/* Parses body as a JSON value of the given type (JSON_OBJECT or JSON_ARRAY, or
+ * -1 for either); NULL with err set when it is not. */
+static json_t *load_json(const struct atc_dhttp_body *body, int type, const char *what,
+                         char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(body->data, body->len, JSON_ALLOW_NUL, &jerr);
+
+    if (v == NULL) {
+        snprintf(err, errlen, "%s: the response is not JSON (line %d: %.80s)", what,
+                 jerr.line, jerr.text);
+        return NULL;
+    }
+    if ((type == -1 && !json_is_object(v) && !json_is_array(v)) ||
+        (type != -1 && (int)json_typeof(v) != type)) {
+        snprintf(err, errlen, "%s: the response is not a JSON %s", what,
+                 type == JSON_ARRAY ? "array" : "object");
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* GET /sandbox/{id}/toolbox-proxy-url into url. */
+static int fetch_proxy_url(struct atc_daytona *d, const char *id, char *url, size_t urllen,
+                           char *err, size_t errlen)
+{
+    char what[256];
+    char *eid = NULL, *full = NULL;
+    struct atc_dhttp_body body = {0};
+    json_t *root = NULL;
+    int rc = ATC_ENOMEM;
+
+    snprintf(what, sizeof(what), "GET /sandbox/%s/toolbox-proxy-url", id);
+    eid = atc_dhttp_escape(&d->http, id);
+    if (eid != NULL)
+        full = atc_dhttp_fmt("%s/sandbox/%s/toolbox-proxy-url", d->api_url, eid);
+    if (full == NULL) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        goto out;
+    }
+    struct atc_dhttp_req req = {.method = "GET", .url = full, .what = what,
+                                .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = ATC_EPROTO;
+    root = load_json(&body, JSON_OBJECT, what, err, errlen);
+    if (root == NULL)
+        goto out;
+    const char *u = json_string_value(json_object_get(root, "url"));
+    if (u == NULL || u[0] == '\0') {
+        snprintf(err, errlen, "%s: the response has no url", what);
+        goto out;
+    }
+    if ((size_t)snprintf(url, urllen, "%s", u) >= urllen) {
+        snprintf(err, errlen, "%s: the url is too long", what);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    atc_dhttp_body_free(&body);
+    free(full);
+    free(eid);
+    return rc;
+}
+
+/* Fills out from a sandbox JSON object; asks for the toolbox proxy URL when the
+ * object has none. */
+static int parse_sandbox(struct atc_daytona *d, json_t *obj, struct atc_sandbox *out,
+                         const char *what, char *err, size_t errlen)
+{
+    char proxy[sizeof(out->toolbox_url)];
+    char *eid = NULL;
+    int rc = ATC_EPROTO;
+
+    memset(out, 0, sizeof(*out));
+    const char *id = json_string_value(json_object_get(obj, "id"));
+    if (!id_ok(id)) {
+        snprintf(err, errlen, "%s: the sandbox in the response has no usable id", what);
+        goto out;
+    }
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    copy_member(out->name, sizeof(out->name), obj, "name");
+    copy_member(out->state, sizeof(out->state), obj, "state");
+    copy_member(out->error_reason, sizeof(out->error_reason), obj, "errorReason");
+    const char *p = json_string_value(json_object_get(obj, "toolboxProxyUrl"));
+    if (p != NULL && p[0] != '\0') {
+        if ((size_t)snprintf(proxy, sizeof(proxy), "%s", p) >= sizeof(proxy)) {
+            snprintf(err, errlen, "%s: toolboxProxyUrl is too long", what);
+            goto out;
+        }
+    } else {
+        rc = fetch_proxy_url(d, out->id, proxy, sizeof(proxy), err, errlen);
+        if (rc != 0)
+            goto out;
+        rc = ATC_EPROTO;
+    }
+    if (strncmp(proxy, "http://", 7) != 0 && strncmp(proxy, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: toolboxProxyUrl is not an http(s) URL", what);
+        goto out;
+    }
+    size_t n = strlen(proxy);
+    while (n > 0 && proxy[n - 1] == '/')
+        proxy[--n] = '\0';
+    eid = atc_dhttp_escape(&d->http, out->id);
+    if (eid == NULL) {
+        rc = ATC_ENOMEM;
+        snprintf(err, errlen, "%s: out of memory", what);
+        goto out;
+    }
+    if ((size_t)snprintf(out->toolbox_url, sizeof(out->toolbox_url), "%s/%s", proxy, eid) >=
+        sizeof(out->toolbox_url)) {
+        snprintf(err, errlen, "%s: the toolbox URL is too long", what);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(eid);
+    return rc;
+}
+
+/* A JSON object from key/value pairs; NULL when out of memory or a pair is NULL. */
+static json_t *kv_object(const struct atc_kv *kv, size_t n)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o != NULL && i < n; i++) {
+        if (kv[i].key == NULL || kv[i].value == NULL ||
+            json_object_set_new(o, kv[i].key, json_string(kv[i].value)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+/* Sets key to a new value in obj (which takes it). Returns 0 or -1. */
+static int set_new(json_t *obj, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_new(obj, key, v) == 0 ? 0 : -1;
+}
+
+int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spec,
+                       struct atc_sandbox *out, char *err, size_t errlen)
+{
+    const char *what = "POST /sandbox";
+    json_t *req_json = NULL, *root = NULL;
+    char *payload = NULL, *url = NULL;
+    struct atc_dhttp_body body = {0};
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    memset(out, 0, sizeof(*out));
+    req_json = json_object();
+    if (req_json == NULL)
+        goto nomem;
+    if ((spec->name != NULL && set_new(req_json, "name", json_string(spec->name)) != 0) ||
+        (spec->snapshot != NULL &&
+         set_new(req_json, "snapshot", json_string(spec->snapshot)) != 0) ||
+        (d->target != NULL && set_new(req_json, "target", json_string(d->target)) != 0) ||
+        set_new(req_json, "labels", kv_object(spec->labels, spec->nlabels)) != 0 ||
+        set_new(req_json, "env", kv_object(spec->env, spec->nenv)) != 0 ||
+        (spec->auto_stop_min >= 0 &&
+         set_new(req_json, "autoStopInterval", json_integer(spec->auto_stop_min)) != 0) ||
+        (spec->auto_delete_min >= 0 &&
+         set_new(req_json, "autoDeleteInterval", json_integer(spec->auto_delete_min)) != 0) ||
+        (spec->network_block_all && set_new(req_json, "networkBlockAll", json_true()) != 0)) {
+        rc = ATC_EINVAL;
+        snprintf(err, errlen, "%s: could not build the request (a NULL or non-UTF-8 "
+                              "label, env entry, name or snapshot?)", what);
+        goto out;
+    }
+    payload = json_dumps(req_json, JSON_COMPACT);
+    url = atc_dhttp_fmt("%s/sandbox", d->api_url);
+    if (payload == NULL || url == NULL)
+        goto nomem;
+    struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .json = payload,
+                                .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = ATC_EPROTO;
+    root = load_json(&body, JSON_OBJECT, what, err, errlen);
+    if (root == NULL)
+        goto out;
+    rc = parse_sandbox(d, root, out, what, err, errlen);
+    goto out;
+nomem:
+    rc = ATC_ENOMEM;
+    snprintf(err, errlen, "%s: out of memory", what);
+out:
+    json_decref(root);
+    atc_dhttp_body_free(&body);
+    free(url);
+    free(payload);
+    json_decref(req_json);
+    return rc;
+}
+
+int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *out,
+                    char *err, size_t errlen)
+{
+    char what[256];
+    char *eid = NULL, *url = NULL;
+    struct atc_dhttp_body body = {0};
+    json_t *root = NULL;
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    memset(out, 0, sizeof(*out));
+    if (!id_ok(id)) {
+        snprintf(err, errlen, "GET /sandbox: invalid sandbox id");
+        return ATC_EINVAL;
+    }
+    snprintf(what, sizeof(what), "GET /sandbox/%s", id);
+    eid = atc_dhttp_escape(&d->http, id);
+    if (eid != NULL)
+        url = atc_dhttp_fmt("%s/sandbox/%s", d->api_url, eid);
+    if (url == NULL) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        goto out;
+    }
+    struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
+                                .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = ATC_EPROTO;
+    root = load_json(&body, JSON_OBJECT, what, err, errlen);
+    if (root == NULL)
+        goto out;
+    rc = parse_sandbox(d, root, out, what, err, errlen);
+out:
+    json_decref(root);
+    atc_dhttp_body_free(&body);
+    free(url);
+    free(eid);
+    return rc;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Failures a poll may meet and ride out until the wait's deadline. */
+static int transient(int rc)
+{
+    return rc == ATC_ECONN || rc == ATC_ETIMEDOUT || rc == ATC_ESERVER || rc == ATC_ERATELIMIT;
+}
+
+int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long timeout_ms,
+                             char *err, size_t errlen)
+{
+    struct atc_sandbox cur;
+    char last_err[256] = "";
+    long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    double delay = DT_WAIT_FIRST_MS;
+
+    reset_last(d);
+    if (strcmp(sb->state, "started") == 0)
+        return 0;
+    for (;;) {
+        int rc = atc_daytona_get(d, sb->id, &cur, err, errlen);
+        if (rc == 0) {
+            *sb = cur;
+            last_err[0] = '\0';
+            if (strcmp(cur.state, "started") == 0)
+                return 0;
+            if (strcmp(cur.state, "error") == 0 || strcmp(cur.state, "build_failed") == 0 ||
+                strcmp(cur.state, "destroyed") == 0 || strcmp(cur.state, "destroying") == 0) {
+                snprintf(err, errlen, "sandbox %s failed to start: state %s%s%s", cur.id,
+                         cur.state, cur.error_reason[0] ? ": " : "", cur.error_reason);
+                return ATC_ESERVER;
+            }
+        } else if (!transient(rc)) {
+            return rc;
+        } else {
+            snprintf(last_err, sizeof(last_err), "%s", err);
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            snprintf(err, errlen, "sandbox %s not started within %ld ms (state %s%s%s)",
+                     sb->id, timeout_ms, sb->state[0] ? sb->state : "unknown",
+                     last_err[0] ? "; last poll: " : "", last_err);
+            return ATC_ETIMEDOUT;
+        }
+        double wait = delay;
+        double ra = d->http.last.retry_after_s;
+        if (rc == ATC_ERATELIMIT && ra * 1000.0 > wait)
+            wait = ra * 1000.0;
+        if (wait > (double)left)
+            wait = (double)left;
+        sleep_ms((long long)wait);
+        delay *= 1.1;
+        if (delay > DT_WAIT_MAX_MS)
+            delay = DT_WAIT_MAX_MS;
+    }
+}
+
+int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t errlen)
+{
+    char what[256];
+    char *eid = NULL, *url = NULL;
+    struct atc_dhttp_body body = {0};
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    if (!id_ok(id)) {
+        snprintf(err, errlen, "DELETE /sandbox: invalid sandbox id");
+        return ATC_EINVAL;
+    }
+    snprintf(what, sizeof(what), "DELETE /sandbox/%s", id);
+    eid = atc_dhttp_escape(&d->http, id);
+    if (eid != NULL)
+        url = atc_dhttp_fmt("%s/sandbox/%s", d->api_url, eid);
+    if (url == NULL) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        goto out;
+    }
+    struct atc_dhttp_req req = {.method = "DELETE", .url = url, .what = what,
+                                .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    /* Already gone is what we wanted. */
+    if (rc == ATC_ENOTFOUND)
+        rc = 0;
+out:
+    atc_dhttp_body_free(&body);
+    free(url);
+    free(eid);
+    return rc;
+}
+
+/* Appends the items of one listing page to *items. */
+static int list_page(json_t *arr, struct atc_sandbox_item **items, size_t *n, size_t *cap,
+                     const char *what, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *it;
+
+    json_array_foreach(arr, i, it) {
+        const char *id = json_string_value(json_object_get(it, "id"));
+        if (!id_ok(id))
+            continue;
+        if (*n >= DT_LIST_MAX_ITEMS) {
+            snprintf(err, errlen, "%s: more than %d sandboxes", what, DT_LIST_MAX_ITEMS);
+            return ATC_EPROTO;
+        }
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            struct atc_sandbox_item *p = realloc(*items, nc * sizeof(*p));
+            if (p == NULL) {
+                snprintf(err, errlen, "%s: out of memory", what);
+                return ATC_ENOMEM;
+            }
+            *items = p;
+            *cap = nc;
+        }
+        struct atc_sandbox_item *s = &(*items)[(*n)++];
+        memset(s, 0, sizeof(*s));
+        snprintf(s->id, sizeof(s->id), "%s", id);
+        copy_member(s->state, sizeof(s->state), it, "state");
+        if (atc_dhttp_iso8601_ms(json_string_value(json_object_get(it, "createdAt")),
+                                 &s->created_ms) != 0)
+            s->created_ms = 0;
+    }
+    return 0;
+}
+
+int atc_daytona_list(struct atc_daytona *d, const struct atc_kv *labels, size_t nlabels,
+                     struct atc_sandbox_item **items, size_t *nitems, char *err,
+                     size_t errlen)
+{
+    const char *what = "GET /sandbox";
+    json_t *lj = NULL, *root = NULL;
+    char *ljs = NULL, *elabels = NULL, *url = NULL, *cursor = NULL, *ecursor = NULL;
+    struct atc_dhttp_body body = {0};
+    struct atc_sandbox_item *acc = NULL;
+    size_t n = 0, cap = 0;
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    *items = NULL;
+    *nitems = 0;
+    lj = kv_object(labels, nlabels);
+    if (lj == NULL) {
+        rc = ATC_EINVAL;
+        snprintf(err, errlen, "%s: could not encode the labels", what);
+        goto out;
+    }
+    ljs = json_dumps(lj, JSON_COMPACT | JSON_SORT_KEYS);
+    if (ljs != NULL)
+        elabels = atc_dhttp_escape(&d->http, ljs);
+    if (elabels == NULL)
+        goto nomem;
+    for (int page = 0;; page++) {
+        if (page >= DT_LIST_MAX_PAGES) {
+            rc = ATC_EPROTO;
+            snprintf(err, errlen, "%s: more than %d pages", what, DT_LIST_MAX_PAGES);
+            goto out;
+        }
+        free(url);
+        url = cursor != NULL
+                  ? atc_dhttp_fmt("%s/sandbox?labels=%s&limit=200&cursor=%s", d->api_url,
+                                  elabels, ecursor)
+                  : atc_dhttp_fmt("%s/sandbox?labels=%s&limit=200", d->api_url, elabels);
+        if (url == NULL)
+            goto nomem;
+        struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
+                                    .timeout_ms = d->request_timeout_ms,
+                                    .max_body = DT_MAX_JSON};
+        atc_dhttp_body_free(&body);
+        rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+        if (rc != 0)
+            goto out;
+        json_decref(root);
+        rc = ATC_EPROTO;
+        root = load_json(&body, -1, what, err, errlen);
+        if (root == NULL)
+            goto out;
+        /* Older APIs answered with a plain array. */
+        json_t *arr = json_is_array(root) ? root : json_object_get(root, "items");
+        if (!json_is_array(arr)) {
+            snprintf(err, errlen, "%s: the response has no items array", what);
+            goto out;
+        }
+        rc = list_page(arr, &acc, &n, &cap, what, err, errlen);
+        if (rc != 0)
+            goto out;
+        const char *next = json_is_object(root)
+                               ? json_string_value(json_object_get(root, "nextCursor"))
+                               : NULL;
+        if (next == NULL || next[0] == '\0')
+            break;
+        if (cursor != NULL && strcmp(cursor, next) == 0) {
+            rc = ATC_EPROTO;
+            snprintf(err, errlen, "%s: nextCursor repeats itself", what);
+            goto out;
+        }
+        free(cursor);
+        free(ecursor);
+        ecursor = NULL;
+        cursor = strdup(next);
+        if (cursor != NULL)
+            ecursor = atc_dhttp_escape(&d->http, cursor);
+        if (ecursor == NULL)
+            goto nomem;
+    }
+    *items = acc;
+    *nitems = n;
+    acc = NULL;
+    rc = 0;
+    goto out;
+nomem:
+    rc = ATC_ENOMEM;
+    snprintf(err, errlen, "%s: out of memory", what);
+out:
+    free(acc);
+    json_decref(root);
+    atc_dhttp_body_free(&body);
+    free(ecursor);
+    free(cursor);
+    free(url);
+    free(elabels);
+    free(ljs);
+    json_decref(lj);
+    return rc;
+}
+
+int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
+                       const struct atc_job_file *files, size_t nfiles, char *err,
+                       size_t errlen)
+{
+    char what[256];
+    char name[64];
+    curl_mime *mime = NULL;
+    char *url = NULL;
+    struct atc_dhttp_body body = {0};
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    snprintf(what, sizeof(what), "POST /toolbox/%s/files/bulk-upload", sb->id);
+    if (nfiles == 0)
+        return 0;
+    url = atc_dhttp_fmt("%s/files/bulk-upload", sb->toolbox_url);
+    mime = curl_mime_init(d->http.curl);
+    if (url == NULL || mime == NULL)
+        goto nomem;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (files[i].path == NULL || files[i].path[0] == '\0' ||
+            (files[i].data == NULL && files[i].len > 0)) {
+            rc = ATC_EINVAL;
+            snprintf(err, errlen, "%s: file %zu has no path or no data", what, i);
+            goto out;
+        }
+        /* The daemon needs each path field before its file part. */
+        curl_mimepart *part = curl_mime_addpart(mime);
+        snprintf(name, sizeof(name), "files[%zu].path", i);
+        if (part == NULL || curl_mime_name(part, name) != CURLE_OK ||
+            curl_mime_data(part, files[i].path, CURL_ZERO_TERMINATED) != CURLE_OK)
+            goto nomem;
+        part = curl_mime_addpart(mime);
+        snprintf(name, sizeof(name), "files[%zu].file", i);
+        if (part == NULL || curl_mime_name(part, name) != CURLE_OK ||
+            curl_mime_data(part, files[i].len > 0 ? (const char *)files[i].data : "",
+                           files[i].len) != CURLE_OK ||
+            curl_mime_filename(part, files[i].path) != CURLE_OK ||
+            curl_mime_type(part, "application/octet-stream") != CURLE_OK)
+            goto nomem;
+    }
+    struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .mime = mime,
+                                .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (d->http.last.http_status != 200) {
+        rc = ATC_EPROTO;
+        snprintf(err, errlen, "%s: HTTP %ld where 200 was expected", what,
+                 d->http.last.http_status);
+    }
+    goto out;
+nomem:
+    rc = ATC_ENOMEM;
+    snprintf(err, errlen, "%s: out of memory", what);
+out:
+    atc_dhttp_body_free(&body);
+    curl_mime_free(mime);
+    free(url);
+    return rc;
+}
+
+int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
+                     const char *command, const char *cwd, const struct atc_kv *env,
+                     size_t nenv, unsigned timeout_s, size_t max_output, int *exit_code,
+                     char **output, size_t *output_len, int *truncated, char *err,
+                     size_t errlen)
+{
+    char what[256];
+    json_t *req_json = NULL, *root = NULL;
+    char *payload = NULL, *url = NULL, *out_buf = NULL;
+    struct atc_dhttp_body body = {0};
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    *exit_code = -1;
+    *output = NULL;
+    *output_len = 0;
+    *truncated = 0;
+    snprintf(what, sizeof(what), "POST /toolbox/%s/process/execute", sb->id);
+    if (command == NULL || command[0] == '\0') {
+        snprintf(err, errlen, "%s: empty command", what);
+        return ATC_EINVAL;
+    }
+    req_json = json_object();
+    if (req_json == NULL)
+        goto nomem;
+    if (set_new(req_json, "command", json_string(command)) != 0 ||
+        (cwd != NULL && cwd[0] != '\0' && set_new(req_json, "cwd", json_string(cwd)) != 0) ||
+        (nenv > 0 && set_new(req_json, "envs", kv_object(env, nenv)) != 0) ||
+        (timeout_s > 0 && set_new(req_json, "timeout", json_integer(timeout_s)) != 0)) {
+        rc = ATC_EINVAL;
+        snprintf(err, errlen, "%s: could not build the request (a NULL or non-UTF-8 "
+                              "command, cwd or env entry?)", what);
+        goto out;
+    }
+    payload = json_dumps(req_json, JSON_COMPACT);
+    url = atc_dhttp_fmt("%s/process/execute", sb->toolbox_url);
+    if (payload == NULL || url == NULL)
+        goto nomem;
+    /* The whole JSON is needed to read the output out of it; an escaped byte
+     * takes up to 6, so allow for that when the caller keeps a lot. */
+    size_t max_body = DT_MAX_EXEC_JSON;
+    if (max_output < (SIZE_MAX - 65536) / 6 && max_output * 6 + 65536 > max_body)
+        max_body = max_output * 6 + 65536;
+    struct atc_dhttp_req req = {
+        .method = "POST", .url = url, .what = what, .json = payload,
+        .timeout_ms = timeout_s > 0 ? ((long)timeout_s + DT_EXEC_MARGIN_S) * 1000L : 0,
+        .max_body = max_body};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = ATC_EPROTO;
+    root = load_json(&body, JSON_OBJECT, what, err, errlen);
+    if (root == NULL)
+        goto out;
+    /* Daemons up to about v0.100 called the exit code "code". */
+    json_t *ec = json_object_get(root, "exitCode");
+    if (!json_is_integer(ec))
+        ec = json_object_get(root, "code");
+    if (!json_is_integer(ec) || json_integer_value(ec) < INT32_MIN ||
+        json_integer_value(ec) > INT32_MAX) {
+        snprintf(err, errlen, "%s: the response has no exitCode", what);
+        goto out;
+    }
+    json_t *res = json_object_get(root, "result");
+    if (res != NULL && !json_is_null(res) && !json_is_string(res)) {
+        snprintf(err, errlen, "%s: result is not a string", what);
+        goto out;
+    }
+    size_t len = json_is_string(res) ? json_string_length(res) : 0;
+    out_buf = malloc(len + 1);
+    if (out_buf == NULL)
+        goto nomem;
+    if (len > 0)
+        memcpy(out_buf, json_string_value(res), len);
+    len = atc_output_cap(out_buf, len, max_output, truncated);
+    out_buf[len] = '\0';
+    *exit_code = (int)json_integer_value(ec);
+    *output = out_buf;
+    *output_len = len;
+    out_buf = NULL;
+    rc = 0;
+    goto out;
+nomem:
+    rc = ATC_ENOMEM;
+    snprintf(err, errlen, "%s: out of memory", what);
+out:
+    free(out_buf);
+    json_decref(root);
+    atc_dhttp_body_free(&body);
+    free(url);
+    free(payload);
+    json_decref(req_json);
+    return rc;
+}
+
+int atc_daytona_download(struct atc_daytona *d, const struct atc_sandbox *sb,
+                         const char *path, size_t max_bytes, char **data, size_t *len,
+                         char *err, size_t errlen)
+{
+    char what[256];
+    char *epath = NULL, *url = NULL;
+    struct atc_dhttp_body body = {0};
+    int rc = ATC_ENOMEM;
+
+    reset_last(d);
+    *data = NULL;
+    *len = 0;
+    snprintf(what, sizeof(what), "GET /toolbox/%s/files/download", sb->id);
+    if (path == NULL || path[0] == '\0') {
+        snprintf(err, errlen, "%s: empty path", what);
+        return ATC_EINVAL;
+    }
+    epath = atc_dhttp_escape(&d->http, path);
+    if (epath != NULL)
+        url = atc_dhttp_fmt("%s/files/download?path=%s", sb->toolbox_url, epath);
+    if (url == NULL) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        goto out;
+    }
+    struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
+                                .timeout_ms = d->request_timeout_ms, .max_body = max_bytes};
+    rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    if (rc != 0)
+        goto out;
+    *data = body.data;
+    *len = body.len;
+    body.data = NULL;
+out:
+    atc_dhttp_body_free(&body);
+    free(url);
+    free(epath);
+    return rc;
+}

@@ -1,0 +1,718 @@
+/* results.c: the result store of CONTRACT section 4 on hiredis: queued and running
+ * marks, the atomic final write with its notifications, get and wait. */
+#include "atc/results.h"
+
+#include "atc/error.h"
+#include "redis_url.h"
+
+#include <hiredis/hiredis.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define RESULTS_DEFAULT_TIMEOUT_MS 5000
+#define RESULTS_ID_MAX 512
+#define RESULTS_KEY_MAX (RESULTS_ID_MAX + 32)
+#define RESULTS_FIELDS_MAX 1000
+/* A wait of "forever" blocks in slices of this length, so a lost connection
+ * is noticed within one slice instead of never. */
+#define RESULTS_WAIT_SLICE_S 5.0
+/* BLMOVE's timeout has millisecond resolution and 0 means forever: never
+ * send less than this. */
+#define RESULTS_WAIT_MIN_S 0.01
+
+struct atc_results {
+    struct atc_redis_url url;
+    int timeout_ms;
+    redisContext *c; /* NULL after a connection error: the next call reconnects */
+};
+
+/* The final statuses, as atc_status_is_final and the scripts know them. */
+static const char *const results_final[] = {
+    "passed", "failed", "error", "timeout", "rejected", "cancelled",
+};
+
+#define LUA_FINAL_TABLE                                                             \
+    "local final = {passed=true, failed=true, error=true, timeout=true,\n"          \
+    "               rejected=true, cancelled=true}\n"
+
+/* KEYS[1] hash; ARGV[1] submitted_ms, ARGV[2] ttl. Writes only where the key
+ * does not exist; the TTL makes a job that never runs vanish eventually. */
+static const char results_lua_queued[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'queued', 'submitted_ms', ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "return 1\n";
+
+/* KEYS[1] hash; ARGV[1] ttl, then name, value pairs. -1 when final, else the
+ * new attempt number. The caller's status and attempt fields are ignored. */
+static const char results_lua_running[] =
+    LUA_FINAL_TABLE
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "if st and final[st] then return -1 end\n"
+    "local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)\n"
+    "local args = {'status', 'running'}\n"
+    "for i = 2, #ARGV - 1, 2 do\n"
+    "  if ARGV[i] ~= 'status' and ARGV[i] ~= 'attempt' then\n"
+    "    args[#args + 1] = ARGV[i]\n"
+    "    args[#args + 1] = ARGV[i + 1]\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], unpack(args))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "return attempt\n";
+
+/* KEYS[1] hash, KEYS[2] done list, KEYS[3] stream; ARGV[1] id, ARGV[2]
+ * status, ARGV[3] ttl, then name, value pairs. 0 when a final status was
+ * already there (nothing changed), 1 when written and notified. */
+static const char results_lua_final[] =
+    LUA_FINAL_TABLE
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "if st and final[st] then return 0 end\n"
+    "local args = {'status', ARGV[2]}\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "  if ARGV[i] ~= 'status' then\n"
+    "    args[#args + 1] = ARGV[i]\n"
+    "    args[#args + 1] = ARGV[i + 1]\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], unpack(args))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*',\n"
+    "           'id', ARGV[1], 'status', ARGV[2])\n"
+    "redis.call('RPUSH', KEYS[2], ARGV[2])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+    "return 1\n";
+
+int atc_status_is_final(const char *status)
+{
+    if (status == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(results_final) / sizeof(results_final[0]); i++) {
+        if (strcmp(status, results_final[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+const struct atc_field *atc_result_field(const struct atc_result *r, const char *name)
+{
+    if (r == NULL || name == NULL)
+        return NULL;
+    for (size_t i = 0; i < r->nfields; i++) {
+        if (strcmp(r->fields[i].name, name) == 0)
+            return &r->fields[i];
+    }
+    return NULL;
+}
+
+const char *atc_result_str(const struct atc_result *r, const char *name)
+{
+    const struct atc_field *f = atc_result_field(r, name);
+    return f != NULL && f->value != NULL ? f->value : "";
+}
+
+void atc_result_free(struct atc_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nfields; i++) {
+        free(r->fields[i].name);
+        free(r->fields[i].value);
+    }
+    free(r->fields);
+    free(r);
+}
+
+static struct timeval results_tv(double seconds)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    return tv;
+}
+
+static double results_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void results_where(const struct atc_results *r, char *buf, size_t buflen)
+{
+    if (r->url.is_unix)
+        snprintf(buf, buflen, "%s", r->url.path);
+    else if (strchr(r->url.host, ':') != NULL)
+        snprintf(buf, buflen, "[%s]:%d", r->url.host, r->url.port);
+    else
+        snprintf(buf, buflen, "%s:%d", r->url.host, r->url.port);
+}
+
+/* Maps a Redis error reply to our code. */
+static int results_reply_code(const char *msg)
+{
+    if (strncmp(msg, "NOAUTH", 6) == 0 || strncmp(msg, "WRONGPASS", 9) == 0 ||
+        strncmp(msg, "NOPERM", 6) == 0)
+        return ATC_EAUTH;
+    return ATC_EIO;
+}
+
+/* Sends one command on a fresh connection during connect; NULL reply means
+ * the connection failed. */
+static int results_handshake(redisContext *c, const char *what, int argc, const char **argv,
+                             const size_t *lens, int refused, char *err, size_t errlen)
+{
+    redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+    int rc = 0;
+
+    if (reply == NULL) {
+        snprintf(err, errlen, "Redis %s: %s", what, c->errstr);
+        return ATC_ECONN;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis refused %s: %.200s", what, reply->str);
+        rc = refused;
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+static int results_connect(struct atc_results *r, char *err, size_t errlen)
+{
+    struct timeval tv = results_tv(r->timeout_ms / 1000.0);
+    redisContext *c = NULL;
+    char where[300];
+    int rc = 0;
+
+    results_where(r, where, sizeof(where));
+    if (r->url.is_unix)
+        c = redisConnectUnixWithTimeout(r->url.path, tv);
+    else
+        c = redisConnectWithTimeout(r->url.host, r->url.port, tv);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory connecting to Redis at %s", where);
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    if (c->err != 0) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, c->errstr);
+        rc = ATC_ECONN;
+        goto out;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "cannot set the timeout on the Redis connection to %s: %s",
+                 where, c->errstr);
+        rc = ATC_ECONN;
+        goto out;
+    }
+    if (!r->url.is_unix)
+        redisEnableKeepAlive(c);
+    if (r->url.password != NULL) {
+        const char *argv[3] = {"AUTH"};
+        size_t lens[3] = {4};
+        int argc = 1;
+        if (r->url.user != NULL) {
+            argv[argc] = r->url.user;
+            lens[argc++] = strlen(r->url.user);
+        }
+        argv[argc] = r->url.password;
+        lens[argc++] = strlen(r->url.password);
+        rc = results_handshake(c, "the password (AUTH)", argc, argv, lens, ATC_EAUTH, err,
+                               errlen);
+        if (rc != 0)
+            goto out;
+    }
+    if (r->url.db != 0) {
+        char db[16];
+        int n = snprintf(db, sizeof(db), "%d", r->url.db);
+        const char *argv[2] = {"SELECT", db};
+        size_t lens[2] = {6, (size_t)n};
+        rc = results_handshake(c, "the database (SELECT)", 2, argv, lens, ATC_EINVAL, err,
+                               errlen);
+        if (rc != 0)
+            goto out;
+    }
+    r->c = c;
+    c = NULL;
+out:
+    if (c != NULL)
+        redisFree(c);
+    return rc;
+}
+
+/* Runs one command, connecting first where needed. On a connection error the
+ * context is dropped (the next call reconnects) and ATC_ECONN returned; an
+ * error reply becomes ATC_EIO (or ATC_EAUTH). *out is the reply on success. */
+static int results_run(struct atc_results *r, const char *what, int argc, const char **argv,
+                       const size_t *lens, redisReply **out, char *err, size_t errlen)
+{
+    redisReply *reply;
+    int rc;
+
+    *out = NULL;
+    if (r->c == NULL) {
+        rc = results_connect(r, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    reply = redisCommandArgv(r->c, argc, argv, lens);
+    if (reply == NULL) {
+        char where[300];
+        results_where(r, where, sizeof(where));
+        snprintf(err, errlen, "Redis at %s failed during %s: %s", where, what,
+                 r->c->errstr[0] != '\0' ? r->c->errstr : "connection lost");
+        redisFree(r->c);
+        r->c = NULL;
+        return ATC_ECONN;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rc = results_reply_code(reply->str);
+        snprintf(err, errlen, "Redis refused %s: %.200s", what, reply->str);
+        freeReplyObject(reply);
+        return rc;
+    }
+    *out = reply;
+    return 0;
+}
+
+static int results_check_id(const char *id, char *err, size_t errlen)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+
+    if (n == 0 || n > RESULTS_ID_MAX) {
+        snprintf(err, errlen, "a job id must be 1 to %d bytes long", RESULTS_ID_MAX);
+        return ATC_EINVAL;
+    }
+    return 0;
+}
+
+static int results_check_fields(const struct atc_field *fields, size_t nfields, char *err,
+                                size_t errlen)
+{
+    if (nfields > RESULTS_FIELDS_MAX) {
+        snprintf(err, errlen, "%zu result fields are more than the %d allowed", nfields,
+                 RESULTS_FIELDS_MAX);
+        return ATC_EINVAL;
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        if (fields[i].name == NULL || fields[i].name[0] == '\0' ||
+            (fields[i].value == NULL && fields[i].len > 0)) {
+            snprintf(err, errlen, "result field %zu has no name or no value", i);
+            return ATC_EINVAL;
+        }
+    }
+    return 0;
+}
+
+struct atc_results *atc_results_new(const char *url, int timeout_ms, char *err, size_t errlen)
+{
+    struct atc_results *r = calloc(1, sizeof(*r));
+    struct atc_results *ret = NULL;
+
+    if (r == NULL) {
+        snprintf(err, errlen, "out of memory creating the result store");
+        goto out;
+    }
+    r->timeout_ms = timeout_ms > 0 ? timeout_ms : RESULTS_DEFAULT_TIMEOUT_MS;
+    if (atc_redis_url_parse(url, &r->url, err, errlen) != 0)
+        goto out;
+    if (results_connect(r, err, errlen) != 0)
+        goto out;
+    ret = r;
+    r = NULL;
+out:
+    atc_results_destroy(r);
+    return ret;
+}
+
+void atc_results_destroy(struct atc_results *r)
+{
+    if (r == NULL)
+        return;
+    if (r->c != NULL)
+        redisFree(r->c);
+    atc_redis_url_cleanup(&r->url);
+    free(r);
+}
+
+int atc_results_ping(struct atc_results *r, char *err, size_t errlen)
+{
+    const char *argv[1] = {"PING"};
+    size_t lens[1] = {4};
+    redisReply *reply = NULL;
+    int rc = results_run(r, "PING", 1, argv, lens, &reply, err, errlen);
+
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_mark_queued(struct atc_results *r, const char *id, uint64_t submitted_ms,
+                            char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX], ms[24], ttl[24];
+    redisReply *reply = NULL;
+    int rc = results_check_id(id, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int mlen = snprintf(ms, sizeof(ms), "%llu", (unsigned long long)submitted_ms);
+    int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
+    const char *argv[] = {"EVAL", results_lua_queued, "1", key, ms, ttl};
+    size_t lens[] = {4, sizeof(results_lua_queued) - 1, 1, (size_t)klen, (size_t)mlen,
+                     (size_t)tlen};
+    rc = results_run(r, "the queued mark", 6, argv, lens, &reply, err, errlen);
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+/* Builds EVAL argv: EVAL script numkeys keys... args... then name, value per
+ * field. The arrays are malloc'd; free both. */
+static int results_eval_argv(const char *script, size_t script_len, const char *const *head,
+                             const size_t *head_lens, int nhead, const char *numkeys,
+                             const struct atc_field *fields, size_t nfields,
+                             const char ***argv_out, size_t **lens_out, int *argc_out)
+{
+    size_t argc = 3 + (size_t)nhead + 2 * nfields;
+    const char **argv = calloc(argc, sizeof(*argv));
+    size_t *lens = calloc(argc, sizeof(*lens));
+    size_t n = 0;
+
+    if (argv == NULL || lens == NULL) {
+        free(argv);
+        free(lens);
+        return ATC_ENOMEM;
+    }
+    argv[n] = "EVAL";
+    lens[n++] = 4;
+    argv[n] = script;
+    lens[n++] = script_len;
+    argv[n] = numkeys;
+    lens[n++] = strlen(numkeys);
+    for (int i = 0; i < nhead; i++) {
+        argv[n] = head[i];
+        lens[n++] = head_lens[i];
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        argv[n] = fields[i].name;
+        lens[n++] = strlen(fields[i].name);
+        /* hiredis needs a pointer even for an empty value. */
+        argv[n] = fields[i].value != NULL ? fields[i].value : "";
+        lens[n++] = fields[i].len;
+    }
+    *argv_out = argv;
+    *lens_out = lens;
+    *argc_out = (int)argc;
+    return 0;
+}
+
+int atc_results_mark_running(struct atc_results *r, const char *id,
+                             const struct atc_field *fields, size_t nfields, int *attempt_out,
+                             char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX], ttl[24];
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    redisReply *reply = NULL;
+    int argc = 0;
+    int rc;
+
+    if (attempt_out != NULL)
+        *attempt_out = 0;
+    rc = results_check_id(id, err, errlen);
+    if (rc == 0)
+        rc = results_check_fields(fields, nfields, err, errlen);
+    if (rc != 0)
+        goto out;
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
+    const char *head[] = {key, ttl};
+    size_t head_lens[] = {(size_t)klen, (size_t)tlen};
+    rc = results_eval_argv(results_lua_running, sizeof(results_lua_running) - 1, head,
+                           head_lens, 2, "1", fields, nfields, &argv, &lens, &argc);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory writing the running mark of %s", id);
+        goto out;
+    }
+    rc = results_run(r, "the running mark", argc, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "Redis answered the running mark of %s with reply type %d",
+                 id, reply->type);
+        rc = ATC_EPROTO;
+        goto out;
+    }
+    if (reply->integer < 0) {
+        snprintf(err, errlen, "the result of %s is already final", id);
+        rc = ATC_EFINAL;
+        goto out;
+    }
+    if (attempt_out != NULL)
+        *attempt_out = reply->integer > 1000000000 ? 1000000000 : (int)reply->integer;
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+int atc_results_write_final(struct atc_results *r, const char *id, const char *status,
+                            const struct atc_field *fields, size_t nfields, long ttl_s,
+                            char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], ttl[24];
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    redisReply *reply = NULL;
+    int argc = 0;
+    int rc;
+
+    rc = results_check_id(id, err, errlen);
+    if (rc == 0)
+        rc = results_check_fields(fields, nfields, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (!atc_status_is_final(status)) {
+        snprintf(err, errlen, "'%.32s' is not a final status", status ? status : "(null)");
+        rc = ATC_EINVAL;
+        goto out;
+    }
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
+    int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
+    const char *head[] = {key, done, ATC_RESULTS_STREAM, id, status, ttl};
+    size_t head_lens[] = {(size_t)klen, (size_t)dlen, strlen(ATC_RESULTS_STREAM),
+                          strlen(id), strlen(status), (size_t)tlen};
+    rc = results_eval_argv(results_lua_final, sizeof(results_lua_final) - 1, head, head_lens,
+                           6, "3", fields, nfields, &argv, &lens, &argc);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory writing the result of %s", id);
+        goto out;
+    }
+    rc = results_run(r, "the final write", argc, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "Redis answered the final write of %s with reply type %d", id,
+                 reply->type);
+        rc = ATC_EPROTO;
+        goto out;
+    }
+    if (reply->integer == 0) {
+        snprintf(err, errlen, "the result of %s was already final; nothing written", id);
+        rc = ATC_EFINAL;
+    }
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+static char *results_memdup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+/* Turns an HGETALL reply into a result; *out stays NULL for an empty hash. */
+static int results_from_reply(const redisReply *reply, const char *id,
+                              struct atc_result **out, char *err, size_t errlen)
+{
+    struct atc_result *res = NULL;
+    int rc = 0;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+        snprintf(err, errlen, "Redis answered HGETALL for %s with something not a hash", id);
+        rc = ATC_EPROTO;
+        goto out;
+    }
+    if (reply->elements == 0) {
+        snprintf(err, errlen, "no result for job %s", id);
+        rc = ATC_ENOTFOUND;
+        goto out;
+    }
+    res = calloc(1, sizeof(*res));
+    if (res == NULL || (res->fields = calloc(reply->elements / 2, sizeof(*res->fields))) == NULL) {
+        snprintf(err, errlen, "out of memory reading the result of %s", id);
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i];
+        const redisReply *v = reply->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            snprintf(err, errlen, "the result of %s holds a field that is not a string", id);
+            rc = ATC_EPROTO;
+            goto out;
+        }
+        struct atc_field *f = &res->fields[res->nfields];
+        f->name = results_memdup(k->str, k->len);
+        f->value = results_memdup(v->str, v->len);
+        f->len = v->len;
+        res->nfields++;
+        if (f->name == NULL || f->value == NULL) {
+            snprintf(err, errlen, "out of memory reading the result of %s", id);
+            rc = ATC_ENOMEM;
+            goto out;
+        }
+    }
+    *out = res;
+    res = NULL;
+out:
+    atc_result_free(res);
+    return rc;
+}
+
+int atc_results_get(struct atc_results *r, const char *id, struct atc_result **out,
+                    char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX];
+    redisReply *reply = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = results_check_id(id, err, errlen);
+    if (rc != 0)
+        return rc;
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    const char *argv[] = {"HGETALL", key};
+    size_t lens[] = {7, (size_t)klen};
+    rc = results_run(r, "reading the result (HGETALL)", 2, argv, lens, &reply, err, errlen);
+    if (rc == 0)
+        rc = results_from_reply(reply, id, out, err, errlen);
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+/* Blocks up to slice_s on atc:done:<id>. 1 when an element is there (the
+ * result became final), 0 when the slice passed, or an error. BLMOVE moves
+ * the element onto the same list, so it stays for other waiters. */
+static int results_block(struct atc_results *r, const char *id, double slice_s, char *err,
+                         size_t errlen)
+{
+    char done[RESULTS_KEY_MAX], secs[32];
+    redisReply *reply = NULL;
+    int rc;
+
+    if (r->c == NULL) {
+        rc = results_connect(r, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
+    int slen = snprintf(secs, sizeof(secs), "%.3f", slice_s);
+    const char *argv[] = {"BLMOVE", done, done, "RIGHT", "LEFT", secs};
+    size_t lens[] = {6, (size_t)dlen, (size_t)dlen, 5, 4, (size_t)slen};
+    /* The socket must outlast the block, or hiredis would call it a timeout. */
+    struct timeval block_tv = results_tv(slice_s + r->timeout_ms / 1000.0);
+    if (redisSetTimeout(r->c, block_tv) != REDIS_OK) {
+        snprintf(err, errlen, "cannot raise the Redis socket timeout: %s", r->c->errstr);
+        redisFree(r->c);
+        r->c = NULL;
+        return ATC_ECONN;
+    }
+    rc = results_run(r, "waiting (BLMOVE)", 6, argv, lens, &reply, err, errlen);
+    if (r->c != NULL && redisSetTimeout(r->c, results_tv(r->timeout_ms / 1000.0)) != REDIS_OK) {
+        /* A context with the long timeout would make later calls hang: drop it. */
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    if (rc != 0)
+        goto out;
+    rc = reply->type == REDIS_REPLY_NIL ? 0 : 1;
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_wait(struct atc_results *r, const char *id, double timeout_s,
+                     struct atc_result **out, char *err, size_t errlen)
+{
+    struct atc_result *cur = NULL;
+    double deadline;
+    int rc;
+
+    *out = NULL;
+    if (!(timeout_s >= 0) || isinf(timeout_s)) {
+        snprintf(err, errlen, "the wait timeout must be 0 (forever) or a positive number");
+        return ATC_EINVAL;
+    }
+    deadline = results_now() + timeout_s;
+    rc = atc_results_get(r, id, &cur, err, errlen);
+    if (rc != 0 && rc != ATC_ENOTFOUND)
+        goto out;
+    if (cur != NULL && atc_status_is_final(atc_result_str(cur, "status"))) {
+        *out = cur;
+        cur = NULL;
+        goto out;
+    }
+    /* From here the done list decides: a final write after the read above left
+     * its element on the list (it lives as long as the result), so BLMOVE
+     * returns at once instead of missing it. */
+    for (;;) {
+        double slice = RESULTS_WAIT_SLICE_S;
+        if (timeout_s > 0) {
+            double left = deadline - results_now();
+            if (left <= 0)
+                break;
+            if (left < slice)
+                slice = left < RESULTS_WAIT_MIN_S ? RESULTS_WAIT_MIN_S : left;
+        }
+        rc = results_block(r, id, slice, err, errlen);
+        if (rc < 0)
+            goto out;
+        if (rc == 1) {
+            atc_result_free(cur);
+            cur = NULL;
+            rc = atc_results_get(r, id, &cur, err, errlen);
+            if (rc != 0)
+                goto out;
+            if (atc_status_is_final(atc_result_str(cur, "status"))) {
+                *out = cur;
+                cur = NULL;
+                goto out;
+            }
+            /* The done list says final, the hash does not: someone changed the
+             * keys by hand. Waiting on would spin, so report it. */
+            snprintf(err, errlen, "%s%s holds an element but the result of %s is '%.32s'",
+                     ATC_DONE_KEY_PREFIX, id, id, atc_result_str(cur, "status"));
+            rc = ATC_EIO;
+            goto out;
+        }
+    }
+    /* Timed out: hand back the newest state, not the one from the start
+     * (which may even be final by now). */
+    atc_result_free(cur);
+    cur = NULL;
+    rc = atc_results_get(r, id, &cur, err, errlen);
+    if (rc != 0 && rc != ATC_ENOTFOUND)
+        goto out;
+    rc = 0;
+    if (cur == NULL || !atc_status_is_final(atc_result_str(cur, "status"))) {
+        snprintf(err, errlen, "the result of %s was not final within %.3g s", id, timeout_s);
+        rc = ATC_ETIMEDOUT;
+    }
+    *out = cur;
+    cur = NULL;
+out:
+    atc_result_free(cur);
+    return rc;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs, from Debian's packages, what atc-fleet needs to
+# build, test and run locally. Does nothing for packages already there.
+# Used by the README's demo, by .ci/run and by the Dockerfile's build stage.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang
+  librdkafka-dev libcurl4-openssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
+  libjansson-dev libmicrohttpd-dev libexpat1-dev
+  redis-server kcat curl ca-certificates python3 python3-pytest python3-pip
+  coreutils procps
+)
+if [ "${1:-}" = "--runtime-only" ]; then
+  packages=(librdkafka1 libcurl4 libmsgpackc2 libhiredis0.14 libjansson4 libmicrohttpd12 libexpat1 ca-certificates)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

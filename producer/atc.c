@@ -1,0 +1,653 @@
+/* atc.c: the `atc` command line: submit jobs, get results, wait for them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atc/client.h"
+#include "atc/error.h"
+#include "atc/job.h"
+#include "atc/kafka.h"
+#include "atc/log.h"
+#include "atc/results.h"
+#include "render.h"
+
+#define ATC_CLI_MAX_XPROPS 128
+
+/* What every command accepts: -X name=value, --json, --help. */
+struct cli_common {
+    char *xprops[ATC_CLI_MAX_XPROPS];
+    size_t nx;
+    int json;
+};
+
+static const char main_usage[] =
+    "usage: atc [-X name=value]... <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  submit   send a job to the fleet; prints its id once the broker has it\n"
+    "  get      print a job's result\n"
+    "  wait     wait for a job's final result and print it\n"
+    "\n"
+    "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
+    "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
+    "             [--snapshot NAME] [--wait [--wait-timeout S]] [--json]\n"
+    "  atc get ID [--json]\n"
+    "  atc wait ID [--timeout S] [--json]\n"
+    "\n"
+    "global options:\n"
+    "  -X name=value   set a librdkafka property (repeatable)\n"
+    "  --help          this help; 'atc <command> --help' for a command's\n"
+    "\n"
+    "environment:\n"
+    "  ATC_BROKERS      bootstrap servers (default " ATC_DEFAULT_BROKERS ")\n"
+    "  ATC_KAFKA_<NAME> any librdkafka property (ATC_KAFKA_SECURITY_PROTOCOL=SASL_SSL)\n"
+    "  ATC_JOBS_TOPIC   jobs topic (default " ATC_DEFAULT_JOBS_TOPIC ")\n"
+    "  ATC_REDIS_URL    results store (default redis://127.0.0.1:6379/0)\n"
+    "  TRACEPARENT      W3C trace context sent with a submitted job\n"
+    "  ATC_LOG_LEVEL    diagnostics on stderr: debug, info, warn (default), error\n"
+    "\n"
+    "exit status: 0 submitted or passed (or not final yet, for get); 1 failed;\n"
+    "  3 error, timeout, rejected; 4 no result within the wait, or no such job;\n"
+    "  2 bad usage, or a broker or Redis that cannot be reached.\n";
+
+static const char submit_usage[] =
+    "usage: atc submit [options]\n"
+    "  --code FILE        upload FILE under its base name\n"
+    "  --tests FILE       upload FILE under its base name\n"
+    "  --file PATH=FILE   upload FILE as PATH (relative; repeatable)\n"
+    "  --dep REQ          a pip requirement, e.g. 'requests>=2,<3' (repeatable)\n"
+    "  --cmd CMD          the test command (default: pytest over the test files)\n"
+    "  --timeout S        wall-clock limit of the test run in seconds\n"
+    "  --env K=V          environment variable for the run (repeatable)\n"
+    "  --label K=V        label copied into the result (repeatable)\n"
+    "  --id ID            the job id (default: a fresh UUIDv7)\n"
+    "  --snapshot NAME    the sandbox snapshot (default: the worker's)\n"
+    "  --wait             then wait for the result and print it\n"
+    "  --wait-timeout S   give up waiting after S seconds (default: no limit)\n"
+    "  --json             print the result as one JSON object\n"
+    "  -X name=value      librdkafka property\n"
+    "Prints the job id once the broker has acknowledged the message.\n";
+
+static const char get_usage[] =
+    "usage: atc get ID [--json]\n"
+    "Prints the job's result, final or not. Exit status 0 for passed or a result\n"
+    "not final yet (queued, running), 1 failed, 3 error/timeout/rejected, 4 no such job.\n";
+
+static const char wait_usage[] =
+    "usage: atc wait ID [--timeout S] [--json]\n"
+    "Waits until the job's result is final (default: no limit) and prints it.\n"
+    "Exit status 0 passed, 1 failed, 3 error/timeout/rejected, 4 no final result\n"
+    "within the wait (the current result is printed, where there is one).\n";
+
+/* Prints "atc: <message>" and a hint on stderr; returns the usage exit status. */
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("atc: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'atc%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+    return RENDER_EXIT_USAGE;
+}
+
+/* Matches argv[*i] against "--name VALUE" or "--name=VALUE". Returns 1 with
+ * *val set (and *i moved past the value), 0 when it is another argument, or
+ * -1 when the value is missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *i += 1;
+    *val = argv[*i];
+    return 1;
+}
+
+/* opt_value over a NULL-terminated list of names; *which is the index of the
+ * one that matched. */
+static int opt_any(int argc, char **argv, int *i, const char *const *names, const char **val,
+                   int *which)
+{
+    for (int k = 0; names[k] != NULL; k++) {
+        int m = opt_value(argc, argv, i, names[k], val);
+        if (m != 0) {
+            *which = k;
+            return m;
+        }
+    }
+    return 0;
+}
+
+/* Handles -X, --json and --help. Returns 1 when argv[*i] was one of them, 0 when
+ * not, 2 for --help, or -1 (with the message printed) on bad usage. */
+static int common_opt(struct cli_common *cc, const char *cmd, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char *val = NULL;
+
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+        return 2;
+    if (strcmp(a, "--json") == 0) {
+        cc->json = 1;
+        return 1;
+    }
+    if (strncmp(a, "-X", 2) == 0) {
+        if (a[2] != '\0')
+            val = a + 2;
+        else if (*i + 1 < argc)
+            val = argv[++*i];
+        else {
+            usage_error(cmd, "-X wants name=value");
+            return -1;
+        }
+        if (strchr(val, '=') == NULL || val[0] == '=') {
+            usage_error(cmd, "-X wants name=value, not '%s'", val);
+            return -1;
+        }
+        if (cc->nx == ATC_CLI_MAX_XPROPS) {
+            usage_error(cmd, "too many -X options");
+            return -1;
+        }
+        cc->xprops[cc->nx++] = (char *)val;
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Reads a whole file of at most max bytes. 0, or -1 with err set. */
+static int read_file(const char *path, size_t max, unsigned char **out, size_t *len,
+                     char *err, size_t errlen)
+{
+    int fd = -1;
+    unsigned char *buf = NULL;
+    size_t cap = 0, n = 0;
+    int rc = -1;
+
+    *out = NULL;
+    *len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        ssize_t got;
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 4096 : cap * 2;
+            unsigned char *nb;
+            if (cap > max) {
+                snprintf(err, errlen, "'%s' is larger than the %zu-byte job limit", path, max);
+                goto out;
+            }
+            nb = realloc(buf, ncap + 1);
+            if (nb == NULL) {
+                snprintf(err, errlen, "out of memory reading '%s'", path);
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+            goto out;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > max) {
+        snprintf(err, errlen, "'%s' is larger than the %zu-byte job limit", path, max);
+        goto out;
+    }
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    rc = 0;
+
+out:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Grows *arr (of elements of size sz) to hold one more. 0 or -1. */
+static int grow(void **arr, size_t n, size_t sz)
+{
+    void *p = realloc(*arr, (n + 1) * sz);
+    if (p == NULL)
+        return -1;
+    *arr = p;
+    return 0;
+}
+
+static int add_file(struct atc_job *job, const char *path, size_t plen, const char *file,
+                    char *err, size_t errlen)
+{
+    struct atc_job_file *f;
+
+    if (grow((void **)&job->files, job->nfiles, sizeof(*job->files)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    f = &job->files[job->nfiles];
+    memset(f, 0, sizeof(*f));
+    if (read_file(file, ATC_JOB_DEFAULT_MAX_BYTES, &f->data, &f->len, err, errlen) != 0)
+        return -1;
+    f->path = dup_n(path, plen);
+    if (f->path == NULL) {
+        free(f->data);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    job->nfiles++;
+    return 0;
+}
+
+/* Adds "K=V" to a key-value list. 0, or -1 with err set. */
+static int add_kv(struct atc_kv **arr, size_t *n, const char *opt, const char *kv,
+                  char *err, size_t errlen)
+{
+    const char *eq = strchr(kv, '=');
+    struct atc_kv *e;
+
+    if (eq == NULL || eq == kv) {
+        snprintf(err, errlen, "%s wants K=V, not '%s'", opt, kv);
+        return -1;
+    }
+    if (grow((void **)arr, *n, sizeof(**arr)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e = &(*arr)[*n];
+    e->key = dup_n(kv, (size_t)(eq - kv));
+    e->value = dup_n(eq + 1, strlen(eq + 1));
+    if (e->key == NULL || e->value == NULL) {
+        free(e->key);
+        free(e->value);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    (*n)++;
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+static struct atc_client *open_client(struct cli_common *cc)
+{
+    struct atc_client_opts opts = {0};
+    struct atc_client *c;
+    char err[512];
+
+    opts.kafka_props = cc->xprops;
+    opts.nkafka_props = cc->nx;
+    c = atc_client_new(&opts, err, sizeof(err));
+    if (c == NULL)
+        fprintf(stderr, "atc: %s\n", err);
+    return c;
+}
+
+/* Prints the outcome of a wait and returns the exit status. */
+static int finish_wait(int rc, struct atc_result *res, const char *id, double timeout_s,
+                       int json, const char *err)
+{
+    if (rc == 0) {
+        if (render_result(res, id, json, stdout) != 0) {
+            fprintf(stderr, "atc: out of memory\n");
+            return RENDER_EXIT_ERROR;
+        }
+        return render_exit_status(atc_result_str(res, "status"));
+    }
+    if (rc == ATC_ETIMEDOUT || rc == ATC_ENOTFOUND) {
+        if (res != NULL && render_result(res, id, json, stdout) != 0)
+            fprintf(stderr, "atc: out of memory\n");
+        if (res != NULL)
+            fprintf(stderr, "atc: no final result for %s within %g s (status: %s)\n", id,
+                    timeout_s, atc_result_str(res, "status"));
+        else
+            fprintf(stderr, "atc: no result for %s within %g s\n", id, timeout_s);
+        return RENDER_EXIT_NORESULT;
+    }
+    fprintf(stderr, "atc: cannot reach Redis: %s\n", err);
+    return RENDER_EXIT_USAGE;
+}
+
+static int cmd_submit(int argc, char **argv, struct cli_common *cc)
+{
+    struct atc_job *job = NULL;
+    struct atc_client *c = NULL;
+    struct atc_result *res = NULL;
+    int wait = 0, has_wait_timeout = 0;
+    double wait_timeout = 0;
+    char err[512];
+    char id[ATC_JOB_ID_MAX + 1];
+    const char *traceparent = getenv("TRACEPARENT");
+    int status = RENDER_EXIT_USAGE;
+    int rc;
+
+    job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        fprintf(stderr, "atc: out of memory\n");
+        goto out;
+    }
+    job->v = ATC_JOB_VERSION;
+    for (int i = 0; i < argc; i++) {
+        static const char *const file_opts[] = {"--code", "--tests", NULL};
+        static const char *const str_opts[] = {"--cmd", "--id", "--snapshot", NULL};
+        static const char *const kv_opts[] = {"--env", "--label", NULL};
+        const char *val = NULL;
+        int which = 0;
+        int m = common_opt(cc, "submit", argc, argv, &i);
+        if (m == 2) {
+            fputs(submit_usage, stdout);
+            status = 0;
+            goto out;
+        }
+        if (m < 0)
+            goto out;
+        if (m == 1)
+            continue;
+        if ((m = opt_any(argc, argv, &i, file_opts, &val, &which)) != 0) {
+            if (m < 0) {
+                status = usage_error("submit", "%s wants a file", file_opts[which]);
+                goto out;
+            }
+            if (add_file(job, base_name(val), strlen(base_name(val)), val, err, sizeof(err)) != 0) {
+                status = usage_error("submit", "%s", err);
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--file", &val)) != 0) {
+            const char *eq = m > 0 ? strchr(val, '=') : NULL;
+            if (eq == NULL || eq == val || eq[1] == '\0') {
+                status = usage_error("submit", "--file wants PATH=FILE");
+                goto out;
+            }
+            if (add_file(job, val, (size_t)(eq - val), eq + 1, err, sizeof(err)) != 0) {
+                status = usage_error("submit", "%s", err);
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--dep", &val)) != 0) {
+            char *d;
+            if (m < 0) {
+                status = usage_error("submit", "--dep wants a requirement");
+                goto out;
+            }
+            d = dup_n(val, strlen(val));
+            if (d == NULL || grow((void **)&job->deps, job->ndeps, sizeof(*job->deps)) != 0) {
+                free(d);
+                fprintf(stderr, "atc: out of memory\n");
+                goto out;
+            }
+            job->deps[job->ndeps++] = d;
+        } else if ((m = opt_any(argc, argv, &i, str_opts, &val, &which)) != 0) {
+            char **slot = which == 0 ? &job->cmd : which == 1 ? &job->id : &job->snapshot;
+            if (m < 0) {
+                status = usage_error("submit", "%s wants a value", str_opts[which]);
+                goto out;
+            }
+            free(*slot);
+            *slot = dup_n(val, strlen(val));
+            if (*slot == NULL) {
+                fprintf(stderr, "atc: out of memory\n");
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--timeout", &val)) != 0) {
+            if (m < 0 || parse_u32(val, &job->timeout_s) != 0) {
+                status = usage_error("submit", "--timeout wants whole seconds");
+                goto out;
+            }
+            job->has_timeout = 1;
+        } else if ((m = opt_any(argc, argv, &i, kv_opts, &val, &which)) != 0) {
+            if (m < 0) {
+                status = usage_error("submit", "%s wants K=V", kv_opts[which]);
+                goto out;
+            }
+            if ((which == 0 ? add_kv(&job->env, &job->nenv, "--env", val, err, sizeof(err))
+                            : add_kv(&job->labels, &job->nlabels, "--label", val, err,
+                                     sizeof(err))) != 0) {
+                status = usage_error("submit", "%s", err);
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--wait-timeout", &val)) != 0) {
+            if (m < 0 || parse_seconds(val, &wait_timeout) != 0) {
+                status = usage_error("submit", "--wait-timeout wants seconds");
+                goto out;
+            }
+            has_wait_timeout = 1;
+        } else if (strcmp(argv[i], "--wait") == 0) {
+            wait = 1;
+        } else {
+            status = usage_error("submit", "unknown option '%s'", argv[i]);
+            goto out;
+        }
+    }
+    if (has_wait_timeout && !wait) {
+        status = usage_error("submit", "--wait-timeout needs --wait");
+        goto out;
+    }
+    if (job->nfiles == 0) {
+        status = usage_error("submit", "a job needs at least one file (--code, --tests or --file)");
+        goto out;
+    }
+    if (job->id != NULL && strlen(job->id) > ATC_JOB_ID_MAX) {
+        status = usage_error("submit", "--id is longer than %d bytes", ATC_JOB_ID_MAX);
+        goto out;
+    }
+    if (job->id == NULL) {
+        /* Fill the id here so that a job that fails to validate is reported
+         * for what it is, not for a missing id. */
+        char fresh[40];
+        atc_uuid7(fresh, sizeof(fresh));
+        job->id = dup_n(fresh, strlen(fresh));
+        if (job->id == NULL) {
+            fprintf(stderr, "atc: out of memory\n");
+            goto out;
+        }
+    }
+    if (atc_job_validate(job, err, sizeof(err)) != 0) {
+        status = usage_error("submit", "%s", err);
+        goto out;
+    }
+
+    c = open_client(cc);
+    if (c == NULL)
+        goto out;
+    rc = atc_client_submit(c, job, traceparent, id, sizeof(id), err, sizeof(err));
+    if (rc != 0) {
+        if (rc == ATC_EINVAL || rc == ATC_ETOOBIG)
+            status = usage_error("submit", "%s", err);
+        else
+            fprintf(stderr, "atc: cannot submit: %s\n", err);
+        goto out;
+    }
+    printf("%s\n", id);
+    fflush(stdout);
+    status = 0;
+    if (wait) {
+        rc = atc_client_wait(c, id, wait_timeout, &res, err, sizeof(err));
+        status = finish_wait(rc, res, id, wait_timeout, cc->json, err);
+    }
+
+out:
+    atc_result_free(res);
+    atc_client_destroy(c);
+    atc_job_free(job);
+    return status;
+}
+
+/* get and wait: ID [--timeout S] [--json]. */
+static int cmd_result(const char *cmd, int argc, char **argv, struct cli_common *cc)
+{
+    const char *usage = strcmp(cmd, "get") == 0 ? get_usage : wait_usage;
+    int is_wait = strcmp(cmd, "wait") == 0;
+    const char *id = NULL;
+    double timeout_s = 0;
+    struct atc_client *c = NULL;
+    struct atc_result *res = NULL;
+    char err[512];
+    int status = RENDER_EXIT_USAGE;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        const char *val = NULL;
+        int m = common_opt(cc, cmd, argc, argv, &i);
+        if (m == 2) {
+            fputs(usage, stdout);
+            status = 0;
+            goto out;
+        }
+        if (m < 0)
+            goto out;
+        if (m == 1)
+            continue;
+        if (is_wait && (m = opt_value(argc, argv, &i, "--timeout", &val)) != 0) {
+            if (m < 0 || parse_seconds(val, &timeout_s) != 0) {
+                status = usage_error(cmd, "--timeout wants seconds");
+                goto out;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            status = usage_error(cmd, "unknown option '%s'", argv[i]);
+            goto out;
+        } else if (id == NULL) {
+            id = argv[i];
+        } else {
+            status = usage_error(cmd, "one job id only ('%s' is extra)", argv[i]);
+            goto out;
+        }
+    }
+    if (id == NULL) {
+        status = usage_error(cmd, "%s needs a job id", cmd);
+        goto out;
+    }
+    if (!atc_job_id_valid(id, strlen(id))) {
+        status = usage_error(cmd, "'%s' is not a job id (1 to 128 of [A-Za-z0-9._:-])", id);
+        goto out;
+    }
+
+    c = open_client(cc);
+    if (c == NULL)
+        goto out;
+    if (is_wait) {
+        rc = atc_client_wait(c, id, timeout_s, &res, err, sizeof(err));
+        status = finish_wait(rc, res, id, timeout_s, cc->json, err);
+        goto out;
+    }
+    rc = atc_client_get(c, id, &res, err, sizeof(err));
+    if (rc == ATC_ENOTFOUND) {
+        fprintf(stderr, "atc: no such job: %s\n", id);
+        status = RENDER_EXIT_NORESULT;
+    } else if (rc != 0) {
+        fprintf(stderr, "atc: cannot reach Redis: %s\n", err);
+        status = RENDER_EXIT_USAGE;
+    } else if (render_result(res, id, cc->json, stdout) != 0) {
+        fprintf(stderr, "atc: out of memory\n");
+        status = RENDER_EXIT_ERROR;
+    } else {
+        status = render_exit_status(atc_result_str(res, "status"));
+    }
+
+out:
+    atc_result_free(res);
+    atc_client_destroy(c);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_common cc;
+    int level = atc_log_level_parse(atc_env_or("ATC_LOG_LEVEL", "warn"));
+    int i;
+
+    memset(&cc, 0, sizeof(cc));
+    atc_log_init(level < 0 ? ATC_LOG_WARN : (enum atc_log_level)level, ATC_LOG_TEXT, "atc");
+
+    /* Global options come before the command. */
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        int m = common_opt(&cc, NULL, argc, argv, &i);
+        if (m == 2) {
+            fputs(main_usage, stdout);
+            return 0;
+        }
+        if (m < 0)
+            return RENDER_EXIT_USAGE;
+        if (m == 0)
+            return usage_error(NULL, "unknown option '%s'", argv[i]);
+    }
+    if (i >= argc)
+        return usage_error(NULL, "no command given (submit, get or wait)");
+    if (strcmp(argv[i], "submit") == 0)
+        return cmd_submit(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "get") == 0 || strcmp(argv[i], "wait") == 0)
+        return cmd_result(argv[i], argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    return usage_error(NULL, "unknown command '%s'", argv[i]);
+}

@@ -1,0 +1,344 @@
+/* main.c: daytona-local's entry point: options, the listening socket, the
+ * HTTP daemon, and an orderly stop on SIGTERM/SIGINT. */
+#include "faults.h"
+#include "sandbox.h"
+#include "server.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct dl_config g_dl_cfg;
+volatile sig_atomic_t g_dl_stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_dl_stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: daytona-local [options]\n"
+"A Daytona-API-compatible sandbox server that runs sandboxes on this machine.\n"
+"Prints DAYTONA_API_URL=http://HOST:PORT/api as its first stdout line once listening.\n"
+"\n"
+"  --listen HOST:PORT        address to listen on (default 127.0.0.1:3000; port 0 = any free)\n"
+"  --root DIR                where sandbox directories live (default: a fresh directory\n"
+"                            under $TMPDIR, removed at exit)\n"
+"  --api-key KEY             the Bearer token to require (default $DAYTONA_LOCAL_API_KEY;\n"
+"                            when neither is set any non-empty Bearer token is accepted)\n"
+"  --verbose                 log one line per request on stderr\n"
+"  --create-state STATE      'started' (default) or 'starting': answer create with\n"
+"                            state starting, started after --start-delay-ms\n"
+"  --start-delay-ms MS       see --create-state (default 1000)\n"
+"  --latency-ms MS           delay added to every /api and /toolbox call\n"
+"  --latency-create-ms MS    delay added to POST /api/sandbox\n"
+"  --latency-exec-ms MS      delay added to process/execute and process/code-run\n"
+"  --fault-rate R            share (0..1) of /api and /toolbox calls answered by a fault\n"
+"  --fault-kinds LIST        faults to draw from, comma-separated: 429, 500, 503 (any\n"
+"                            status 400..599), drop (close without a response), hang\n"
+"                            (hold for --hang-ms, then close); default 429,500,drop\n"
+"  --fault-seed N            seed of the fault draw (default 1)\n"
+"  --hang-ms MS              how long a hang fault holds a request (default 30000)\n"
+"  --create-rate-per-min N   sliding-window limit on creates; beyond it 429 with\n"
+"                            Retry-After-sandbox-create (default 0 = none)\n"
+"  --max-output-bytes N      output kept per command; the rest is read and dropped\n"
+"                            (default 67108864)\n"
+"  --max-body-bytes N        largest request body and downloaded file (default 536870912)\n"
+"  --confine                 put resource limits on sandbox commands (RLIMIT_FSIZE 4 GiB,\n"
+"                            RLIMIT_AS 8 GiB, RLIMIT_CPU 3600 s, no core files)\n"
+"  --help                    this text\n"
+"\n"
+"Test endpoints (no auth): GET /_local/stats; POST /_local/faults {\"next\":[{...}]} queues\n"
+"one-shot faults; GET lists them; DELETE clears them. See docs/daytona-local.md.\n");
+}
+
+enum {
+    OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
+    OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_FAULT_RATE, OPT_FAULT_KINDS,
+    OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_HELP,
+};
+
+static int parse_ms(const char *name, const char *v, long *out)
+{
+    if (dl_parse_long(v, 0, 86400000L, out) != 0) {
+        fprintf(stderr, "daytona-local: %s: '%s' is not a number of milliseconds\n", name, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_size(const char *name, const char *v, size_t *out)
+{
+    long n;
+    if (dl_parse_long(v, 1, 1L << 40, &n) != 0) {
+        fprintf(stderr, "daytona-local: %s: '%s' is not a byte count\n", name, v);
+        return -1;
+    }
+    *out = (size_t)n;
+    return 0;
+}
+
+/* Opens, binds and listens on host:port; fills the real port. Returns the fd or -1. */
+static int listen_on(const char *host, const char *port, int *real_port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int fd = -1;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "daytona-local: --listen %s:%s: %s\n", host, port, gai_strerror(rc));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "daytona-local: cannot listen on %s:%s: %s\n", host, port, strerror(errno));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            *real_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            *real_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return fd;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"root", required_argument, NULL, OPT_ROOT},
+        {"api-key", required_argument, NULL, OPT_API_KEY},
+        {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"create-state", required_argument, NULL, OPT_CREATE_STATE},
+        {"start-delay-ms", required_argument, NULL, OPT_START_DELAY},
+        {"latency-ms", required_argument, NULL, OPT_LATENCY},
+        {"latency-create-ms", required_argument, NULL, OPT_LATENCY_CREATE},
+        {"latency-exec-ms", required_argument, NULL, OPT_LATENCY_EXEC},
+        {"fault-rate", required_argument, NULL, OPT_FAULT_RATE},
+        {"fault-kinds", required_argument, NULL, OPT_FAULT_KINDS},
+        {"fault-seed", required_argument, NULL, OPT_FAULT_SEED},
+        {"hang-ms", required_argument, NULL, OPT_HANG},
+        {"create-rate-per-min", required_argument, NULL, OPT_CREATE_RATE},
+        {"max-output-bytes", required_argument, NULL, OPT_MAX_OUTPUT},
+        {"max-body-bytes", required_argument, NULL, OPT_MAX_BODY},
+        {"confine", no_argument, NULL, OPT_CONFINE},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    struct dl_config *c = &g_dl_cfg;
+    const char *listen_arg = "127.0.0.1:3000";
+    const char *root_arg = NULL;
+    const char *fault_kinds = NULL;
+    double fault_rate = 0.0;
+    long fault_seed = 1;
+    char err[256];
+    char port_s[16];
+    struct MHD_Daemon *d = NULL;
+    int lfd = -1;
+    int status = 1;
+    int opt;
+
+    c->start_delay_ms = 1000;
+    c->hang_ms = 30000;
+    c->max_output_bytes = (size_t)64 << 20;
+    c->max_body_bytes = (size_t)512 << 20;
+    const char *env_key = getenv("DAYTONA_LOCAL_API_KEY");
+    if (env_key)
+        snprintf(c->api_key, sizeof(c->api_key), "%s", env_key);
+
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end = NULL;
+        switch (opt) {
+        case OPT_LISTEN: listen_arg = optarg; break;
+        case OPT_ROOT: root_arg = optarg; break;
+        case OPT_API_KEY:
+            if (strlen(optarg) >= sizeof(c->api_key)) {
+                fprintf(stderr, "daytona-local: --api-key is too long\n");
+                return 2;
+            }
+            snprintf(c->api_key, sizeof(c->api_key), "%s", optarg);
+            break;
+        case OPT_VERBOSE: c->verbose = 1; break;
+        case OPT_CREATE_STATE:
+            if (strcmp(optarg, "starting") == 0) {
+                c->create_starting = 1;
+            } else if (strcmp(optarg, "started") == 0) {
+                c->create_starting = 0;
+            } else {
+                fprintf(stderr, "daytona-local: --create-state must be started or starting\n");
+                return 2;
+            }
+            break;
+        case OPT_START_DELAY: if (parse_ms("--start-delay-ms", optarg, &c->start_delay_ms)) return 2; break;
+        case OPT_LATENCY: if (parse_ms("--latency-ms", optarg, &c->latency_ms)) return 2; break;
+        case OPT_LATENCY_CREATE: if (parse_ms("--latency-create-ms", optarg, &c->latency_create_ms)) return 2; break;
+        case OPT_LATENCY_EXEC: if (parse_ms("--latency-exec-ms", optarg, &c->latency_exec_ms)) return 2; break;
+        case OPT_HANG: if (parse_ms("--hang-ms", optarg, &c->hang_ms)) return 2; break;
+        case OPT_FAULT_RATE:
+            errno = 0;
+            fault_rate = strtod(optarg, &end);
+            if (errno || !end || *end || fault_rate < 0.0 || fault_rate > 1.0) {
+                fprintf(stderr, "daytona-local: --fault-rate must be a number from 0 to 1\n");
+                return 2;
+            }
+            break;
+        case OPT_FAULT_KINDS: fault_kinds = optarg; break;
+        case OPT_FAULT_SEED:
+            if (dl_parse_long(optarg, 0, 0x7fffffff, &fault_seed) != 0) {
+                fprintf(stderr, "daytona-local: --fault-seed must be a number\n");
+                return 2;
+            }
+            break;
+        case OPT_CREATE_RATE:
+            if (dl_parse_long(optarg, 0, 100000, &c->create_rate_per_min) != 0) {
+                fprintf(stderr, "daytona-local: --create-rate-per-min must be 0..100000\n");
+                return 2;
+            }
+            break;
+        case OPT_MAX_OUTPUT: if (parse_size("--max-output-bytes", optarg, &c->max_output_bytes)) return 2; break;
+        case OPT_MAX_BODY: if (parse_size("--max-body-bytes", optarg, &c->max_body_bytes)) return 2; break;
+        case OPT_CONFINE: c->confine = 1; break;
+        case OPT_HELP:
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "daytona-local: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (dl_faults_configure(fault_rate, fault_kinds, (unsigned)fault_seed, err, sizeof(err)) != 0) {
+        fprintf(stderr, "daytona-local: %s\n", err);
+        return 2;
+    }
+
+    /* --listen HOST:PORT; the last colon splits, so [::1]:0 works too. */
+    const char *colon = strrchr(listen_arg, ':');
+    if (!colon || colon == listen_arg || (size_t)(colon - listen_arg) >= sizeof(c->host) ||
+        strlen(colon + 1) >= sizeof(port_s) || !colon[1]) {
+        fprintf(stderr, "daytona-local: --listen wants HOST:PORT, got '%s'\n", listen_arg);
+        return 2;
+    }
+    snprintf(c->host, sizeof(c->host), "%.*s", (int)(colon - listen_arg), listen_arg);
+    snprintf(port_s, sizeof(port_s), "%s", colon + 1);
+    char bare_host[sizeof(c->host)];
+    memcpy(bare_host, c->host, sizeof(bare_host));
+    if (bare_host[0] == '[') {
+        size_t n = strlen(bare_host);
+        if (n >= 2 && bare_host[n - 1] == ']') {
+            memmove(bare_host, bare_host + 1, n - 2);
+            bare_host[n - 2] = '\0';
+        }
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    raise_nofile();
+
+    if (root_arg) {
+        if (mkdir(root_arg, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            return 1;
+        }
+        if (!realpath(root_arg, c->root)) {
+            fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            return 1;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        char tmpl[PATH_MAX];
+        snprintf(tmpl, sizeof(tmpl), "%s/daytona-local.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(tmpl) || !realpath(tmpl, c->root)) {
+            fprintf(stderr, "daytona-local: cannot make a root directory %s: %s\n", tmpl,
+                    strerror(errno));
+            return 1;
+        }
+        c->root_owned = 1;
+    }
+    dl_sandbox_init();
+
+    lfd = listen_on(bare_host, port_s, &c->port);
+    if (lfd < 0)
+        goto out;
+    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                             MHD_USE_ERROR_LOG,
+                         0, NULL, NULL, dl_handle, NULL,
+                         MHD_OPTION_LISTEN_SOCKET, lfd,
+                         MHD_OPTION_NOTIFY_COMPLETED, dl_completed, NULL,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+                         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
+                         MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "daytona-local: cannot start the HTTP server\n");
+        goto out;
+    }
+    lfd = -1;                   /* MHD owns it now */
+    printf("DAYTONA_API_URL=http://%s:%d/api\n", c->host, c->port);
+    fflush(stdout);
+    if (c->verbose)
+        fprintf(stderr, "daytona-local: listening on %s:%d, root %s\n", c->host, c->port, c->root);
+
+    while (!g_dl_stopping)
+        pause();
+    status = 0;
+
+out:
+    dl_sandbox_kill_all();
+    if (d)
+        MHD_stop_daemon(d);
+    if (lfd >= 0)
+        close(lfd);
+    dl_sandbox_shutdown();
+    dl_faults_cleanup();
+    if (c->root_owned)
+        dl_rmtree(c->root);
+    return status;
+}

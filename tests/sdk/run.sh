@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# run.sh: runs the official Daytona TypeScript SDK (sdk_smoke.mjs) against the
+# build's daytona-local. Exit 77 (skipped) when node or npm is missing.
+set -u
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${ATC_BIN_DIR:-$here/../../build/bin}/daytona-local"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "sdk.daytona_local: SKIPPED: node and npm are needed for the official SDK test" >&2
+  exit 77
+fi
+if [ ! -x "$bin" ]; then
+  echo "sdk.daytona_local: $bin not found; build daytona-local first (set ATC_BIN_DIR)" >&2
+  exit 1
+fi
+if [ ! -d "$here/node_modules/@daytonaio/sdk" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund) || {
+    echo "sdk.daytona_local: SKIPPED: npm ci failed (no registry access?)" >&2
+    exit 77
+  }
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/sdk-test.XXXXXX")"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" --listen 127.0.0.1:0 --api-key sdk-test-key --create-state starting \
+  --start-delay-ms 300 >"$work/out" 2>"$work/err" &
+pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url="$(head -n 1 "$work/out" 2>/dev/null | sed -n 's/^DAYTONA_API_URL=//p')"
+  [ -n "$url" ] && break
+  if ! kill -0 "$pid" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "sdk.daytona_local: daytona-local did not start" >&2
+  cat "$work/err" >&2
+  exit 1
+fi
+
+# Run from the work dir so that no stray .env can make the SDK's URL ambiguous.
+(cd "$work" && DAYTONA_API_URL="$url" DAYTONA_API_KEY=sdk-test-key \
+  NODE_PATH="$here/node_modules" node "$here/sdk_smoke.mjs")
+rc=$?
+if [ $rc -ne 0 ]; then
+  echo "--- daytona-local stderr ---" >&2
+  cat "$work/err" >&2
+fi
+exit $rc

@@ -1,0 +1,107 @@
+// sdk_smoke.mjs: the official Daytona TypeScript SDK against daytona-local:
+// create, upload, exec, download, codeRun, an exec past its timeout, a 429 and
+// a missing file as the SDK's typed errors, delete, and the leak check.
+import {
+  Daytona,
+  DaytonaNotFoundError,
+  DaytonaRateLimitError,
+  DaytonaTimeoutError,
+} from '@daytonaio/sdk';
+
+const apiUrl = process.env.DAYTONA_API_URL;
+const apiKey = process.env.DAYTONA_API_KEY;
+if (!apiUrl || !apiKey) {
+  console.error('[sdk] DAYTONA_API_URL and DAYTONA_API_KEY must be set');
+  process.exit(2);
+}
+const base = apiUrl.replace(/\/api\/?$/, '');
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+  console.log(`[sdk] ok: ${what}`);
+}
+
+async function stats() {
+  const res = await fetch(`${base}/_local/stats`);
+  return res.json();
+}
+
+async function main() {
+  const daytona = new Daytona({ apiKey, apiUrl, useDeprecatedPolling: true });
+  const sandbox = await daytona.create({
+    language: 'python',
+    labels: { purpose: 'sdk-smoke' },
+    envVars: { SMOKE: '1' },
+  });
+  let deleted = false;
+  try {
+    check(sandbox.id && sandbox.state === 'started', `created ${sandbox.id}, state started`);
+
+    const script = 'import os\nprint("hello from sandbox", os.environ.get("SMOKE"))\n' +
+      'open("hello_out.txt", "w").write("written by hello.py\\n")\n';
+    await sandbox.fs.uploadFile(Buffer.from(script), 'work/hello.py');
+    console.log('[sdk] uploaded work/hello.py');
+
+    const r = await sandbox.process.executeCommand('cd work && python3 hello.py && echo oops >&2');
+    check(r.exitCode === 0, `exec exitCode 0 (got ${r.exitCode})`);
+    check(r.result.includes('hello from sandbox 1') && r.result.includes('oops'),
+      `exec output merged: ${JSON.stringify(r.result)}`);
+
+    const r3 = await sandbox.process.executeCommand('exit 3');
+    check(r3.exitCode === 3, `exec exit 3 reported (got ${r3.exitCode})`);
+
+    const out = await sandbox.fs.downloadFile('work/hello_out.txt');
+    check(out.toString() === 'written by hello.py\n', `download content ${JSON.stringify(out.toString())}`);
+
+    let missing = null;
+    try {
+      await sandbox.fs.downloadFile('work/does-not-exist.txt');
+    } catch (e) {
+      missing = e;
+    }
+    check(missing instanceof DaytonaNotFoundError, `missing file -> DaytonaNotFoundError (${missing?.constructor?.name})`);
+
+    const cr = await sandbox.process.codeRun('print(6 * 7)');
+    check(cr.exitCode === 0 && cr.result === '42\n', `codeRun 42 (got ${JSON.stringify(cr.result)})`);
+
+    const t0 = Date.now();
+    let timeoutErr = null;
+    try {
+      await sandbox.process.executeCommand('sleep 30', undefined, undefined, 1);
+    } catch (e) {
+      timeoutErr = e;
+    }
+    check(timeoutErr instanceof DaytonaTimeoutError,
+      `exec past its timeout -> ${timeoutErr?.constructor?.name} (${timeoutErr?.message})`);
+    check(Date.now() - t0 < 20000, 'the timeout fired well before the command would have ended');
+
+    // A queued 429 on create reaches the caller as DaytonaRateLimitError.
+    await fetch(`${base}/_local/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ next: [{ path_prefix: '/api/sandbox', method: 'POST', status: 429, retry_after: 3 }] }),
+    });
+    let limited = null;
+    try {
+      await daytona.create({ language: 'python' });
+    } catch (e) {
+      limited = e;
+    }
+    check(limited instanceof DaytonaRateLimitError &&
+      String(limited.headers?.['retry-after-sandbox-create']) === '3',
+      `create under a 429 -> DaytonaRateLimitError with retry-after-sandbox-create (${limited?.constructor?.name})`);
+
+    await sandbox.delete();
+    deleted = true;
+    console.log(`[sdk] deleted ${sandbox.id}`);
+  } finally {
+    if (!deleted) await sandbox.delete().catch(() => {});
+  }
+  const s = await stats();
+  check(s.live === 0, `stats live == 0 (got ${s.live})`);
+  console.log('[sdk] RESULT: OK');
+}
+
+main().catch((e) => {
+  console.error('[sdk] FAILED:', e?.constructor?.name, e?.message ?? e);
+  process.exit(1);
+});

@@ -1,0 +1,662 @@
+/* test_results.c: the result store against a real redis-server: URL parsing,
+ * marks, the final write and its notifications, waiting, reconnecting. */
+#include "support.h"
+
+#include "../../common/src/redis_url.h"
+#include "atc/error.h"
+#include "atc/results.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct test_proc redis_proc;
+static int redis_port;
+static char redis_url[128];
+static char err[512];
+
+static int group_setup(void **state)
+{
+    if (test_redis_start(&redis_proc, &redis_port) != 0)
+        return -1;
+    snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d/0", redis_port);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    test_proc_stop(&redis_proc);
+    return 0;
+}
+
+static struct atc_results *store_open(void)
+{
+    struct atc_results *r = atc_results_new(redis_url, 5000, err, sizeof(err));
+    if (r == NULL)
+        print_error("atc_results_new: %s\n", err);
+    assert_non_null(r);
+    return r;
+}
+
+/* A plain hiredis connection for looking at what the store wrote. */
+static redisContext *raw_open(int port)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+static long long raw_int(redisContext *c, const char *fmt, const char *arg)
+{
+    redisReply *reply = redisCommand(c, fmt, arg);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+    long long v = reply->integer;
+    freeReplyObject(reply);
+    return v;
+}
+
+static void write_final_ok(struct atc_results *r, const char *id, const char *status,
+                           long ttl_s)
+{
+    struct atc_field f[] = {{"reason", "tests_passed", 12}, {"exit_code", "0", 1}};
+    int rc = atc_results_write_final(r, id, status, f, 2, ttl_s, err, sizeof(err));
+    if (rc != 0)
+        print_error("write_final: %s\n", err);
+    assert_int_equal(rc, 0);
+}
+
+/* ---- URL parsing ---- */
+
+static void redis_url_parse__good_urls__are_read(void **state)
+{
+    static const struct {
+        const char *url;
+        int is_unix;
+        const char *host_or_path;
+        int port, db;
+        const char *user, *password;
+    } cases[] = {
+        {"redis://127.0.0.1", 0, "127.0.0.1", 6379, 0, NULL, NULL},
+        {"redis://127.0.0.1:6379/0", 0, "127.0.0.1", 6379, 0, NULL, NULL},
+        {"redis://redis.svc.local:6380/2", 0, "redis.svc.local", 6380, 2, NULL, NULL},
+        {"redis://h/", 0, "h", 6379, 0, NULL, NULL},
+        {"redis://:s3cret@h:7000/15", 0, "h", 7000, 15, NULL, "s3cret"},
+        {"redis://:p%40ss%2Fw@h", 0, "h", 6379, 0, NULL, "p@ss/w"},
+        {"redis://:pa/ss@h:1", 0, "h", 1, 0, NULL, "pa/ss"},
+        {"redis://alice:pw@h/3", 0, "h", 6379, 3, "alice", "pw"},
+        {"redis://[::1]:7001/4", 0, "::1", 7001, 4, NULL, NULL},
+        {"unix:///run/redis/redis.sock", 1, "/run/redis/redis.sock", 0, 0, NULL, NULL},
+        {"unix://:pw@/tmp/r.sock?db=5", 1, "/tmp/r.sock", 0, 5, NULL, "pw"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct atc_redis_url u;
+        int rc = atc_redis_url_parse(cases[i].url, &u, err, sizeof(err));
+        if (rc != 0)
+            print_error("%s: %s\n", cases[i].url, err);
+        assert_int_equal(rc, 0);
+        assert_int_equal(u.is_unix, cases[i].is_unix);
+        assert_string_equal(u.is_unix ? u.path : u.host, cases[i].host_or_path);
+        if (!u.is_unix)
+            assert_int_equal(u.port, cases[i].port);
+        assert_int_equal(u.db, cases[i].db);
+        if (cases[i].user != NULL)
+            assert_string_equal(u.user, cases[i].user);
+        else
+            assert_null(u.user);
+        if (cases[i].password != NULL)
+            assert_string_equal(u.password, cases[i].password);
+        else
+            assert_null(u.password);
+        atc_redis_url_cleanup(&u);
+    }
+}
+
+static void redis_url_parse__bad_urls__name_the_bad_part(void **state)
+{
+    static const struct {
+        const char *url;
+        const char *says;
+    } cases[] = {
+        {"", "empty"},
+        {"http://h:6379", "redis:// or unix://"},
+        {"rediss://h", "TLS"},
+        {"redis://", "no host"},
+        {"redis://:6379", "no host"},
+        {"redis://h:0", "port"},
+        {"redis://h:65536", "port"},
+        {"redis://h:12ab", "port"},
+        {"redis://h:", "port"},
+        {"redis://h/db1", "database"},
+        {"redis://h/-1", "database"},
+        {"redis://h?timeout=1", "after the host"},
+        {"redis://h o", "host"},
+        {"redis://[::1:6379", "']'"},
+        {"redis://secret@h", "':'"},
+        {"redis://:p%zz@h", "escape"},
+        {"redis://:p%00@h", "escape"},
+        {"redis://bob:@h", "no password"},
+        {"unix://relative.sock", "absolute"},
+        {"unix:///tmp/r.sock?database=1", "?db=N"},
+        {"unix:///tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock",
+         "unix socket allows"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct atc_redis_url u;
+        err[0] = '\0';
+        int rc = atc_redis_url_parse(cases[i].url, &u, err, sizeof(err));
+        if (rc != ATC_EINVAL || strstr(err, cases[i].says) == NULL)
+            print_error("%s: rc %d, '%s' lacks '%s'\n", cases[i].url, rc, err, cases[i].says);
+        assert_int_equal(rc, ATC_EINVAL);
+        assert_non_null(strstr(err, cases[i].says));
+        assert_null(u.host);
+        assert_null(u.password);
+    }
+}
+
+static void redis_url_parse__error__never_shows_the_password(void **state)
+{
+    struct atc_redis_url u;
+
+    assert_int_equal(atc_redis_url_parse("redis://:hunter2@h:99999", &u, err, sizeof(err)),
+                     ATC_EINVAL);
+    assert_null(strstr(err, "hunter2"));
+}
+
+/* ---- connecting ---- */
+
+static void results_new__nothing_listening__fails_with_a_connection_error(void **state)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", test_free_port());
+
+    err[0] = '\0';
+    assert_null(atc_results_new(url, 1000, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot connect"));
+}
+
+static void results_new__bad_url__fails_naming_it(void **state)
+{
+    assert_null(atc_results_new("redis://h:port", 1000, err, sizeof(err)));
+    assert_non_null(strstr(err, "port"));
+}
+
+/* ---- marks and the final write ---- */
+
+static void mark_queued__absent_key__writes_queued_with_a_ttl(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+
+    assert_int_equal(atc_results_mark_queued(r, "q-1", 1700000000123ULL, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "q-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    assert_string_equal(atc_result_str(res, "submitted_ms"), "1700000000123");
+    long long ttl = raw_int(c, "TTL %s", "atc:result:q-1");
+    assert_true(ttl > 0 && ttl <= ATC_RESULT_DEFAULT_TTL_S);
+    atc_result_free(res);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void mark_queued__existing_key__is_left_as_it_is(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+
+    write_final_ok(r, "q-2", "passed", 0);
+    assert_int_equal(atc_results_mark_queued(r, "q-2", 1, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "q-2", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "passed");
+    assert_null(atc_result_field(res, "submitted_ms"));
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void mark_running__each_attempt__increments_attempt_and_sets_fields(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    struct atc_field f[] = {{"worker", "w-1", 3}, {"attempt", "99", 2}, {"status", "x", 1}};
+    int attempt = 0;
+
+    assert_int_equal(atc_results_mark_queued(r, "r-1", 5, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_mark_running(r, "r-1", f, 3, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(attempt, 1);
+    assert_int_equal(atc_results_mark_running(r, "r-1", f, 1, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(attempt, 2);
+    assert_int_equal(atc_results_get(r, "r-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "running");
+    assert_string_equal(atc_result_str(res, "attempt"), "2");
+    assert_string_equal(atc_result_str(res, "worker"), "w-1");
+    assert_string_equal(atc_result_str(res, "submitted_ms"), "5");
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void mark_running__after_a_final_result__is_refused(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    struct atc_field f[] = {{"worker", "w-2", 3}};
+    int attempt = -1;
+
+    assert_int_equal(atc_results_mark_running(r, "r-2", f, 1, &attempt, err, sizeof(err)), 0);
+    write_final_ok(r, "r-2", "failed", 0);
+    assert_int_equal(atc_results_mark_running(r, "r-2", f, 1, &attempt, err, sizeof(err)),
+                     ATC_EFINAL);
+    assert_int_equal(atc_results_get(r, "r-2", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "failed");
+    assert_string_equal(atc_result_str(res, "attempt"), "1");
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void write_final__second_write__returns_efinal_and_changes_nothing(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    struct atc_field f2[] = {{"exit_code", "1", 1}, {"reason", "tests_failed", 12},
+                             {"worker", "late", 4}};
+
+    write_final_ok(r, "f-1", "passed", 0);
+    assert_int_equal(atc_results_write_final(r, "f-1", "failed", f2, 3, 0, err, sizeof(err)),
+                     ATC_EFINAL);
+    assert_int_equal(atc_results_get(r, "f-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "passed");
+    assert_string_equal(atc_result_str(res, "exit_code"), "0");
+    assert_string_equal(atc_result_str(res, "reason"), "tests_passed");
+    assert_null(atc_result_field(res, "worker"));
+    /* One notification only. */
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:f-1"), 1);
+    atc_result_free(res);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void write_final__sets_the_ttl_on_hash_and_done_list(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+
+    write_final_ok(r, "f-2", "error", 1000);
+    long long t1 = raw_int(c, "TTL %s", "atc:result:f-2");
+    long long t2 = raw_int(c, "TTL %s", "atc:done:f-2");
+    assert_true(t1 > 0 && t1 <= 1000);
+    assert_true(t2 > 0 && t2 <= 1000);
+
+    /* ttl 0 takes the default of 7 days, and replaces the queued TTL. */
+    assert_int_equal(atc_results_mark_queued(r, "f-3", 1, err, sizeof(err)), 0);
+    write_final_ok(r, "f-3", "timeout", 0);
+    t1 = raw_int(c, "TTL %s", "atc:result:f-3");
+    t2 = raw_int(c, "TTL %s", "atc:done:f-3");
+    assert_true(t1 > 1000 && t1 <= ATC_RESULT_DEFAULT_TTL_S);
+    assert_true(t2 > 1000 && t2 <= ATC_RESULT_DEFAULT_TTL_S);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void write_final__adds_a_stream_entry_with_id_and_status(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    int found = 0;
+
+    write_final_ok(r, "f-4", "rejected", 0);
+    redisReply *reply = redisCommand(c, "XRANGE %s - +", ATC_RESULTS_STREAM);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < reply->elements; i++) {
+        redisReply *kv = reply->element[i]->element[1];
+        assert_int_equal(kv->elements, 4);
+        if (strcmp(kv->element[0]->str, "id") == 0 && strcmp(kv->element[1]->str, "f-4") == 0) {
+            assert_string_equal(kv->element[2]->str, "status");
+            assert_string_equal(kv->element[3]->str, "rejected");
+            found++;
+        }
+    }
+    assert_int_equal(found, 1);
+    freeReplyObject(reply);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void write_final__status_that_is_not_final__is_invalid(void **state)
+{
+    struct atc_results *r = store_open();
+
+    assert_int_equal(atc_results_write_final(r, "f-5", "running", NULL, 0, 0, err, sizeof(err)),
+                     ATC_EINVAL);
+    assert_int_equal(atc_results_write_final(r, "", "passed", NULL, 0, 0, err, sizeof(err)),
+                     ATC_EINVAL);
+    atc_results_destroy(r);
+}
+
+static void fields__binary_values__survive_the_round_trip(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    static const char blob[] = {'\x92', '\0', '\xff', '\r', '\n', 'a', '\0'};
+    struct atc_field f[] = {{"tests", (char *)blob, sizeof(blob)}, {"empty", NULL, 0}};
+
+    assert_int_equal(atc_results_write_final(r, "b-1", "passed", f, 2, 0, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "b-1", &res, err, sizeof(err)), 0);
+    const struct atc_field *got = atc_result_field(res, "tests");
+    assert_non_null(got);
+    assert_int_equal(got->len, sizeof(blob));
+    assert_memory_equal(got->value, blob, sizeof(blob));
+    got = atc_result_field(res, "empty");
+    assert_non_null(got);
+    assert_int_equal(got->len, 0);
+    assert_string_equal(atc_result_str(res, "empty"), "");
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void get__missing_result__is_enotfound(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = (struct atc_result *)&res;
+
+    assert_int_equal(atc_results_get(r, "nobody", &res, err, sizeof(err)), ATC_ENOTFOUND);
+    assert_null(res);
+    atc_results_destroy(r);
+}
+
+static void status_is_final__knows_the_final_statuses(void **state)
+{
+    static const char *const final[] = {"passed", "failed", "error",
+                                        "timeout", "rejected", "cancelled"};
+    for (size_t i = 0; i < sizeof(final) / sizeof(final[0]); i++)
+        assert_true(atc_status_is_final(final[i]));
+    assert_false(atc_status_is_final("queued"));
+    assert_false(atc_status_is_final("running"));
+    assert_false(atc_status_is_final(""));
+    assert_false(atc_status_is_final(NULL));
+}
+
+/* ---- waiting ---- */
+
+static void wait__result_already_final__returns_it(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+
+    write_final_ok(r, "w-1", "failed", 0);
+    assert_int_equal(atc_results_wait(r, "w-1", 0, &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "failed");
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void wait__result_not_final__times_out_with_the_current_result(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    int attempt;
+
+    assert_int_equal(atc_results_mark_running(r, "w-2", NULL, 0, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_wait(r, "w-2", 0.3, &res, err, sizeof(err)), ATC_ETIMEDOUT);
+    assert_non_null(res);
+    assert_string_equal(atc_result_str(res, "status"), "running");
+    atc_result_free(res);
+
+    res = (struct atc_result *)&res;
+    assert_int_equal(atc_results_wait(r, "w-none", 0.2, &res, err, sizeof(err)), ATC_ETIMEDOUT);
+    assert_null(res);
+    /* The handle is still usable with its normal timeout afterwards. */
+    assert_int_equal(atc_results_ping(r, err, sizeof(err)), 0);
+    atc_results_destroy(r);
+}
+
+struct waiter {
+    const char *id;
+    double timeout_s;
+    int rc;
+    char status[32];
+};
+
+static void *waiter_run(void *arg)
+{
+    struct waiter *w = arg;
+    char werr[256];
+    struct atc_result *res = NULL;
+    struct atc_results *r = atc_results_new(redis_url, 5000, werr, sizeof(werr));
+
+    w->rc = -100;
+    if (r == NULL)
+        return NULL;
+    w->rc = atc_results_wait(r, w->id, w->timeout_s, &res, werr, sizeof(werr));
+    snprintf(w->status, sizeof(w->status), "%s", atc_result_str(res, "status"));
+    atc_result_free(res);
+    atc_results_destroy(r);
+    return NULL;
+}
+
+/* Waits (without a time limit on correctness) until n clients block in Redis. */
+static void wait_blocked_clients(redisContext *c, int n)
+{
+    for (int i = 0; i < 3000; i++) {
+        redisReply *reply = redisCommand(c, "INFO clients");
+        assert_non_null(reply);
+        const char *p = strstr(reply->str, "blocked_clients:");
+        int blocked = p != NULL ? (int)strtol(p + 16, NULL, 10) : 0;
+        freeReplyObject(reply);
+        if (blocked >= n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("%d waiters never blocked", n);
+}
+
+static void wait__final_written_meanwhile__wakes_the_waiter(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    struct waiter w = {.id = "w-3", .timeout_s = 120};
+    pthread_t th;
+
+    assert_int_equal(atc_results_mark_queued(r, "w-3", 1, err, sizeof(err)), 0);
+    assert_int_equal(pthread_create(&th, NULL, waiter_run, &w), 0);
+    wait_blocked_clients(c, 1);
+    write_final_ok(r, "w-3", "timeout", 0);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, 0);
+    assert_string_equal(w.status, "timeout");
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void wait__two_waiters__both_wake(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    /* One waits forever (in slices), one with a limit. */
+    struct waiter w1 = {.id = "w-4", .timeout_s = 0};
+    struct waiter w2 = {.id = "w-4", .timeout_s = 120};
+    pthread_t t1, t2;
+
+    assert_int_equal(pthread_create(&t1, NULL, waiter_run, &w1), 0);
+    assert_int_equal(pthread_create(&t2, NULL, waiter_run, &w2), 0);
+    wait_blocked_clients(c, 2);
+    write_final_ok(r, "w-4", "passed", 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_int_equal(w1.rc, 0);
+    assert_int_equal(w2.rc, 0);
+    assert_string_equal(w1.status, "passed");
+    assert_string_equal(w2.status, "passed");
+    /* The waiters left the element for others. */
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:w-4"), 1);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+/* ---- connection loss ---- */
+
+static int redis_start_on(struct test_proc *p, int port, const char *extra_name,
+                          const char *extra_value)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    char *argv[] = {"/usr/bin/redis-server", "--port", portstr, "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--loglevel", "warning",
+                    (char *)extra_name, (char *)extra_value, NULL};
+    if (extra_name == NULL)
+        argv[11] = NULL;
+    return test_proc_start(p, argv, 0);
+}
+
+/* Pings until the store answers; the server was just (re)started. */
+static int ping_until_up(struct atc_results *r)
+{
+    for (int i = 0; i < 500; i++) {
+        if (atc_results_ping(r, err, sizeof(err)) == 0)
+            return 0;
+        usleep(20000);
+    }
+    return -1;
+}
+
+static void results__server_restarted__reconnects_on_a_later_call(void **state)
+{
+    struct test_proc p;
+    int port = test_free_port();
+    struct atc_results *r = NULL;
+    struct atc_result *res = NULL;
+    char url[64];
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
+    assert_int_equal(redis_start_on(&p, port, NULL, NULL), 0);
+    for (int i = 0; i < 500 && r == NULL; i++) {
+        r = atc_results_new(url, 2000, err, sizeof(err));
+        if (r == NULL)
+            usleep(20000);
+    }
+    assert_non_null(r);
+    write_final_ok(r, "c-1", "passed", 0);
+
+    test_proc_stop(&p);
+    assert_int_equal(atc_results_get(r, "c-1", &res, err, sizeof(err)), ATC_ECONN);
+    assert_int_equal(atc_results_ping(r, err, sizeof(err)), ATC_ECONN);
+    assert_int_equal(atc_results_mark_queued(r, "c-2", 1, err, sizeof(err)), ATC_ECONN);
+    assert_int_equal(atc_results_wait(r, "c-2", 1, &res, err, sizeof(err)), ATC_ECONN);
+    assert_null(res);
+
+    assert_int_equal(redis_start_on(&p, port, NULL, NULL), 0);
+    assert_int_equal(ping_until_up(r), 0);
+    /* A fresh server without persistence: the old result is gone, writes work. */
+    assert_int_equal(atc_results_get(r, "c-1", &res, err, sizeof(err)), ATC_ENOTFOUND);
+    write_final_ok(r, "c-1", "failed", 0);
+    assert_int_equal(atc_results_get(r, "c-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "failed");
+    atc_result_free(res);
+    atc_results_destroy(r);
+    test_proc_stop(&p);
+}
+
+static void results__password_and_database__are_used(void **state)
+{
+    struct test_proc p;
+    int port = test_free_port();
+    struct atc_results *r = NULL;
+    char url[128];
+
+    assert_int_equal(redis_start_on(&p, port, "--requirepass", "s3c@ret"), 0);
+    snprintf(url, sizeof(url), "redis://:s3c%%40ret@127.0.0.1:%d/3", port);
+    for (int i = 0; i < 500 && r == NULL; i++) {
+        r = atc_results_new(url, 2000, err, sizeof(err));
+        if (r == NULL)
+            usleep(20000);
+    }
+    assert_non_null(r);
+    write_final_ok(r, "p-1", "passed", 0);
+
+    redisContext *c = raw_open(port);
+    redisReply *reply = redisCommand(c, "AUTH %s", "s3c@ret");
+    assert_non_null(reply);
+    freeReplyObject(reply);
+    assert_int_equal(raw_int(c, "EXISTS %s", "atc:result:p-1"), 0);
+    reply = redisCommand(c, "SELECT 3");
+    assert_non_null(reply);
+    freeReplyObject(reply);
+    assert_int_equal(raw_int(c, "EXISTS %s", "atc:result:p-1"), 1);
+    redisFree(c);
+    atc_results_destroy(r);
+
+    snprintf(url, sizeof(url), "redis://:wrong-pw@127.0.0.1:%d", port);
+    assert_null(atc_results_new(url, 2000, err, sizeof(err)));
+    assert_non_null(strstr(err, "AUTH"));
+    assert_null(strstr(err, "wrong-pw"));
+    test_proc_stop(&p);
+}
+
+static void results__unix_socket__works(void **state)
+{
+    struct test_proc p;
+    char dir[] = "/tmp/atc-results-XXXXXX";
+    char sock[128], url[160];
+    struct atc_results *r = NULL;
+    struct atc_result *res = NULL;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
+    snprintf(url, sizeof(url), "unix://%s?db=1", sock);
+    assert_int_equal(redis_start_on(&p, 0, "--unixsocket", sock), 0);
+    for (int i = 0; i < 500 && r == NULL; i++) {
+        r = atc_results_new(url, 2000, err, sizeof(err));
+        if (r == NULL)
+            usleep(20000);
+    }
+    assert_non_null(r);
+    write_final_ok(r, "u-1", "passed", 0);
+    assert_int_equal(atc_results_wait(r, "u-1", 1, &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "passed");
+    atc_result_free(res);
+    atc_results_destroy(r);
+    test_proc_stop(&p);
+    unlink(sock);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    /* A write to a connection the server closed must fail, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(redis_url_parse__good_urls__are_read),
+        cmocka_unit_test(redis_url_parse__bad_urls__name_the_bad_part),
+        cmocka_unit_test(redis_url_parse__error__never_shows_the_password),
+        cmocka_unit_test(results_new__nothing_listening__fails_with_a_connection_error),
+        cmocka_unit_test(results_new__bad_url__fails_naming_it),
+        cmocka_unit_test(mark_queued__absent_key__writes_queued_with_a_ttl),
+        cmocka_unit_test(mark_queued__existing_key__is_left_as_it_is),
+        cmocka_unit_test(mark_running__each_attempt__increments_attempt_and_sets_fields),
+        cmocka_unit_test(mark_running__after_a_final_result__is_refused),
+        cmocka_unit_test(write_final__second_write__returns_efinal_and_changes_nothing),
+        cmocka_unit_test(write_final__sets_the_ttl_on_hash_and_done_list),
+        cmocka_unit_test(write_final__adds_a_stream_entry_with_id_and_status),
+        cmocka_unit_test(write_final__status_that_is_not_final__is_invalid),
+        cmocka_unit_test(fields__binary_values__survive_the_round_trip),
+        cmocka_unit_test(get__missing_result__is_enotfound),
+        cmocka_unit_test(status_is_final__knows_the_final_statuses),
+        cmocka_unit_test(wait__result_already_final__returns_it),
+        cmocka_unit_test(wait__result_not_final__times_out_with_the_current_result),
+        cmocka_unit_test(wait__final_written_meanwhile__wakes_the_waiter),
+        cmocka_unit_test(wait__two_waiters__both_wake),
+        cmocka_unit_test(results__server_restarted__reconnects_on_a_later_call),
+        cmocka_unit_test(results__password_and_database__are_used),
+        cmocka_unit_test(results__unix_socket__works),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

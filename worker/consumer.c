@@ -1,0 +1,309 @@
+/* consumer.c: the consumer loop, rebalance handling, pause/resume and offsets. */
+#include "consumer.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atc/error.h"
+#include "atc/log.h"
+#include "metrics.h"
+#include "offsets.h"
+
+struct consumer {
+    rd_kafka_t *rk;
+    struct pool *pool;
+    struct offsets *offsets;
+    size_t inflight, max_inflight;
+    uint64_t gen;
+    int paused;
+    int in_group;
+    int failed;
+    int draining;
+};
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (level <= 3)
+        ATC_ERROR(NULL, "kafka %s: %s", fac, buf);
+    else if (level <= 4)
+        ATC_WARN(NULL, "kafka %s: %s", fac, buf);
+    else if (level <= 6)
+        ATC_INFO(NULL, "kafka %s: %s", fac, buf);
+    else
+        ATC_DEBUG(NULL, "kafka %s: %s", fac, buf);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct consumer *c = opaque;
+    metrics_count("kafka_errors");
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[512];
+        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        ATC_ERROR(NULL, "kafka fatal error: %s", fatal);
+        c->failed = 1;
+        return;
+    }
+    ATC_WARN(NULL, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Stores the offset of every finished task; frees them. */
+static void collect(struct consumer *c, int wait_ms)
+{
+    struct task *t = pool_take_done(c->pool, wait_ms);
+    while (t) {
+        struct task *next = t->next;
+        c->inflight--;
+        metrics_inflight_add(-1);
+        if (t->store) {
+            int64_t store = offsets_done(c->offsets, t->topic, t->partition, t->offset, t->gen);
+            if (store >= 0) {
+                rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(l, t->topic, t->partition)->offset = store;
+                rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
+                if (e)
+                    ATC_WARN(NULL, "storing offset %lld of %s[%d]: %s", (long long)store,
+                             t->topic, (int)t->partition, rd_kafka_err2str(e));
+                rd_kafka_topic_partition_list_destroy(l);
+            }
+        }
+        task_free(t);
+        t = next;
+    }
+}
+
+static void set_paused(struct consumer *c, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) != 0 || !parts)
+        return;
+    if (parts->cnt > 0) {
+        if (pause)
+            rd_kafka_pause_partitions(c->rk, parts);
+        else
+            rd_kafka_resume_partitions(c->rk, parts);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    c->paused = pause;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct consumer *c = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        c->gen++;
+        for (int i = 0; i < parts->cnt; i++)
+            offsets_assign(c->offsets, parts->elems[i].topic, parts->elems[i].partition, c->gen);
+        ATC_INFO(NULL, "assigned %d partition(s)", parts->cnt);
+        rd_kafka_assign(rk, parts);
+        c->in_group = 1;
+        /* librdkafka 2.0.2 keeps a pause across a rebalance: set it afresh. */
+        set_paused(c, c->draining || c->inflight >= c->max_inflight);
+        return;
+    }
+    /* Revoked (or lost): store what is finished, commit, and forget the rest;
+     * jobs still running there will be run again by the new owner. */
+    collect(c, 0);
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && parts->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            ATC_WARN(NULL, "commit on revoke: %s", rd_kafka_err2str(e));
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        offsets_revoke(c->offsets, parts->elems[i].topic, parts->elems[i].partition);
+    ATC_INFO(NULL, "revoked %d partition(s)", parts->cnt);
+    metrics_clear_lag();
+    rd_kafka_assign(rk, NULL);
+}
+
+/* librdkafka's statistics (statistics.interval.ms): consumer lag per partition. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr);
+    json_t *topics = root ? json_object_get(root, "topics") : NULL;
+    const char *tname;
+    json_t *tobj;
+
+    if (!json_is_object(topics))
+        goto out;
+    json_object_foreach(topics, tname, tobj) {
+        json_t *parts = json_object_get(tobj, "partitions");
+        const char *pname;
+        json_t *pobj;
+        if (!json_is_object(parts))
+            continue;
+        json_object_foreach(parts, pname, pobj) {
+            json_t *lag = json_object_get(pobj, "consumer_lag");
+            json_t *desired = json_object_get(pobj, "desired");
+            char *end = NULL;
+            long pid = strtol(pname, &end, 10);
+            /* -1 is librdkafka's internal UA partition; only assigned ones count. */
+            if (*end || pid < 0 || !json_is_integer(lag) || !json_is_true(desired))
+                continue;
+            metrics_set_lag(tname, (int32_t)pid, json_integer_value(lag));
+        }
+    }
+out:
+    json_decref(root);
+    return 0; /* librdkafka frees json */
+}
+
+struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
+                              struct pool *pool, size_t max_inflight, char *err, size_t errlen)
+{
+    struct consumer *c = calloc(1, sizeof(*c));
+    rd_kafka_topic_partition_list_t *sub = NULL;
+
+    if (!c || !(c->offsets = offsets_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    c->pool = pool;
+    c->max_inflight = max_inflight;
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
+    const char *props[][2] = {
+        {"group.id", group},
+        {"enable.auto.offset.store", "false"},
+        {"enable.auto.commit", "true"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+        {"log.queue", "true"},
+        {"statistics.interval.ms", "15000"},
+    };
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, errlen) != RD_KAFKA_CONF_OK)
+            goto fail;
+    }
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+    if (!c->rk)
+        goto fail;
+    conf = NULL;
+    /* librdkafka's own log lines come out of our poll, on our thread. */
+    rd_kafka_set_log_queue(c->rk, NULL);
+    rd_kafka_poll_set_consumer(c->rk);
+    sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(err, errlen, "subscribe to %s: %s", topic, rd_kafka_err2str(e));
+        goto fail;
+    }
+    return c;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (c) {
+        if (c->rk)
+            rd_kafka_destroy(c->rk);
+        offsets_destroy(c->offsets);
+        free(c);
+    }
+    return NULL;
+}
+
+static char *dup_bytes(const void *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void dispatch(struct consumer *c, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    uint64_t gen = 0;
+
+    if (offsets_begin(c->offsets, topic, m->partition, m->offset, &gen) != 0) {
+        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
+                 (long long)m->offset);
+        return;
+    }
+    struct task *t = calloc(1, sizeof(*t));
+    if (!t)
+        goto oom;
+    t->topic = strdup(topic);
+    t->partition = m->partition;
+    t->offset = m->offset;
+    t->gen = gen;
+    t->len = m->len;
+    t->value = dup_bytes(m->payload, m->len);
+    if (m->key)
+        t->key = dup_bytes(m->key, m->key_len);
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *hv = NULL;
+    size_t hl = 0;
+    if (rd_kafka_message_headers(m, &hdrs) == 0 &&
+        rd_kafka_header_get_last(hdrs, "traceparent", &hv, &hl) == 0 && hv && hl < 256)
+        t->traceparent = dup_bytes(hv, hl);
+    if (!t->topic || !t->value || (m->key && !t->key))
+        goto oom;
+    c->inflight++;
+    metrics_inflight_add(1);
+    pool_submit(c->pool, t);
+    return;
+oom:
+    /* Leave the offset behind: the message will be consumed again after a restart. */
+    ATC_ERROR(NULL, "out of memory taking %s[%d]@%lld", topic, (int)m->partition,
+              (long long)m->offset);
+    task_free(t);
+}
+
+void consumer_turn(struct consumer *c, int wait_ms, int draining)
+{
+    c->draining = draining;
+    int want_pause = draining || c->inflight >= c->max_inflight;
+    if (want_pause != c->paused)
+        set_paused(c, want_pause);
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, c->inflight ? 0 : wait_ms);
+    if (m) {
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                ATC_WARN(NULL, "consume: %s", rd_kafka_message_errstr(m));
+        } else if (draining) {
+            /* Fetched before the pause took effect: not ours to start now. */
+        } else {
+            dispatch(c, m);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    collect(c, c->inflight && !m ? wait_ms : 0);
+}
+
+size_t consumer_inflight(const struct consumer *c)
+{
+    return c->inflight;
+}
+
+int consumer_in_group(const struct consumer *c)
+{
+    return c->in_group;
+}
+
+int consumer_failed(const struct consumer *c)
+{
+    return c->failed;
+}
+
+void consumer_close(struct consumer *c)
+{
+    if (!c)
+        return;
+    collect(c, 0);
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    offsets_destroy(c->offsets);
+    free(c);
+}

@@ -1,0 +1,32 @@
+/* consumer.h: the worker's Kafka consumer-group member: rebalances, flow
+ * control by pausing partitions, and storing offsets only below finished jobs. */
+#ifndef ATC_WORKER_CONSUMER_H
+#define ATC_WORKER_CONSUMER_H
+
+#include <stddef.h>
+#include <librdkafka/rdkafka.h>
+#include "pool.h"
+
+struct consumer;
+
+/* Creates the consumer on conf (consumed) and subscribes to topic. The pool
+ * receives tasks; at most max_inflight are out at once. NULL with err set. */
+struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
+                              struct pool *pool, size_t max_inflight, char *err, size_t errlen);
+
+/* One turn of the main loop: polls Kafka for up to wait_ms, hands a message to
+ * the pool, collects finished tasks and stores their offsets, pauses or resumes.
+ * When draining is set no new message is taken (partitions stay paused). */
+void consumer_turn(struct consumer *c, int wait_ms, int draining);
+
+size_t consumer_inflight(const struct consumer *c);
+/* 1 once the group has assigned this member (even an empty set). */
+int consumer_in_group(const struct consumer *c);
+/* 1 after a fatal error: the caller should stop. */
+int consumer_failed(const struct consumer *c);
+
+/* Stores what is done, commits, leaves the group and destroys the handle.
+ * Tasks still out are forgotten (their offsets are not stored). Accepts NULL. */
+void consumer_close(struct consumer *c);
+
+#endif

@@ -1,0 +1,39 @@
+/* dlq.h: dead-letter records (CONTRACT section 2): encoding, and a producer
+ * that returns only once the broker has the record. */
+#ifndef ATC_WORKER_DLQ_H
+#define ATC_WORKER_DLQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+
+struct dlq_record {
+    const char *reason;    /* a documented reason code */
+    const char *error;     /* a sentence for a person */
+    const char *worker;
+    uint64_t ts_ms;
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *original;  /* the message value exactly as received */
+    size_t original_len;
+};
+
+/* Encodes r as the msgpack map {v, reason, error, worker, ts_ms, topic,
+ * partition, offset, original}. *buf is malloc'd (caller frees). 0 or ATC_ENOMEM. */
+int dlq_encode(const struct dlq_record *r, char **buf, size_t *len);
+
+struct dlq;
+
+/* A producer of dead-letter records to topic, sharing conf's settings (conf is
+ * consumed). Returns NULL with err set. */
+struct dlq *dlq_new(rd_kafka_conf_t *conf, const char *topic, char *err, size_t errlen);
+void dlq_destroy(struct dlq *d); /* accepts NULL; flushes */
+
+/* Produces r with key (may be NULL) and waits for the broker's acknowledgement
+ * (bounded by the producer's message.timeout.ms). Thread-safe. 0, ATC_ETIMEDOUT
+ * or ATC_ECONN with err set. */
+int dlq_send(struct dlq *d, const char *key, const struct dlq_record *r, char *err,
+             size_t errlen);
+
+#endif

@@ -1,0 +1,175 @@
+/* main.c: atc-worker: configuration, start-up, the main loop and the shutdown
+ * order (stop taking work, finish or abandon jobs, store offsets, close). */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atc/error.h"
+#include "atc/kafka.h"
+#include "atc/log.h"
+#include "atc/results.h"
+#include "consumer.h"
+#include "dlq.h"
+#include "http.h"
+#include "jobs.h"
+#include "metrics.h"
+#include "pool.h"
+#include "settings.h"
+
+static volatile sig_atomic_t stop_signals;
+
+static void on_signal(int sig)
+{
+    if (stop_signals++ > 0)
+        _exit(128 + sig); /* a second signal: exit at once */
+}
+
+static rd_kafka_conf_t *kafka_conf(const struct worker_settings *cfg, char **xprops, size_t nx,
+                                   char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (atc_kafka_conf_apply(conf, cfg->brokers, xprops, nx, err, errlen) != 0 ||
+        rd_kafka_conf_set(conf, "client.id", cfg->worker_id, err, errlen) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+int main(int argc, char **argv)
+{
+    struct worker_settings cfg;
+    char **xprops = NULL;
+    size_t nx = 0;
+    char err[1024];
+    char desc[4096];
+    struct dlq *dlq = NULL;
+    struct pool *pool = NULL;
+    struct consumer *cons = NULL;
+    struct http_server *http = NULL;
+    struct atc_results *redis = NULL;
+    struct jobs_ctx ctx;
+    struct http_state hs = {0};
+    int rc;
+    int status = 1;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    xprops = calloc((size_t)argc + 1, sizeof(*xprops));
+    if (!xprops)
+        return 1;
+    rc = worker_settings_load(&cfg, argc, argv, xprops, &nx, err, sizeof(err));
+    if (rc == 1) {
+        worker_settings_cleanup(&cfg);
+        free(xprops);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "atc-worker: %s\n", err);
+        worker_settings_cleanup(&cfg);
+        free(xprops);
+        return 2;
+    }
+    atc_log_init((enum atc_log_level)atc_log_level_parse(cfg.log_level),
+                 (enum atc_log_format)atc_log_format_parse(cfg.log_format), cfg.worker_id);
+    atc_config_describe(worker_settings_table, worker_settings_count, &cfg, desc, sizeof(desc));
+    ATC_INFO(NULL, "starting atc-worker: %s", desc);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* Before any thread exists. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    metrics_init();
+    hs.heartbeat_ms = http_now_ms();
+
+    if (*cfg.http_addr) {
+        http = http_start(cfg.http_addr, &hs, err, sizeof(err));
+        if (!http) {
+            ATC_ERROR(NULL, "%s", err);
+            goto out;
+        }
+        ATC_INFO(NULL, "http endpoints on port %d", http_port(http));
+    }
+    redis = atc_results_new(cfg.redis_url, 2000, err, sizeof(err));
+    if (!redis) {
+        ATC_ERROR(NULL, "%s", err);
+        goto out;
+    }
+    hs.redis_ok = atc_results_ping(redis, err, sizeof(err)) == 0;
+    if (!hs.redis_ok)
+        ATC_WARN(NULL, "redis not reachable yet: %s", err);
+
+    rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
+    if (!dconf || !(dlq = dlq_new(dconf, cfg.dlq_topic, err, sizeof(err)))) {
+        ATC_ERROR(NULL, "dead-letter producer: %s", err);
+        goto out;
+    }
+    jobs_ctx_init(&ctx, &cfg, dlq);
+    pool = pool_new((size_t)cfg.concurrency, jobs_thread_init, jobs_run_task, jobs_thread_fini, &ctx);
+    if (!pool) {
+        ATC_ERROR(NULL, "cannot start %lld job threads", cfg.concurrency);
+        goto out;
+    }
+    rd_kafka_conf_t *cconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
+    if (!cconf || !(cons = consumer_new(cconf, cfg.group, cfg.jobs_topic, pool,
+                                        (size_t)cfg.concurrency, err, sizeof(err)))) {
+        ATC_ERROR(NULL, "consumer: %s", err);
+        goto out;
+    }
+    ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
+             cfg.group, cfg.concurrency);
+
+    long long last_ping = http_now_ms();
+    while (!stop_signals && !consumer_failed(cons)) {
+        consumer_turn(cons, 50, 0);
+        long long now = http_now_ms();
+        hs.heartbeat_ms = now;
+        hs.in_group = consumer_in_group(cons);
+        if (now - last_ping >= 2000) {
+            int ok = atc_results_ping(redis, err, sizeof(err)) == 0;
+            if (ok != hs.redis_ok)
+                ATC_LOGJ(ok ? ATC_LOG_INFO : ATC_LOG_WARN, NULL, "redis %s%s%s",
+                         ok ? "reachable again" : "unreachable", ok ? "" : ": ", ok ? "" : err);
+            hs.redis_ok = ok;
+            last_ping = now;
+        }
+    }
+
+    /* Shutdown: take no more work, give running jobs the grace period. */
+    hs.stopping = 1;
+    ctx.stopping = 1;
+    ATC_INFO(NULL, "stopping: %zu job(s) in flight, %lld s of grace", consumer_inflight(cons),
+             cfg.shutdown_grace_s);
+    long long deadline = http_now_ms() + cfg.shutdown_grace_s * 1000;
+    while (consumer_inflight(cons) > 0 && http_now_ms() < deadline) {
+        consumer_turn(cons, 50, 1);
+        hs.heartbeat_ms = http_now_ms();
+    }
+    if (consumer_inflight(cons) > 0) {
+        ATC_WARN(NULL, "grace period over: abandoning %zu job(s)", consumer_inflight(cons));
+        ctx.abandon = 1;
+        pool_each_state(pool, jobs_abandon_sandbox);
+        while (consumer_inflight(cons) > 0) {
+            consumer_turn(cons, 50, 1);
+            hs.heartbeat_ms = http_now_ms();
+        }
+    }
+    status = consumer_failed(cons) ? 1 : 0;
+out:
+    consumer_close(cons);
+    pool_destroy(pool);
+    dlq_destroy(dlq);
+    atc_results_destroy(redis);
+    http_stop(http);
+    curl_global_cleanup();
+    ATC_INFO(NULL, "stopped");
+    worker_settings_cleanup(&cfg);
+    free(xprops);
+    return status;
+}

@@ -1,0 +1,38 @@
+/* metrics.h: the worker's Prometheus metrics (every name prefixed atc_), kept
+ * in memory and rendered in the text exposition format. Thread-safe. */
+#ifndef ATC_WORKER_METRICS_H
+#define ATC_WORKER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metrics_phase {
+    METRICS_PHASE_CREATE,
+    METRICS_PHASE_UPLOAD,
+    METRICS_PHASE_INSTALL,
+    METRICS_PHASE_TEST,
+    METRICS_PHASE_DELETE,
+    METRICS_PHASE_JOB, /* the whole job */
+    METRICS_PHASES
+};
+
+void metrics_init(void);
+
+/* A job ended with status and reason (both copied on first sight). */
+void metrics_job_finished(const char *status, const char *reason);
+/* A duration observed for a phase, in milliseconds. */
+void metrics_observe_ms(enum metrics_phase phase, long ms);
+void metrics_inflight_add(int delta);
+void metrics_count(const char *counter); /* "retries", "redis_errors", "dlq_records",
+                                          * "duplicates_skipped", "sandboxes_reaped",
+                                          * "kafka_errors", "messages_received" */
+/* A partition's consumer lag, from librdkafka's statistics. */
+void metrics_set_lag(const char *topic, int32_t partition, int64_t lag);
+void metrics_clear_lag(void);
+/* A call to the sandbox service: endpoint label and HTTP status (0: none). */
+void metrics_sandbox_call(const char *endpoint, long status);
+
+/* Renders everything; *out is malloc'd (caller frees). 0 or -1. */
+int metrics_render(char **out, size_t *len);
+
+#endif

@@ -1,0 +1,192 @@
+/* pool.c: job threads, a work queue and a queue of finished tasks. */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;
+    pthread_cond_t done_cond;
+    struct task *work_head, *work_tail;
+    struct task *done_head, *done_tail;
+    int quit;
+    size_t n;               /* threads running */
+    pthread_t *threads;
+    void **states;
+    pool_run_fn run;
+    pool_fini_fn fini;
+    void *ctx;
+};
+
+struct thread_arg {
+    struct pool *p;
+    void *state;
+};
+
+void task_free(struct task *t)
+{
+    if (!t)
+        return;
+    free(t->topic);
+    free(t->key);
+    free(t->value);
+    free(t->traceparent);
+    free(t);
+}
+
+static void *thread_main(void *arg)
+{
+    struct pool *p = ((struct thread_arg *)arg)->p;
+    void *state = ((struct thread_arg *)arg)->state;
+
+    free(arg);
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->work_head && !p->quit)
+            pthread_cond_wait(&p->work_cond, &p->lock);
+        struct task *t = p->work_head;
+        if (!t) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        p->work_head = t->next;
+        if (!p->work_head)
+            p->work_tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+
+        t->next = NULL;
+        p->run(p->ctx, state, t);
+
+        pthread_mutex_lock(&p->lock);
+        if (p->done_tail)
+            p->done_tail->next = t;
+        else
+            p->done_head = t;
+        p->done_tail = t;
+        pthread_cond_signal(&p->done_cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return NULL;
+}
+
+struct pool *pool_new(size_t n, pool_init_fn init, pool_run_fn run, pool_fini_fn fini, void *ctx)
+{
+    pthread_attr_t attr;
+    struct pool *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work_cond, NULL);
+    pthread_cond_init(&p->done_cond, NULL);
+    p->run = run;
+    p->fini = fini;
+    p->ctx = ctx;
+    p->threads = calloc(n, sizeof(*p->threads));
+    p->states = calloc(n, sizeof(*p->states));
+    if (!p->threads || !p->states) {
+        pool_destroy(p);
+        return NULL;
+    }
+    pthread_attr_init(&attr);
+    /* Job threads mostly wait on HTTP; a modest stack keeps hundreds cheap. */
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
+    for (size_t i = 0; i < n; i++) {
+        struct thread_arg *a = malloc(sizeof(*a));
+        void *state = init(ctx, i);
+        if (!a || !state) {
+            free(a);
+            if (state)
+                fini(ctx, state);
+            break;
+        }
+        a->p = p;
+        a->state = state;
+        if (pthread_create(&p->threads[i], &attr, thread_main, a) != 0) {
+            free(a);
+            fini(ctx, state);
+            break;
+        }
+        p->states[i] = state;
+        p->n++;
+    }
+    pthread_attr_destroy(&attr);
+    if (p->n < n) {
+        pool_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+void pool_submit(struct pool *p, struct task *t)
+{
+    t->next = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->work_tail)
+        p->work_tail->next = t;
+    else
+        p->work_head = t;
+    p->work_tail = t;
+    pthread_cond_signal(&p->work_cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+struct task *pool_take_done(struct pool *p, int wait_ms)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->done_head && wait_ms > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!p->done_head) {
+            if (pthread_cond_timedwait(&p->done_cond, &p->lock, &until) == ETIMEDOUT)
+                break;
+        }
+    }
+    struct task *list = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->lock);
+    return list;
+}
+
+void pool_each_state(struct pool *p, void (*fn)(void *ctx, void *thread_state))
+{
+    for (size_t i = 0; i < p->n; i++)
+        fn(p->ctx, p->states[i]);
+}
+
+void pool_destroy(struct pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->work_cond);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    for (size_t i = 0; i < p->n; i++)
+        p->fini(p->ctx, p->states[i]);
+    for (struct task *t = p->work_head, *next; t; t = next) {
+        next = t->next;
+        task_free(t);
+    }
+    for (struct task *t = p->done_head, *next; t; t = next) {
+        next = t->next;
+        task_free(t);
+    }
+    free(p->threads);
+    free(p->states);
+    pthread_cond_destroy(&p->work_cond);
+    pthread_cond_destroy(&p->done_cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

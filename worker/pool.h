@@ -1,0 +1,50 @@
+/* pool.h: a fixed set of job threads fed from a queue, handing finished tasks
+ * back to the main thread, which alone talks to the Kafka consumer. */
+#ifndef ATC_WORKER_POOL_H
+#define ATC_WORKER_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One consumed message, copied out of librdkafka so it outlives the consumer. */
+struct task {
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    uint64_t gen;           /* the assignment generation it was consumed under */
+    char *key;              /* NUL-terminated copy of the key, or NULL */
+    void *value;
+    size_t len;
+    char *traceparent;      /* header, or NULL */
+    int store;              /* set by the job thread: 1 when the offset may be stored */
+    struct task *next;
+};
+
+void task_free(struct task *t); /* accepts NULL */
+
+/* Runs a task on a job thread; thread_state is what init returned for it. */
+typedef void (*pool_run_fn)(void *ctx, void *thread_state, struct task *t);
+/* Creates a thread's own state (its connections); NULL fails the start. */
+typedef void *(*pool_init_fn)(void *ctx, size_t index);
+typedef void (*pool_fini_fn)(void *ctx, void *thread_state);
+
+struct pool;
+
+/* Starts n threads. Returns NULL when a thread or its state cannot be made. */
+struct pool *pool_new(size_t n, pool_init_fn init, pool_run_fn run, pool_fini_fn fini, void *ctx);
+
+/* Queues t (the pool owns it until it comes back from pool_take_done). */
+void pool_submit(struct pool *p, struct task *t);
+
+/* Takes every finished task, oldest first, as a list linked by next; NULL when
+ * none. Waits up to wait_ms for one when none is ready. */
+struct task *pool_take_done(struct pool *p, int wait_ms);
+
+/* Calls fn on each thread's state (e.g. to abandon its sandbox). */
+void pool_each_state(struct pool *p, void (*fn)(void *ctx, void *thread_state));
+
+/* Tells the threads to exit once the queue is empty, joins them, frees the
+ * queued and finished tasks that remain. Accepts NULL. */
+void pool_destroy(struct pool *p);
+
+#endif

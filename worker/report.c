@@ -1,0 +1,157 @@
+/* report.c: the fields of a result hash, built from a run's outcome. */
+#include "report.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atc/error.h"
+
+void report_fields_cleanup(struct report_fields *rf)
+{
+    for (size_t i = 0; i < rf->n; i++) {
+        free(rf->f[i].name);
+        free(rf->f[i].value);
+    }
+    free(rf->f);
+    memset(rf, 0, sizeof(*rf));
+}
+
+int report_add(struct report_fields *rf, const char *name, const void *value, size_t len)
+{
+    if (rf->n == rf->cap) {
+        size_t cap = rf->cap ? rf->cap * 2 : 32;
+        struct atc_field *nf = realloc(rf->f, cap * sizeof(*nf));
+        if (!nf)
+            return ATC_ENOMEM;
+        rf->f = nf;
+        rf->cap = cap;
+    }
+    char *n = strdup(name);
+    char *v = malloc(len + 1);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return ATC_ENOMEM;
+    }
+    if (len)
+        memcpy(v, value, len);
+    v[len] = '\0';
+    rf->f[rf->n++] = (struct atc_field){.name = n, .value = v, .len = len};
+    return 0;
+}
+
+int report_add_str(struct report_fields *rf, const char *name, const char *value)
+{
+    return report_add(rf, name, value, strlen(value));
+}
+
+int report_add_int(struct report_fields *rf, const char *name, long long value)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%lld", value);
+    return report_add(rf, name, buf, (size_t)n);
+}
+
+int report_pack_labels(const struct atc_kv *labels, size_t n, char **buf, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(labels[i].key), vl = strlen(labels[i].value);
+        msgpack_pack_str(&pk, kl);
+        msgpack_pack_str_body(&pk, labels[i].key, kl);
+        msgpack_pack_str(&pk, vl);
+        msgpack_pack_str_body(&pk, labels[i].value, vl);
+    }
+    if (!sb.data) {
+        msgpack_sbuffer_destroy(&sb);
+        return ATC_ENOMEM;
+    }
+    *buf = sb.data;
+    *len = sb.size;
+    return 0;
+}
+
+int report_build_final(struct report_fields *rf, const struct report_meta *m,
+                       const struct run_outcome *o)
+{
+    const struct atc_job *job = m->job;
+    char *blob = NULL;
+    size_t blen = 0;
+    int rc = 0;
+
+#define TRY(x)                  \
+    do {                        \
+        if ((rc = (x)) != 0)    \
+            goto out;           \
+    } while (0)
+
+    TRY(report_add_str(rf, "reason", o->reason ? o->reason : ""));
+    if (o->has_exit_code)
+        TRY(report_add_int(rf, "exit_code", o->exit_code));
+    if (o->has_report) {
+        TRY(report_add_int(rf, "tests_total", o->report.total));
+        TRY(report_add_int(rf, "tests_passed", o->report.passed));
+        TRY(report_add_int(rf, "tests_failed", o->report.failed));
+        TRY(report_add_int(rf, "tests_errors", o->report.errors));
+        TRY(report_add_int(rf, "tests_skipped", o->report.skipped));
+        TRY(atc_junit_tests_pack(&o->report, &blob, &blen));
+        TRY(report_add(rf, "tests", blob, blen));
+        free(blob);
+        blob = NULL;
+    }
+    if (o->output) {
+        TRY(report_add(rf, "output", o->output, o->output_len));
+        TRY(report_add_int(rf, "output_truncated", o->output_truncated));
+    }
+    if (o->install_output)
+        TRY(report_add(rf, "install_output", o->install_output, o->install_output_len));
+    if (o->error[0])
+        TRY(report_add_str(rf, "error", o->error));
+    TRY(report_add_int(rf, "attempt", m->attempt));
+    TRY(report_add_str(rf, "worker", m->worker_id));
+    if (o->sandbox_id[0])
+        TRY(report_add_str(rf, "sandbox", o->sandbox_id));
+    if (job->submitted_ms)
+        TRY(report_add_int(rf, "submitted_ms", (long long)job->submitted_ms));
+    TRY(report_add_int(rf, "started_ms", (long long)m->started_ms));
+    TRY(report_add_int(rf, "finished_ms", (long long)m->finished_ms));
+    TRY(report_add_int(rf, "duration_ms", (long long)(m->finished_ms - m->started_ms)));
+    const struct {
+        const char *name;
+        long v;
+    } phases[] = {{"create_ms", o->create_ms}, {"upload_ms", o->upload_ms},
+                  {"install_ms", o->install_ms}, {"test_ms", o->test_ms},
+                  {"delete_ms", o->delete_ms}};
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+        if (phases[i].v >= 0)
+            TRY(report_add_int(rf, phases[i].name, phases[i].v));
+    TRY(report_pack_labels(job->labels, job->nlabels, &blob, &blen));
+    TRY(report_add(rf, "labels", blob, blen));
+    if (m->traceparent)
+        TRY(report_add_str(rf, "traceparent", m->traceparent));
+out:
+#undef TRY
+    free(blob);
+    return rc;
+}
+
+int report_build_rejected(struct report_fields *rf, const char *reason, const char *error,
+                          const char *worker_id, const char *traceparent, uint64_t now_ms)
+{
+    int rc;
+    if ((rc = report_add_str(rf, "reason", reason)) != 0 ||
+        (rc = report_add_str(rf, "error", error)) != 0 ||
+        (rc = report_add_str(rf, "worker", worker_id)) != 0 ||
+        (rc = report_add_int(rf, "finished_ms", (long long)now_ms)) != 0)
+        return rc;
+    if (traceparent && (rc = report_add_str(rf, "traceparent", traceparent)) != 0)
+        return rc;
+    return 0;
+}

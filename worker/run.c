@@ -1,0 +1,459 @@
+/* run.c: one attempt of a job in a sandbox, through the Daytona client. */
+#include "run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atc/error.h"
+#include "atc/log.h"
+#include "atc/output.h"
+#include "verdict.h"
+
+/* Runs $ATC_CMD under a time limit with its output capped to a head and a tail
+ * (so a job printing gigabytes costs neither the sandbox's disk nor our memory),
+ * then exits with the command's status: 124 when the limit fired. */
+static const char RUN_SH[] =
+    "# atc-worker: run $ATC_CMD for at most $1 seconds; print its output capped.\n"
+    "mkdir -p .atc\n"
+    "{ timeout -k 5 \"$1\" sh -c \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
+    " | python3 .atc/cap.py \"$2\" \"$3\"\n"
+    "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
+
+/* Reads everything on stdin; prints the byte count on a line, then the first
+ * HEAD bytes and the last TAIL bytes, with a mark where the middle was cut. */
+static const char CAP_PY[] =
+    "import sys\n"
+    "H, T = int(sys.argv[1]), int(sys.argv[2])\n"
+    "src, dst = sys.stdin.buffer, sys.stdout.buffer\n"
+    "head, tail, total = bytearray(), bytearray(), 0\n"
+    "while True:\n"
+    "    b = src.read(65536)\n"
+    "    if not b:\n"
+    "        break\n"
+    "    total += len(b)\n"
+    "    if len(head) < H:\n"
+    "        k = H - len(head)\n"
+    "        head += b[:k]\n"
+    "        b = b[k:]\n"
+    "    tail += b\n"
+    "    if len(tail) > 2 * T + 65536:\n"
+    "        del tail[:len(tail) - T]\n"
+    "cut = len(tail) > T\n"
+    "tail = tail[len(tail) - T:] if cut else tail\n"
+    "dst.write(b'%d\\n' % total)\n"
+    "dst.write(head)\n"
+    "if cut:\n"
+    "    dst.write(b'\\n[... output truncated ...]\\n')\n"
+    "dst.write(tail)\n";
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* 1 for the failures of the service that a retry may cure. */
+static int is_fleet_retryable(int rc)
+{
+    return rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
+           rc == ATC_ETIMEDOUT || rc == ATC_ENOTFOUND || rc == ATC_ECONFLICT;
+}
+
+static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
+{
+    o->status = "error";
+    o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "sandbox_failed";
+    o->fleet_fault = 1;
+    snprintf(o->error, sizeof(o->error), "%s: %s", what, err);
+}
+
+/* Splits the runner's "<total bytes>\n<capped output>" into the outcome. */
+static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
+                        int *truncated)
+{
+    char *nl = memchr(raw, '\n', len);
+    unsigned long long total = 0;
+    size_t skip = 0;
+
+    if (nl) {
+        char *end = NULL;
+        errno = 0;
+        total = strtoull(raw, &end, 10);
+        if (end == nl && errno == 0)
+            skip = (size_t)(nl - raw) + 1;
+    }
+    memmove(raw, raw + skip, len - skip);
+    len -= skip;
+    raw[len] = '\0';
+    int cut = 0;
+    len = atc_output_cap(raw, len, max, &cut);
+    raw[len] = '\0';
+    *truncated = cut || total > len;
+    *out = raw;
+    *out_len = len;
+}
+
+struct try_ctx {
+    struct atc_daytona *d;
+    const struct run_params *p;
+    const struct atc_job *job;
+    struct run_outcome *o;
+    struct atc_sandbox sb;
+    int created;
+    double retry_after_s;
+};
+
+/* Executes `sh .atc/run.sh` with cmd and a limit. Returns the client's code. */
+static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int with_deps,
+                       int *exit_code, char **output, size_t *output_len, int *truncated,
+                       char *err, size_t errlen)
+{
+    const struct atc_job *job = t->job;
+    struct atc_kv *env = NULL;
+    size_t nenv = 0;
+    char runner[96];
+    char *raw = NULL;
+    size_t raw_len = 0;
+    int raw_cut = 0;
+    int rc;
+
+    env = calloc(job->nenv + 3, sizeof(*env));
+    if (!env) {
+        snprintf(err, errlen, "out of memory");
+        return ATC_ENOMEM;
+    }
+    for (size_t i = 0; i < job->nenv; i++)
+        env[nenv++] = job->env[i];
+    env[nenv++] = (struct atc_kv){.key = "ATC_CMD", .value = (char *)cmd};
+    env[nenv++] = (struct atc_kv){.key = "ATC_JUNIT_XML", .value = VERDICT_REPORT_PATH};
+    if (with_deps)
+        env[nenv++] = (struct atc_kv){.key = "PYTHONPATH", .value = ".atc/deps"};
+
+    size_t max = t->p->max_output_bytes;
+    size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
+    size_t head = max > mark ? (max - mark) / 2 : max;
+    size_t tail = max > mark ? max - mark - head : 0;
+    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu", limit_s, head, tail);
+    /* The runner enforces the limit itself; the service's timeout is a backstop. */
+    rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, nenv, limit_s + 20, max + 64,
+                          exit_code, &raw, &raw_len, &raw_cut, err, errlen);
+    free(env);
+    if (rc != 0)
+        return rc;
+    take_output(raw, raw_len, max, output, output_len, truncated);
+    return 0;
+}
+
+static int do_create(struct try_ctx *t, int attempt, int try_no, int *retries_left)
+{
+    struct run_outcome *o = t->o;
+    const struct run_params *p = t->p;
+    char name[160];
+    char err[512];
+    int rc;
+
+    verdict_sandbox_name(t->job->id, attempt, try_no, name, sizeof(name));
+    struct atc_kv labels[] = {
+        {"atc-fleet", (char *)p->group},
+        {"atc-job", t->job->id},
+        {"atc-worker", (char *)p->worker_id},
+    };
+    const char *snap = t->job->snapshot ? t->job->snapshot : p->default_snapshot;
+    /* A backstop for a sandbox whose worker died: stop after the longest a job
+     * may take, then delete. */
+    int auto_stop = (int)((p->max_timeout_s + p->install_timeout_s + p->create_timeout_s) / 60) + 5;
+    struct atc_sandbox_spec spec = {
+        .name = name,
+        .snapshot = snap && *snap ? snap : NULL,
+        .labels = labels,
+        .nlabels = sizeof(labels) / sizeof(labels[0]),
+        .auto_stop_min = auto_stop,
+        .auto_delete_min = 0,
+    };
+    long t0 = mono_ms();
+    for (int tries = 0;; tries++) {
+        if (*p->abandon)
+            return ATC_ECANCELED;
+        rc = atc_daytona_create(t->d, &spec, &t->sb, err, sizeof(err));
+        if (rc == ATC_ECONFLICT) {
+            /* Our own name: an earlier create reached the service but its reply was lost. */
+            rc = atc_daytona_get(t->d, name, &t->sb, err, sizeof(err));
+        }
+        if (rc == 0)
+            break;
+        int retryable = rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
+                        rc == ATC_ETIMEDOUT;
+        if (!retryable || *retries_left <= 0) {
+            set_fleet_error(o, rc, "creating the sandbox", err);
+            o->create_ms = mono_ms() - t0;
+            return rc;
+        }
+        (*retries_left)--;
+        long wait = verdict_backoff_ms(tries + 1, atc_daytona_last(t->d)->retry_after_s,
+                                       (unsigned)rand());
+        ATC_WARN(t->job->id, "sandbox create failed (%s); retrying in %ld ms", err, wait);
+        sleep_ms(wait);
+    }
+    t->created = 1;
+    snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
+    if (p->on_sandbox)
+        p->on_sandbox(p->on_sandbox_arg, t->sb.id);
+    rc = atc_daytona_wait_started(t->d, &t->sb, (long)p->create_timeout_s * 1000, err, sizeof(err));
+    o->create_ms = mono_ms() - t0;
+    if (rc != 0) {
+        set_fleet_error(o, rc, "starting the sandbox", err);
+        return rc;
+    }
+    ATC_DEBUG(t->job->id, "sandbox %s started in %ld ms", t->sb.id, o->create_ms);
+    return 0;
+}
+
+static int do_upload(struct try_ctx *t)
+{
+    const struct atc_job *job = t->job;
+    struct atc_job_file *files = NULL;
+    char err[512];
+    int rc;
+
+    files = calloc(job->nfiles + 2, sizeof(*files));
+    if (!files) {
+        set_fleet_error(t->o, ATC_ENOMEM, "uploading", "out of memory");
+        return ATC_ENOMEM;
+    }
+    memcpy(files, job->files, job->nfiles * sizeof(*files));
+    files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
+    files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
+    long t0 = mono_ms();
+    rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + 2, err, sizeof(err));
+    t->o->upload_ms = mono_ms() - t0;
+    free(files);
+    if (rc != 0) {
+        set_fleet_error(t->o, rc, "uploading the files", err);
+        t->o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "upload_failed";
+    }
+    return rc;
+}
+
+/* Installs the dependencies. Returns 0 to go on, 1 when the job is over (its
+ * outcome set), or a client error code (a fleet fault). */
+static int do_install(struct try_ctx *t)
+{
+    struct run_outcome *o = t->o;
+    char cmd[16384];
+    char err[512];
+    int exit_code = -1, truncated = 0;
+    char *output = NULL;
+    size_t len = 0;
+
+    if (verdict_install_cmd(t->job, cmd, sizeof(cmd)) != 0) {
+        o->status = "error";
+        o->reason = "deps_failed";
+        snprintf(o->error, sizeof(o->error), "the dependency list is too long to install");
+        return 1;
+    }
+    long t0 = mono_ms();
+    int rc = exec_runner(t, cmd, t->p->install_timeout_s, 0, &exit_code, &output, &len,
+                         &truncated, err, sizeof(err));
+    o->install_ms = mono_ms() - t0;
+    if (rc == ATC_ETIMEDOUT) {
+        o->status = "timeout";
+        o->reason = "install_timeout";
+        snprintf(o->error, sizeof(o->error), "installing the dependencies took longer than %u s",
+                 t->p->install_timeout_s);
+        return 1;
+    }
+    if (rc != 0) {
+        set_fleet_error(o, rc, "installing the dependencies", err);
+        return rc;
+    }
+    if (exit_code == 0) {
+        free(output);
+        return 0;
+    }
+    o->install_output = output;
+    o->install_output_len = len;
+    if (exit_code == VERDICT_TIMEOUT_EXIT) {
+        o->status = "timeout";
+        o->reason = "install_timeout";
+        snprintf(o->error, sizeof(o->error), "installing the dependencies took longer than %u s",
+                 t->p->install_timeout_s);
+    } else {
+        o->status = "error";
+        o->reason = "deps_failed";
+        snprintf(o->error, sizeof(o->error),
+                 "pip could not install the dependencies (exit code %d); see install_output",
+                 exit_code);
+    }
+    return 1;
+}
+
+static void read_report(struct try_ctx *t)
+{
+    char *xml = NULL;
+    size_t len = 0;
+    char err[512];
+
+    int rc = atc_daytona_download(t->d, &t->sb, VERDICT_REPORT_PATH, 16u << 20, &xml, &len,
+                                  err, sizeof(err));
+    if (rc != 0) {
+        if (rc != ATC_ENOTFOUND)
+            ATC_WARN(t->job->id, "cannot read the JUnit report: %s", err);
+        return;
+    }
+    if (atc_junit_parse(xml, len, 10000, 2048, &t->o->report, err, sizeof(err)) == 0)
+        t->o->has_report = 1;
+    else
+        ATC_WARN(t->job->id, "the JUnit report is unreadable: %s", err);
+    free(xml);
+}
+
+/* Runs the tests. Returns 0 (outcome set) or a client error code. */
+static int do_test(struct try_ctx *t, int with_deps)
+{
+    struct run_outcome *o = t->o;
+    const struct atc_job *job = t->job;
+    char defcmd[16384];
+    char err[512];
+    const char *cmd = job->cmd;
+
+    if (!cmd) {
+        int rc = verdict_default_cmd(job, defcmd, sizeof(defcmd));
+        if (rc == ATC_ENOTFOUND) {
+            o->status = "failed";
+            o->reason = "no_tests";
+            snprintf(o->error, sizeof(o->error),
+                     "the job has no test file (test_*.py or *_test.py) and no cmd");
+            return 0;
+        }
+        if (rc != 0) {
+            o->status = "rejected";
+            o->reason = "bad_message";
+            snprintf(o->error, sizeof(o->error), "the test command is too long");
+            return 0;
+        }
+        cmd = defcmd;
+    }
+    unsigned limit = job->has_timeout && job->timeout_s > 0 ? job->timeout_s : ATC_JOB_DEFAULT_TIMEOUT_S;
+    if (limit > t->p->max_timeout_s)
+        limit = t->p->max_timeout_s;
+    long t0 = mono_ms();
+    int exit_code = -1;
+    int rc = exec_runner(t, cmd, limit, with_deps, &exit_code, &o->output, &o->output_len,
+                         &o->output_truncated, err, sizeof(err));
+    o->test_ms = mono_ms() - t0;
+    if (rc == ATC_ETIMEDOUT) {
+        o->status = "timeout";
+        o->reason = "test_timeout";
+        snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);
+        return 0;
+    }
+    if (rc != 0) {
+        set_fleet_error(o, rc, "running the tests", err);
+        return rc;
+    }
+    o->has_exit_code = 1;
+    o->exit_code = exit_code;
+    read_report(t);
+    struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL);
+    o->status = v.status;
+    o->reason = v.reason;
+    if (exit_code == VERDICT_TIMEOUT_EXIT)
+        snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);
+    return 0;
+}
+
+static void do_delete(struct try_ctx *t)
+{
+    char err[512];
+    long t0 = mono_ms();
+    int rc = ATC_ECONN;
+
+    /* Sandboxes cost money: try hard, then leave the rest to the reaper. */
+    for (int tries = 0; tries < 5; tries++) {
+        rc = atc_daytona_delete(t->d, t->sb.id, err, sizeof(err));
+        if (rc == 0 || rc == ATC_EAUTH)
+            break;
+        sleep_ms(verdict_backoff_ms(tries + 1, atc_daytona_last(t->d)->retry_after_s,
+                                    (unsigned)rand()));
+    }
+    if (rc != 0)
+        ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper will): %s", t->sb.id, err);
+    long took = mono_ms() - t0;
+    t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
+    t->created = 0;
+    if (t->p->on_sandbox)
+        t->p->on_sandbox(t->p->on_sandbox_arg, NULL);
+}
+
+/* Clears what a failed try left in the outcome before the next try. */
+static void reset_try(struct run_outcome *o)
+{
+    free(o->output);
+    free(o->install_output);
+    atc_junit_report_cleanup(&o->report);
+    o->output = o->install_output = NULL;
+    o->output_len = o->install_output_len = 0;
+    o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
+    o->status = o->reason = NULL;
+    o->error[0] = '\0';
+}
+
+void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
+             int attempt, struct run_outcome *out)
+{
+    int retries_left = p->retry_max;
+
+    memset(out, 0, sizeof(*out));
+    out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+    for (int try_no = 1;; try_no++) {
+        struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
+        int rc;
+
+        reset_try(out);
+        out->tries = try_no;
+        rc = do_create(&t, attempt, try_no, &retries_left);
+        if (rc == 0 && !*p->abandon)
+            rc = do_upload(&t);
+        if (rc == 0 && !*p->abandon && job->ndeps > 0)
+            rc = do_install(&t);
+        if (rc == 0 && !*p->abandon)
+            rc = do_test(&t, job->ndeps > 0);
+        if (t.created)
+            do_delete(&t);
+        if (*p->abandon) {
+            reset_try(out);
+            return;
+        }
+        if (rc == 1 || rc == 0 || !out->fleet_fault)
+            return;
+        /* A fleet fault after the sandbox existed: a new sandbox may cure it. */
+        if (!is_fleet_retryable(rc) || retries_left <= 0 || rc == ATC_ECANCELED)
+            return;
+        retries_left--;
+        long wait = verdict_backoff_ms(try_no, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
+        ATC_WARN(job->id, "try %d failed (%s); retrying with a new sandbox in %ld ms", try_no,
+                 out->error, wait);
+        sleep_ms(wait);
+    }
+}
+
+void run_outcome_cleanup(struct run_outcome *o)
+{
+    if (!o)
+        return;
+    free(o->output);
+    free(o->install_output);
+    atc_junit_report_cleanup(&o->report);
+    o->output = o->install_output = NULL;
+}

@@ -1,0 +1,57 @@
+/* run.h: one attempt of a job in a Daytona sandbox: create, upload, install,
+ * test, fetch the report, and always delete; the outcome as values. */
+#ifndef ATC_WORKER_RUN_H
+#define ATC_WORKER_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "atc/daytona.h"
+#include "atc/job.h"
+#include "atc/junit.h"
+
+/* What the run needs from the worker's configuration. */
+struct run_params {
+    const char *group;
+    const char *worker_id;
+    const char *default_snapshot;   /* NULL or "": the service's default */
+    unsigned max_timeout_s;
+    unsigned install_timeout_s;
+    unsigned create_timeout_s;
+    size_t max_output_bytes;
+    int retry_max;                  /* retries of a fleet fault */
+    volatile sig_atomic_t *abandon; /* set: give the job up at the next step */
+    /* Told the sandbox id once one exists, and NULL once it is deleted, so that
+     * a shutdown can delete the sandbox of a job it abandons. May be NULL. */
+    void (*on_sandbox)(void *arg, const char *sandbox_id);
+    void *on_sandbox_arg;
+};
+
+struct run_outcome {
+    const char *status;             /* final status, or NULL when abandoned */
+    const char *reason;
+    int fleet_fault;                /* 1: the fleet failed, not the code */
+    char error[512];                /* a sentence for a person, or "" */
+    int has_exit_code;
+    int exit_code;
+    char *output;                   /* malloc'd, or NULL */
+    size_t output_len;
+    int output_truncated;
+    char *install_output;           /* malloc'd where the install failed, or NULL */
+    size_t install_output_len;
+    int has_report;
+    struct atc_junit_report report;
+    char sandbox_id[128];
+    int tries;                      /* sandboxes used, from 1 */
+    long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
+};
+
+/* Runs job as attempt number attempt. Fleet faults are retried with a new
+ * sandbox up to p->retry_max times. The sandbox of every try is deleted before
+ * this returns. The outcome owns its buffers: release with run_outcome_cleanup. */
+void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
+             int attempt, struct run_outcome *out);
+
+void run_outcome_cleanup(struct run_outcome *o);
+
+#endif

@@ -1,0 +1,47 @@
+/* settings.h: the worker's configuration, one table of CONTRACT section 5. */
+#ifndef ATC_WORKER_SETTINGS_H
+#define ATC_WORKER_SETTINGS_H
+
+#include <stddef.h>
+#include "atc/config.h"
+
+struct worker_settings {
+    char *brokers;
+    char *jobs_topic;
+    char *dlq_topic;
+    char *group;
+    char *redis_url;
+    long long concurrency;
+    long long max_timeout_s;
+    long long install_timeout_s;
+    long long result_ttl_s;
+    long long max_job_bytes;
+    long long max_output_bytes;
+    long long shutdown_grace_s;
+    char *http_addr;
+    char *worker_id;
+    char *log_level;
+    char *log_format;
+    char *sandbox_snapshot;
+    char *daytona_api_url;
+    char *daytona_api_key;
+    char *daytona_api_key_file;
+    char *daytona_target;
+    long long sandbox_create_timeout_s;
+    long long retry_max;
+    long long reaper_interval_s;
+};
+
+extern const struct atc_opt worker_settings_table[];
+extern const size_t worker_settings_count;
+
+/* Loads defaults, environment and argv; fills worker_id from the host name and
+ * the API key from its file when needed; checks the result. xprops receives the
+ * -X name=value pairs (it must hold argc entries). Returns 0, 1 when --help was
+ * printed, or ATC_EINVAL with err naming the option. */
+int worker_settings_load(struct worker_settings *s, int argc, char **argv,
+                         char **xprops, size_t *nxprops, char *err, size_t errlen);
+
+void worker_settings_cleanup(struct worker_settings *s);
+
+#endif

@@ -1,0 +1,150 @@
+/* verdict.c: pure decisions of a job run (see verdict.h). */
+#include "verdict.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "atc/error.h"
+
+int verdict_is_test_file(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n < 4 || strcmp(base + n - 3, ".py") != 0)
+        return 0;
+    if (strncmp(base, "test_", 5) == 0)
+        return 1;
+    return n > 8 && strcmp(base + n - 8, "_test.py") == 0;
+}
+
+/* Appends s to buf at *pos; returns -1 when it does not fit. */
+static int append(char *buf, size_t buflen, size_t *pos, const char *s)
+{
+    size_t n = strlen(s);
+    if (*pos + n + 1 > buflen)
+        return -1;
+    memcpy(buf + *pos, s, n + 1);
+    *pos += n;
+    return 0;
+}
+
+/* Paths and requirements are validated by the job decoder: no quote can occur
+ * in them, so single quotes make them inert to the shell. */
+static int append_quoted(char *buf, size_t buflen, size_t *pos, const char *s)
+{
+    if (append(buf, buflen, pos, " '") || append(buf, buflen, pos, s) ||
+        append(buf, buflen, pos, "'"))
+        return -1;
+    return 0;
+}
+
+int verdict_default_cmd(const struct atc_job *job, char *buf, size_t buflen)
+{
+    size_t pos = 0;
+    int found = 0;
+
+    if (append(buf, buflen, &pos,
+               "python3 -m pytest -q -p no:cacheprovider --junitxml=" VERDICT_REPORT_PATH " --"))
+        return ATC_ETOOBIG;
+    for (size_t i = 0; i < job->nfiles; i++) {
+        if (!verdict_is_test_file(job->files[i].path))
+            continue;
+        found = 1;
+        if (append_quoted(buf, buflen, &pos, job->files[i].path))
+            return ATC_ETOOBIG;
+    }
+    return found ? 0 : ATC_ENOTFOUND;
+}
+
+int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen)
+{
+    size_t pos = 0;
+
+    if (append(buf, buflen, &pos,
+               "python3 -m pip install --no-input --disable-pip-version-check --no-color"
+               " --retries 1 --timeout 20 --target .atc/deps"))
+        return ATC_ETOOBIG;
+    for (size_t i = 0; i < job->ndeps; i++)
+        if (append_quoted(buf, buflen, &pos, job->deps[i]))
+            return ATC_ETOOBIG;
+    return 0;
+}
+
+struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report)
+{
+    if (exit_code == VERDICT_TIMEOUT_EXIT)
+        return (struct verdict){"timeout", "test_timeout"};
+    if (exit_code == 0)
+        return (struct verdict){"passed", "tests_passed"};
+    if (custom) {
+        if (report && (report->failed > 0 || report->errors > 0))
+            return (struct verdict){"failed", "tests_failed"};
+        return (struct verdict){"failed", "command_failed"};
+    }
+    /* pytest's exit codes: 1 tests failed, 2 interrupted (collection errors),
+     * 3 internal error, 4 usage error, 5 no tests collected. */
+    switch (exit_code) {
+    case 1:
+        return (struct verdict){"failed", "tests_failed"};
+    case 2:
+        return (struct verdict){"failed", "collection_error"};
+    case 5:
+        return (struct verdict){"failed", "no_tests"};
+    case 3:
+    case 4:
+        return (struct verdict){"failed", "pytest_error"};
+    default:
+        return (struct verdict){"failed", "crashed"};
+    }
+}
+
+long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd)
+{
+    long base = 500;
+    for (int i = 1; i < tries && base < 30000; i++)
+        base *= 2;
+    if (base > 30000)
+        base = 30000;
+    long ms = base / 2 + (long)(rnd % (unsigned)(base / 2 + 1));
+    if (retry_after_s >= 0) {
+        double floor_ms = retry_after_s * 1000.0;
+        if (floor_ms > 300000.0)
+            floor_ms = 300000.0;
+        if ((double)ms < floor_ms)
+            ms = (long)floor_ms;
+    }
+    return ms;
+}
+
+/* FNV-1a, 64 bits: stable across runs and hosts. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, size_t buflen)
+{
+    char clean[ATC_JOB_ID_MAX + 1];
+    size_t n = 0;
+
+    /* Daytona names are safest as lower-case letters, digits and dashes. */
+    for (const char *p = id; *p && n < sizeof(clean) - 1; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        clean[n++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? c : '-';
+    }
+    clean[n] = '\0';
+    if (n <= 40 && strcmp(clean, id) == 0)
+        snprintf(buf, buflen, "atc-%s-%d-%d", clean, attempt, try_no);
+    else
+        snprintf(buf, buflen, "atc-%.24s-%016llx-%d-%d", clean, (unsigned long long)fnv1a(id),
+                 attempt, try_no);
+}

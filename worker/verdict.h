@@ -1,0 +1,45 @@
+/* verdict.h: the decisions of a job run, kept apart from the network: the
+ * default test command, the status and reason a run earns, the backoff of a
+ * retried fleet fault, and the sandbox name of an attempt. */
+#ifndef ATC_WORKER_VERDICT_H
+#define ATC_WORKER_VERDICT_H
+
+#include <stddef.h>
+#include "atc/job.h"
+#include "atc/junit.h"
+
+#define VERDICT_REPORT_PATH ".atc/report.xml"
+#define VERDICT_TIMEOUT_EXIT 124 /* coreutils timeout(1) */
+
+/* The status and reason names documented in docs/results.md. */
+struct verdict {
+    const char *status;
+    const char *reason;
+};
+
+/* 1 when a file's base name is test_*.py or *_test.py. */
+int verdict_is_test_file(const char *path);
+
+/* Writes the default command for job: pytest over its test files with a JUnit
+ * report at VERDICT_REPORT_PATH. Returns 0, ATC_ENOTFOUND when the job has no
+ * test file (the reason no_tests), or ATC_ETOOBIG when buf is too small. */
+int verdict_default_cmd(const struct atc_job *job, char *buf, size_t buflen);
+
+/* Writes the pip command installing job's deps into .atc/deps. 0 or ATC_ETOOBIG. */
+int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
+
+/* The verdict of a test command that ran: custom is 1 for a job's own cmd;
+ * report is NULL when no JUnit report could be read. */
+struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report);
+
+/* Milliseconds to wait before retry number tries (1 for the first retry):
+ * exponential from 500 ms, capped at 30 s, with jitter in [50%, 100%]; a
+ * server's retry_after_s (>= 0) is honoured as a floor. rnd is a random value. */
+long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd);
+
+/* The sandbox name of a job's attempt and try: "atc-<id>-<attempt>-<try>", with
+ * a hash of the id where the id is long or has other characters. Same inputs,
+ * same name, so a create retried after a lost reply finds its sandbox. */
+void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, size_t buflen);
+
+#endif
