@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config clang
   librdkafka-dev libcurl4-openssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libexpat1-dev
-  redis-server kcat curl ca-certificates python3 python3-pytest python3-pip
+  redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
   coreutils procps
 )
 if [ "${1:-}" = "--runtime-only" ]; then

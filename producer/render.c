@@ -9,7 +9,7 @@
 
 /* The bounds check libatc runs before msgpack-c unpacks anything; private to
  * libatc, but the result blobs read from Redis need it just the same. */
-#include "../common/src/mpcheck.h"
+#include "atc/mpcheck.h"
 
 /* A result blob holds at most a few thousand tests of five fields each. */
 #define RENDER_MP_MAX_OBJECTS (1u << 20)

@@ -174,7 +174,11 @@ static void send_dlq(struct job_thread *jt, struct task *t, const char *key, con
 static void reject(struct job_thread *jt, struct task *t, const struct atc_job_error *jerr)
 {
     struct report_fields rf = {0};
-    const char *id = jerr->id[0] ? jerr->id : NULL;
+    /* The message key is the job id by contract: it names the job when the
+     * value is too large or too broken to read one from. */
+    const char *id = jerr->id[0] ? jerr->id
+                     : t->key && atc_job_id_valid(t->key, strlen(t->key)) ? t->key
+                                                                           : NULL;
 
     ATC_WARN(id, "rejected message at %s[%d]@%lld: %s: %s", t->topic, (int)t->partition,
              (long long)t->offset, jerr->reason, jerr->message);

@@ -128,7 +128,7 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     int raw_cut = 0;
     int rc;
 
-    env = calloc(job->nenv + 3, sizeof(*env));
+    env = calloc(job->nenv + 4, sizeof(*env));
     if (!env) {
         snprintf(err, errlen, "out of memory");
         return ATC_ENOMEM;
@@ -137,6 +137,8 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
         env[nenv++] = job->env[i];
     env[nenv++] = (struct atc_kv){.key = "ATC_CMD", .value = (char *)cmd};
     env[nenv++] = (struct atc_kv){.key = "ATC_JUNIT_XML", .value = VERDICT_REPORT_PATH};
+    /* An image may set PIP_USER, which pip refuses to combine with --target. */
+    env[nenv++] = (struct atc_kv){.key = "PIP_USER", .value = "0"};
     if (with_deps)
         env[nenv++] = (struct atc_kv){.key = "PYTHONPATH", .value = ".atc/deps"};
 

@@ -46,7 +46,7 @@ int verdict_default_cmd(const struct atc_job *job, char *buf, size_t buflen)
     int found = 0;
 
     if (append(buf, buflen, &pos,
-               "python3 -m pytest -q -p no:cacheprovider --junitxml=" VERDICT_REPORT_PATH " --"))
+               "python3 -m pytest -v -p no:cacheprovider --junitxml=" VERDICT_REPORT_PATH " --"))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->nfiles; i++) {
         if (!verdict_is_test_file(job->files[i].path))

@@ -23,6 +23,9 @@
  * timeout report before it gives the message up. */
 #define CLIENT_DR_MARGIN_MS 5000
 #define CLIENT_POLL_MS 100
+/* Room for the largest job a worker accepts (4 MiB by default) plus the
+ * message's own overhead; the broker's limit still applies. */
+#define CLIENT_MESSAGE_MAX_BYTES "5242880"
 
 /* The fate of one message, filled by the delivery report callback. Owned by
  * submit until it gives up waiting (abandoned = 1): then by the callback. */
@@ -246,6 +249,7 @@ struct atc_client *atc_client_new(const struct atc_client_opts *opts,
     if (conf_set(conf, "enable.idempotence", "true", err, errlen) != 0 ||
         conf_set(conf, "acks", "all", err, errlen) != 0 ||
         conf_set(conf, "message.timeout.ms", num, err, errlen) != 0 ||
+        conf_set(conf, "message.max.bytes", CLIENT_MESSAGE_MAX_BYTES, err, errlen) != 0 ||
         conf_set(conf, "log.queue", "true", err, errlen) != 0)
         goto out;
     if (atc_kafka_conf_apply(conf, brokers, opts->kafka_props, opts->nkafka_props, err,

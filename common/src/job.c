@@ -1,5 +1,4 @@
-/* job.c: the job message of CONTRACT section 3: decode (after a bounds
- * pre-scan), validate and encode. Bytes in, values out; no I/O. */
+/* job.c: the job message of CONTRACT section 3: decode, validate, encode. */
 #include "atc/job.h"
 
 #include <msgpack.h>
@@ -9,7 +8,7 @@
 #include <string.h>
 
 #include "atc/error.h"
-#include "mpcheck.h"
+#include "atc/mpcheck.h"
 
 /* The longest dependency specifier we take; pip needs far less. */
 #define JOB_DEP_LEN_MAX 256
@@ -198,8 +197,9 @@ static const char *dep_problem(const char *s, size_t len)
         if (n == 0)
             return "has no version operator (==, !=, <=, >=, <, >, ~=, ===) where one is due";
         i += n;
-        for (v = i; v < len && is_version_char((unsigned char)s[v]); v++)
-            ;
+        v = i;
+        while (v < len && is_version_char((unsigned char)s[v]))
+            v++;
         if (v == i)
             return "has an operator without a version";
         i = v;

@@ -1,5 +1,5 @@
 /* mpcheck.c: the allocation-free msgpack bounds walk of mpcheck.h. */
-#include "mpcheck.h"
+#include "atc/mpcheck.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -110,7 +110,8 @@ int atc_mp_check(const void *buf, size_t len, size_t max_objects, size_t *used,
             break;
         left[top]--;
         owed--;
-        if (++objects > max_objects) {
+        objects++;
+        if (objects > max_objects) {
             snprintf(err, errlen, "more than %zu objects", max_objects);
             return ATC_EBADMSG;
         }

@@ -10,7 +10,9 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,17 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_dl_stopping = 1;
+}
+
+/* MHD's own messages ("Application reported internal error" after a drop
+ * fault, ...) are noise unless --verbose. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (!g_dl_cfg.verbose)
+        return;
+    fputs("daytona-local: microhttpd: ", stderr);
+    vfprintf(stderr, fmt, ap);
 }
 
 static void usage(FILE *f)
@@ -304,6 +317,14 @@ int main(int argc, char **argv)
     }
     dl_sandbox_init();
 
+    /* Only the main thread takes SIGTERM/SIGINT (sigwait below): the HTTP
+     * threads inherit this mask; commands get an empty one (posix_spawn). */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+
     lfd = listen_on(bare_host, port_s, &c->port);
     if (lfd < 0)
         goto out;
@@ -311,6 +332,7 @@ int main(int argc, char **argv)
                              MHD_USE_ERROR_LOG,
                          0, NULL, NULL, dl_handle, NULL,
                          MHD_OPTION_LISTEN_SOCKET, lfd,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                          MHD_OPTION_NOTIFY_COMPLETED, dl_completed, NULL,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
@@ -326,8 +348,11 @@ int main(int argc, char **argv)
     if (c->verbose)
         fprintf(stderr, "daytona-local: listening on %s:%d, root %s\n", c->host, c->port, c->root);
 
-    while (!g_dl_stopping)
-        pause();
+    while (!g_dl_stopping) {
+        int sig = 0;
+        if (sigwait(&stop_set, &sig) == 0)
+            g_dl_stopping = 1;
+    }
     status = 0;
 
 out:

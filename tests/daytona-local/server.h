@@ -29,7 +29,6 @@ struct dl_config {
     size_t max_output_bytes;    /* output kept per command */
     size_t max_body_bytes;      /* largest request body accepted */
     int confine;                /* rlimits (1) and namespaces (2) for commands */
-    long threads_stack_kb;
 };
 
 extern struct dl_config g_dl_cfg;

@@ -1,5 +1,4 @@
-/* fuzz_job.c: libFuzzer target for the job decoder; a job that decodes must
- * encode, decode again to the same job, and encode to the same bytes. */
+/* fuzz_job.c: libFuzzer target for the job decoder, with an encode/decode round trip. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -70,6 +70,14 @@ it_expect_exit 2 env ATC_BROKERS="127.0.0.1:$dead" "$(it_bin atc)" -X message.ti
     submit --code calc.py
 it_assert_contains "$IT_ERR" "not delivered" "unreachable broker"
 
+# kafka-mock's fault injection: SIGUSR1 takes the brokers down, SIGUSR2 back up.
+kill -USR1 "$KAFKA_PID"
+it_wait_for 5 "kafka-mock logs the brokers down" grep -q "all brokers down" "$IT_TMP/kafka.log"
+it_expect_exit 2 it_atc -X message.timeout.ms=2000 submit --code calc.py
+kill -USR2 "$KAFKA_PID"
+it_wait_for 5 "kafka-mock logs the brokers up" grep -q "all brokers up" "$IT_TMP/kafka.log"
+it_expect_exit 0 it_atc -X message.timeout.ms=10000 submit --code calc.py
+
 # Unreachable Redis: 2 for get and wait; submit still succeeds.
 dead=$(it_free_port)
 it_expect_exit 2 env ATC_REDIS_URL="redis://127.0.0.1:$dead/0" "$(it_bin atc)" get "$id"

@@ -132,7 +132,10 @@ static void drop_sandbox(struct atc_sandbox *sb)
 static int setup(void **state)
 {
     char e[256];
-    if (test_daytona_local_start(&g.proc, g.url, sizeof(g.url), NULL) != 0) {
+    /* Sandboxes start a little after create answers, so wait_started polls. */
+    static const char *const args[] = {"--create-state", "starting", "--start-delay-ms", "300",
+                                       NULL};
+    if (test_daytona_local_start(&g.proc, g.url, sizeof(g.url), args) != 0) {
         print_error("could not start daytona-local\n");
         return -1;
     }
@@ -170,11 +173,18 @@ static void round_trip__create_upload_exec_download_delete__leaves_nothing_behin
     char *out = NULL, *data = NULL;
     size_t outlen = 0, len = 0;
 
-    make_sandbox(&sb, labels, 1);
+    struct atc_sandbox_spec spec = {.labels = labels, .nlabels = 1, .auto_stop_min = -1,
+                                    .auto_delete_min = -1};
+    int rc = atc_daytona_create(g.d, &spec, &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.state, "starting");
+    rc = atc_daytona_wait_started(g.d, &sb, 30000, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.state, "started");
     assert_true(strlen(sb.id) > 0);
     assert_non_null(strstr(sb.toolbox_url, sb.id));
 
-    int rc = atc_daytona_upload(g.d, &sb, files, 2, err, sizeof(err));
+    rc = atc_daytona_upload(g.d, &sb, files, 2, err, sizeof(err));
     assert_int_equal_msg(rc, 0, err);
 
     struct atc_kv env[] = {{"ATC_GREETING", "howdy"}};

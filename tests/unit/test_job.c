@@ -1,5 +1,4 @@
-/* test_job.c: unit tests of the job codec (common/src/job.c): round trips,
- * every rule of CONTRACT section 3, and hostile bytes. */
+/* test_job.c: unit tests of the job codec: round trips, every rule, hostile bytes. */
 #include <msgpack.h>
 #include <stdint.h>
 #include <stdio.h>

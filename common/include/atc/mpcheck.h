@@ -1,6 +1,4 @@
-/* mpcheck.h: a bounds-checking walk over raw msgpack bytes, run before msgpack-c
- * unpacks them, so no declared length can make the unpacker allocate more than
- * the bytes could hold. Private to libatc. */
+/* mpcheck.h: a bounds check over raw msgpack bytes, run before msgpack-c unpacks them (private). */
 #ifndef ATC_MPCHECK_H
 #define ATC_MPCHECK_H
 
