@@ -6,13 +6,17 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang
-  librdkafka-dev libcurl4-openssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
+  librdkafka-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libexpat1-dev
   redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
   coreutils procps
 )
 if [ "${1:-}" = "--runtime-only" ]; then
-  packages=(librdkafka1 libcurl4 libmsgpackc2 libhiredis0.14 libjansson4 libmicrohttpd12 libexpat1 ca-certificates)
+  # The shared libraries the programs link (tests/deploy/check.sh compares this
+  # list with ldd of the built programs), ca-certificates for TLS, and curl for
+  # the image's HEALTHCHECK (it needs only libcurl4, which is here anyway).
+  packages=(librdkafka1 libcurl4 libssl3 libmsgpackc2 libhiredis0.14 libjansson4 libmicrohttpd12 libexpat1 ca-certificates
+            curl)
 fi
 
 missing=()

@@ -1,5 +1,7 @@
-/* atc.c: the `atc` command line: submit jobs, get results, wait for them. */
+/* atc.c: the `atc` command line: submit jobs, get results, wait for them, cancel
+ * them, watch jobs finish and count them. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include "atc/log.h"
 #include "atc/results.h"
 #include "render.h"
+#include "watch.h"
 
 #define ATC_CLI_MAX_XPROPS 128
 
@@ -34,12 +37,18 @@ static const char main_usage[] =
     "  submit   send a job to the fleet; prints its id once the broker has it\n"
     "  get      print a job's result\n"
     "  wait     wait for a job's final result and print it\n"
+    "  cancel   cancel a job: a queued job never runs, a running one is stopped\n"
+    "  watch    print one line per job as it finishes\n"
+    "  stats    jobs by status over a window, and the workers' lag\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
     "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
-    "             [--snapshot NAME] [--wait [--wait-timeout S]] [--json]\n"
+    "             [--snapshot NAME] [--cache] [--wait [--wait-timeout S]] [--json]\n"
     "  atc get ID [--json]\n"
     "  atc wait ID [--timeout S] [--json]\n"
+    "  atc cancel ID\n"
+    "  atc watch [--label K=V]... [--count N] [--json]\n"
+    "  atc stats [--window S] [--json]\n"
     "\n"
     "global options:\n"
     "  -X name=value   set a librdkafka property (repeatable)\n"
@@ -50,11 +59,13 @@ static const char main_usage[] =
     "  ATC_KAFKA_<NAME> any librdkafka property (ATC_KAFKA_SECURITY_PROTOCOL=SASL_SSL)\n"
     "  ATC_JOBS_TOPIC   jobs topic (default " ATC_DEFAULT_JOBS_TOPIC ")\n"
     "  ATC_REDIS_URL    results store (default redis://127.0.0.1:6379/0)\n"
+    "  ATC_GROUP        the workers' consumer group, for stats (default " ATC_DEFAULT_GROUP ")\n"
     "  TRACEPARENT      W3C trace context sent with a submitted job\n"
     "  ATC_LOG_LEVEL    diagnostics on stderr: debug, info, warn (default), error\n"
     "\n"
-    "exit status: 0 submitted or passed (or not final yet, for get); 1 failed;\n"
-    "  3 error, timeout, rejected; 4 no result within the wait, or no such job;\n"
+    "exit status: 0 submitted or passed (or not final yet, for get), or cancelled;\n"
+    "  1 failed; 3 error, timeout, rejected, cancelled (cancel: already final);\n"
+    "  4 no result within the wait, or no such job;\n"
     "  2 bad usage, or a broker or Redis that cannot be reached.\n";
 
 static const char submit_usage[] =
@@ -69,6 +80,7 @@ static const char submit_usage[] =
     "  --label K=V        label copied into the result (repeatable)\n"
     "  --id ID            the job id (default: a fresh UUIDv7)\n"
     "  --snapshot NAME    the sandbox snapshot (default: the worker's)\n"
+    "  --cache            reuse the final result of an identical earlier job\n"
     "  --wait             then wait for the result and print it\n"
     "  --wait-timeout S   give up waiting after S seconds (default: no limit)\n"
     "  --json             print the result as one JSON object\n"
@@ -85,6 +97,27 @@ static const char wait_usage[] =
     "Waits until the job's result is final (default: no limit) and prints it.\n"
     "Exit status 0 passed, 1 failed, 3 error/timeout/rejected, 4 no final result\n"
     "within the wait (the current result is printed, where there is one).\n";
+
+static const char cancel_usage[] =
+    "usage: atc cancel ID\n"
+    "Cancels a job: a queued job gets the final status cancelled and never runs;\n"
+    "a running one is stopped by its worker, which deletes its sandbox and writes\n"
+    "the final status cancelled. Exit status 0 cancelled or cancel requested,\n"
+    "3 the result was already final (nothing changed), 4 no such job (marked\n"
+    "cancelled all the same, should it still arrive), 2 Redis out of reach.\n";
+
+static const char watch_usage[] =
+    "usage: atc watch [--label K=V]... [--count N] [--json]\n"
+    "Follows the atc:results stream from now on and prints one line per finished\n"
+    "job: id, status, reason, duration (with --json, one object a line). --label\n"
+    "shows only jobs with that label (repeatable: all must match); --count N\n"
+    "stops after N lines. Runs until interrupted.\n";
+
+static const char stats_usage[] =
+    "usage: atc stats [--window S] [--json]\n"
+    "Counts jobs finished within the last S seconds (default 3600) by status, and\n"
+    "asks the broker for the lag of the workers' consumer group (ATC_GROUP,\n"
+    "default " ATC_DEFAULT_GROUP ") on the jobs topic.\n";
 
 /* Prints "atc: <message>" and a hint on stderr; returns the usage exit status. */
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -482,6 +515,8 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
             has_wait_timeout = 1;
         } else if (strcmp(argv[i], "--wait") == 0) {
             wait = 1;
+        } else if (strcmp(argv[i], "--cache") == 0) {
+            job->cache = 1;
         } else {
             status = usage_error("submit", "unknown option '%s'", argv[i]);
             goto out;
@@ -618,6 +653,220 @@ out:
     return status;
 }
 
+/* Parses "ID" plus the common options; *id_out points into argv. Returns -1
+ * to go on, else the exit status. */
+static int parse_id_only(const char *cmd, const char *usage, int argc, char **argv,
+                         struct cli_common *cc, const char **id_out)
+{
+    const char *id = NULL;
+
+    for (int i = 0; i < argc; i++) {
+        int m = common_opt(cc, cmd, argc, argv, &i);
+        if (m == 2) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (m < 0)
+            return RENDER_EXIT_USAGE;
+        if (m == 1)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return usage_error(cmd, "unknown option '%s'", argv[i]);
+        if (id != NULL)
+            return usage_error(cmd, "one job id only ('%s' is extra)", argv[i]);
+        id = argv[i];
+    }
+    if (id == NULL)
+        return usage_error(cmd, "%s needs a job id", cmd);
+    if (!atc_job_id_valid(id, strlen(id)))
+        return usage_error(cmd, "'%s' is not a job id (1 to 128 of [A-Za-z0-9._:-])", id);
+    *id_out = id;
+    return -1;
+}
+
+static int cmd_cancel(int argc, char **argv, struct cli_common *cc)
+{
+    const char *id = NULL;
+    struct atc_client *c = NULL;
+    char err[512];
+    int outcome = 0;
+    int status = parse_id_only("cancel", cancel_usage, argc, argv, cc, &id);
+    int rc;
+
+    if (status >= 0)
+        return status;
+    status = RENDER_EXIT_USAGE;
+    c = open_client(cc);
+    if (c == NULL)
+        goto out;
+    rc = atc_client_cancel(c, id, &outcome, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "atc: cannot reach Redis: %s\n", err);
+        goto out;
+    }
+    switch (outcome) {
+    case ATC_CANCEL_DONE:
+        printf("%s cancelled\n", id);
+        status = RENDER_EXIT_OK;
+        break;
+    case ATC_CANCEL_REQUESTED:
+        printf("%s cancel requested (running: its worker stops it)\n", id);
+        status = RENDER_EXIT_OK;
+        break;
+    case ATC_CANCEL_UNKNOWN:
+        fprintf(stderr, "atc: no such job: %s (marked cancelled, should it still arrive)\n", id);
+        status = RENDER_EXIT_NORESULT;
+        break;
+    default: {
+        struct atc_result *res = NULL;
+        const char *st = "final";
+        if (atc_client_get(c, id, &res, err, sizeof(err)) == 0)
+            st = atc_result_str(res, "status");
+        fprintf(stderr, "atc: %s is already %s; nothing to cancel\n", id, st);
+        atc_result_free(res);
+        status = RENDER_EXIT_ERROR;
+        break;
+    }
+    }
+out:
+    atc_client_destroy(c);
+    return status;
+}
+
+static volatile sig_atomic_t watch_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
+
+static struct atc_results *open_results(void)
+{
+    char err[512];
+    struct atc_results *r =
+        atc_results_new(atc_env_or("ATC_REDIS_URL", "redis://127.0.0.1:6379/0"), 5000, err,
+                        sizeof(err));
+    if (r == NULL)
+        fprintf(stderr, "atc: cannot reach Redis: %s\n", err);
+    return r;
+}
+
+static int cmd_watch(int argc, char **argv, struct cli_common *cc)
+{
+    struct atc_kv *labels = NULL;
+    size_t nlabels = 0;
+    long count = 0;
+    struct atc_results *r = NULL;
+    struct sigaction sa;
+    char err[512];
+    int status = RENDER_EXIT_USAGE;
+
+    for (int i = 0; i < argc; i++) {
+        const char *val = NULL;
+        int m = common_opt(cc, "watch", argc, argv, &i);
+        if (m == 2) {
+            fputs(watch_usage, stdout);
+            status = 0;
+            goto out;
+        }
+        if (m < 0)
+            goto out;
+        if (m == 1)
+            continue;
+        if ((m = opt_value(argc, argv, &i, "--label", &val)) != 0) {
+            if (m < 0 || add_kv(&labels, &nlabels, "--label", val, err, sizeof(err)) != 0) {
+                status = usage_error("watch", "%s", m < 0 ? "--label wants K=V" : err);
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--count", &val)) != 0) {
+            uint32_t v = 0;
+            if (m < 0 || parse_u32(val, &v) != 0 || v == 0) {
+                status = usage_error("watch", "--count wants a whole number above 0");
+                goto out;
+            }
+            count = (long)v;
+        } else {
+            status = usage_error("watch", "unknown argument '%s'", argv[i]);
+            goto out;
+        }
+    }
+    r = open_results();
+    if (r == NULL)
+        goto out;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (watch_follow(r, labels, nlabels, cc->json, count, &watch_stop, stdout, err,
+                     sizeof(err)) != 0) {
+        fprintf(stderr, "atc: watch: %s\n", err);
+        goto out;
+    }
+    status = 0;
+out:
+    for (size_t i = 0; i < nlabels; i++) {
+        free(labels[i].key);
+        free(labels[i].value);
+    }
+    free(labels);
+    atc_results_destroy(r);
+    return status;
+}
+
+static int cmd_stats(int argc, char **argv, struct cli_common *cc)
+{
+    double window_s = 3600;
+    struct atc_results *r = NULL;
+    struct watch_partition *parts = NULL;
+    size_t nparts = 0;
+    const char *group = atc_env_or("ATC_GROUP", ATC_DEFAULT_GROUP);
+    const char *topic = atc_env_or("ATC_JOBS_TOPIC", ATC_DEFAULT_JOBS_TOPIC);
+    char err[512], lag_err[512];
+    int status = RENDER_EXIT_USAGE;
+
+    for (int i = 0; i < argc; i++) {
+        const char *val = NULL;
+        int m = common_opt(cc, "stats", argc, argv, &i);
+        if (m == 2) {
+            fputs(stats_usage, stdout);
+            status = 0;
+            goto out;
+        }
+        if (m < 0)
+            goto out;
+        if (m == 1)
+            continue;
+        if ((m = opt_value(argc, argv, &i, "--window", &val)) != 0) {
+            if (m < 0 || parse_seconds(val, &window_s) != 0 || window_s <= 0) {
+                status = usage_error("stats", "--window wants seconds above 0");
+                goto out;
+            }
+        } else {
+            status = usage_error("stats", "unknown argument '%s'", argv[i]);
+            goto out;
+        }
+    }
+    r = open_results();
+    if (r == NULL)
+        goto out;
+    lag_err[0] = '\0';
+    if (watch_lag(atc_env_or("ATC_BROKERS", ATC_DEFAULT_BROKERS), topic, group, cc->xprops,
+                  cc->nx, 5000, &parts, &nparts, lag_err, sizeof(lag_err)) != 0)
+        parts = NULL;
+    if (watch_stats(r, window_s, group, topic, parts, nparts, lag_err, cc->json, stdout, err,
+                    sizeof(err)) != 0) {
+        fprintf(stderr, "atc: stats: %s\n", err);
+        goto out;
+    }
+    status = 0;
+out:
+    free(parts);
+    atc_results_destroy(r);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct cli_common cc;
@@ -640,11 +889,17 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", argv[i]);
     }
     if (i >= argc)
-        return usage_error(NULL, "no command given (submit, get or wait)");
+        return usage_error(NULL, "no command given (submit, get, wait, cancel, watch, stats)");
     if (strcmp(argv[i], "submit") == 0)
         return cmd_submit(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "get") == 0 || strcmp(argv[i], "wait") == 0)
         return cmd_result(argv[i], argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "cancel") == 0)
+        return cmd_cancel(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "watch") == 0)
+        return cmd_watch(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "stats") == 0)
+        return cmd_stats(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "help") == 0) {
         fputs(main_usage, stdout);
         return 0;

@@ -20,8 +20,10 @@ struct job_thread {
     struct jobs_ctx *ctx;
     struct atc_daytona *d;
     struct atc_results *r;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;   /* guards sandbox and job_id */
     char sandbox[128];      /* the sandbox in use, or "" */
+    char job_id[ATC_JOB_ID_MAX + 1]; /* the job being run, or "" */
+    volatile sig_atomic_t cancel;    /* the running job was cancelled */
 };
 
 static uint64_t wall_ms(void)
@@ -38,12 +40,18 @@ static void sleep_ms(long ms)
         ;
 }
 
-static struct atc_daytona *daytona_from(const struct worker_settings *cfg, char *err, size_t errlen)
+static void count_call(void *arg, const char *endpoint, long status)
+{
+    metrics_sandbox_call(endpoint, status);
+}
+
+struct atc_daytona *jobs_daytona_new(const struct worker_settings *cfg, char *err, size_t errlen)
 {
     struct atc_daytona_opts o = {
         .api_url = cfg->daytona_api_url,
         .api_key = cfg->daytona_api_key,
         .target = *cfg->daytona_target ? cfg->daytona_target : NULL,
+        .on_call = count_call,
     };
     return atc_daytona_new(&o, err, errlen);
 }
@@ -76,7 +84,7 @@ void *jobs_thread_init(void *vctx, size_t index)
         return NULL;
     jt->ctx = ctx;
     pthread_mutex_init(&jt->lock, NULL);
-    jt->d = daytona_from(ctx->cfg, err, sizeof(err));
+    jt->d = jobs_daytona_new(ctx->cfg, err, sizeof(err));
     if (!jt->d) {
         ATC_ERROR(NULL, "job thread %zu: %s", index, err);
         jobs_thread_fini(ctx, jt);
@@ -110,24 +118,89 @@ static void on_sandbox(void *arg, const char *id)
     pthread_mutex_unlock(&jt->lock);
 }
 
-void jobs_abandon_sandbox(void *vctx, void *state)
+/* Deletes the sandbox jt is using, from outside its thread, which is blocked
+ * on its own handle: the run then ends at its next step. */
+static void delete_sandbox_of(struct job_thread *jt, const char *why)
 {
-    struct jobs_ctx *ctx = vctx;
-    struct job_thread *jt = state;
-    char id[128], err[512];
+    char id[128], job[ATC_JOB_ID_MAX + 1], err[512] = "";
 
     pthread_mutex_lock(&jt->lock);
     snprintf(id, sizeof(id), "%s", jt->sandbox);
+    snprintf(job, sizeof(job), "%s", jt->job_id);
     pthread_mutex_unlock(&jt->lock);
     if (!id[0])
         return;
-    /* The job thread is blocked on its own handle: use a fresh one. */
-    struct atc_daytona *d = daytona_from(ctx->cfg, err, sizeof(err));
+    struct atc_daytona *d = jobs_daytona_new(jt->ctx->cfg, err, sizeof(err));
     if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0)
-        ATC_ERROR(NULL, "abandoning sandbox %s: %s", id, err);
+        ATC_ERROR(job, "deleting sandbox %s of a %s job: %s", id, why, err);
     else
-        ATC_WARN(NULL, "deleted sandbox %s of an abandoned job", id);
+        ATC_INFO(job, "deleted sandbox %s of a %s job", id, why);
     atc_daytona_destroy(d);
+}
+
+void jobs_abandon_sandbox(void *arg, void *state)
+{
+    delete_sandbox_of(state, "abandoned");
+}
+
+struct cancel_scan {
+    struct job_thread **threads;
+    const char **ids;
+    size_t n;
+};
+
+static void collect_running(void *arg, void *state)
+{
+    struct cancel_scan *cs = arg;
+    struct job_thread *jt = state;
+
+    pthread_mutex_lock(&jt->lock);
+    if (jt->job_id[0] && !jt->cancel) {
+        char *id = strdup(jt->job_id);
+        if (id) {
+            cs->threads[cs->n] = jt;
+            cs->ids[cs->n++] = id;
+        }
+    }
+    pthread_mutex_unlock(&jt->lock);
+}
+
+void jobs_watch_cancels(struct jobs_ctx *ctx, struct pool *pool, size_t nthreads,
+                        struct atc_results *r)
+{
+    struct cancel_scan cs = {0};
+    int *flags = NULL;
+    char err[512];
+
+    cs.threads = calloc(nthreads + 1, sizeof(*cs.threads));
+    cs.ids = calloc(nthreads + 1, sizeof(*cs.ids));
+    flags = calloc(nthreads + 1, sizeof(*flags));
+    if (!cs.threads || !cs.ids || !flags)
+        goto out;
+    pool_each_state(pool, collect_running, &cs);
+    if (cs.n == 0 || atc_results_cancel_check(r, cs.ids, cs.n, flags, err, sizeof(err)) != 0)
+        goto out;
+    for (size_t i = 0; i < cs.n; i++) {
+        if (!flags[i])
+            continue;
+        struct job_thread *jt = cs.threads[i];
+        pthread_mutex_lock(&jt->lock);
+        /* Still the same job? It may have finished since the scan. */
+        int same = strcmp(jt->job_id, cs.ids[i]) == 0;
+        if (same)
+            jt->cancel = 1;
+        pthread_mutex_unlock(&jt->lock);
+        if (same) {
+            ATC_INFO(cs.ids[i], "cancel requested: stopping the run");
+            delete_sandbox_of(jt, "cancelled");
+        }
+    }
+out:
+    for (size_t i = 0; i < cs.n; i++)
+        free((char *)cs.ids[i]);
+    free(cs.threads);
+    free(cs.ids);
+    free(flags);
 }
 
 /* Retries a Redis write until it lands or the shutdown gives the job up: an
@@ -227,6 +300,98 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
     }
 }
 
+static void set_current(struct job_thread *jt, const char *id)
+{
+    pthread_mutex_lock(&jt->lock);
+    snprintf(jt->job_id, sizeof(jt->job_id), "%s", id ? id : "");
+    jt->cancel = 0;
+    pthread_mutex_unlock(&jt->lock);
+}
+
+/* Fields of a cached result: the verdict of the original, this job's own
+ * identity and times. */
+static int build_cached(struct report_fields *rf, const struct atc_result *orig,
+                        const char *orig_id, const struct report_meta *m)
+{
+    static const char *const copied[] = {
+        "reason", "exit_code", "tests_total", "tests_passed", "tests_failed", "tests_errors",
+        "tests_skipped", "tests", "output", "output_truncated", "install_output", "error",
+    };
+    char *labels = NULL;
+    size_t llen = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]) && rc == 0; i++) {
+        const struct atc_field *f = atc_result_field(orig, copied[i]);
+        if (f)
+            rc = report_add(rf, f->name, f->value, f->len);
+    }
+    if (rc == 0)
+        rc = report_add_int(rf, "cached", 1);
+    if (rc == 0)
+        rc = report_add_str(rf, "cached_from", orig_id);
+    if (rc == 0)
+        rc = report_add_str(rf, "worker", m->worker_id);
+    if (rc == 0 && m->job->submitted_ms)
+        rc = report_add_int(rf, "submitted_ms", (long long)m->job->submitted_ms);
+    if (rc == 0)
+        rc = report_add_int(rf, "started_ms", (long long)m->started_ms);
+    if (rc == 0)
+        rc = report_add_int(rf, "finished_ms", (long long)m->finished_ms);
+    if (rc == 0)
+        rc = report_add_int(rf, "duration_ms", (long long)(m->finished_ms - m->started_ms));
+    if (rc == 0)
+        rc = report_pack_labels(m->job->labels, m->job->nlabels, &labels, &llen);
+    if (rc == 0)
+        rc = report_add(rf, "labels", labels, llen);
+    if (rc == 0 && m->traceparent)
+        rc = report_add_str(rf, "traceparent", m->traceparent);
+    free(labels);
+    return rc;
+}
+
+/* Answers a job from the cache where an identical job has a final verdict.
+ * Returns 1 when answered (t->store set), else 0. */
+static int answer_from_cache(struct job_thread *jt, struct task *t, const struct atc_job *job,
+                             const char *key, uint64_t started)
+{
+    char orig_id[ATC_JOB_ID_MAX + 1];
+    char err[512];
+    struct atc_result *orig = NULL;
+    struct report_fields rf = {0};
+    int answered = 0;
+
+    if (atc_results_cache_lookup(jt->r, key, orig_id, sizeof(orig_id), err, sizeof(err)) != 0 ||
+        strcmp(orig_id, job->id) == 0)
+        return 0;
+    if (atc_results_get(jt->r, orig_id, &orig, err, sizeof(err)) != 0)
+        return 0;
+    const char *status = atc_result_str(orig, "status");
+    /* Only verdicts on the code are reused; a fleet error must be run again. */
+    if (strcmp(status, "passed") == 0 || strcmp(status, "failed") == 0) {
+        struct report_meta meta = {
+            .job = job,
+            .worker_id = jt->ctx->cfg->worker_id,
+            .traceparent = t->traceparent,
+            .started_ms = started,
+            .finished_ms = wall_ms(),
+        };
+        if (build_cached(&rf, orig, orig_id, &meta) == 0) {
+            int rc = write_final(jt, job->id, status, &rf);
+            if (rc == 0 || rc == ATC_EFINAL) {
+                ATC_INFO(job->id, "answered from the cache: %s, as job %s", status, orig_id);
+                metrics_job_finished(status, atc_result_str(orig, "reason"));
+                metrics_count("cache_hits");
+                t->store = 1;
+            }
+            answered = 1; /* written, or given up at shutdown: either way not run */
+        }
+    }
+    report_fields_cleanup(&rf);
+    atc_result_free(orig);
+    return answered;
+}
+
 void jobs_run_task(void *vctx, void *state, struct task *t)
 {
     struct jobs_ctx *ctx = vctx;
@@ -235,6 +400,8 @@ void jobs_run_task(void *vctx, void *state, struct task *t)
     struct atc_job_error jerr;
     struct run_outcome out;
     struct report_fields rf = {0};
+    char cache_key[65] = "";
+    char err[512];
 
     t->store = 0;
     if (ctx->abandon)
@@ -245,21 +412,33 @@ void jobs_run_task(void *vctx, void *state, struct task *t)
         return;
     }
     uint64_t started = wall_ms();
+    if (job->cache &&
+        atc_job_cache_key(job, ctx->cfg->sandbox_snapshot, (unsigned)ctx->cfg->max_timeout_s,
+                          cache_key) == 0 &&
+        answer_from_cache(jt, t, job, cache_key, started))
+        goto out;
     int attempt = start_attempt(jt, job, started);
     if (attempt < 0)
         goto out;
     if (attempt == 0) {
-        ATC_INFO(job->id, "skipped: the result is already final (a redelivered job)");
+        ATC_INFO(job->id, "skipped: the result is already final (a redelivered or cancelled job)");
         metrics_count("duplicates_skipped");
         t->store = 1;
         goto out;
     }
+    set_current(jt, job->id);
     ATC_INFO(job->id, "started attempt %d from %s[%d]@%lld (%zu files, %zu deps)", attempt,
              t->topic, (int)t->partition, (long long)t->offset, job->nfiles, job->ndeps);
+    /* A cancel that came in while the job was queued here stops it before it starts. */
+    int asked = 0;
+    const char *ids[1] = {job->id};
+    if (atc_results_cancel_check(jt->r, ids, 1, &asked, err, sizeof(err)) == 0 && asked)
+        jt->cancel = 1;
 
     struct run_params params = ctx->run;
     params.on_sandbox = on_sandbox;
     params.on_sandbox_arg = jt;
+    params.cancel = &jt->cancel;
     run_job(jt->d, &params, job, attempt, &out);
     if (!out.status) {
         ATC_WARN(job->id, "abandoned at shutdown; another worker will run it");
@@ -288,6 +467,11 @@ void jobs_run_task(void *vctx, void *state, struct task *t)
                  out.error);
         if (out.fleet_fault && rc == 0)
             send_dlq(jt, t, job->id, out.reason, out.error);
+        if (rc == 0 && cache_key[0] &&
+            (strcmp(out.status, "passed") == 0 || strcmp(out.status, "failed") == 0) &&
+            atc_results_cache_store(jt->r, cache_key, job->id, (long)ctx->cfg->result_ttl_s, err,
+                                    sizeof(err)) != 0)
+            ATC_WARN(job->id, "could not remember the result in the cache: %s", err);
         metrics_job_finished(out.status, out.reason);
         metrics_observe_ms(METRICS_PHASE_CREATE, out.create_ms);
         metrics_observe_ms(METRICS_PHASE_UPLOAD, out.upload_ms);
@@ -295,13 +479,13 @@ void jobs_run_task(void *vctx, void *state, struct task *t)
         metrics_observe_ms(METRICS_PHASE_TEST, out.test_ms);
         metrics_observe_ms(METRICS_PHASE_DELETE, out.delete_ms);
         metrics_observe_ms(METRICS_PHASE_JOB, (long)(meta.finished_ms - started));
-        if (out.tries > 1)
-            for (int i = 1; i < out.tries; i++)
-                metrics_count("retries");
+        for (int i = 1; i < out.tries; i++)
+            metrics_count("retries");
         t->store = 1;
     }
     run_outcome_cleanup(&out);
 out:
+    set_current(jt, NULL);
     report_fields_cleanup(&rf);
     atc_job_free(job);
 }

@@ -5,6 +5,8 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "atc/daytona.h"
+#include "atc/results.h"
 #include "dlq.h"
 #include "pool.h"
 #include "run.h"
@@ -28,7 +30,16 @@ void jobs_thread_fini(void *ctx, void *thread_state);
 void jobs_run_task(void *ctx, void *thread_state, struct task *t);
 
 /* Deletes the sandbox a thread is using right now, if any: a shutdown's way to
- * end a job it gives up on. */
-void jobs_abandon_sandbox(void *ctx, void *thread_state);
+ * end a job it gives up on (a pool_each_state callback; arg unused). */
+void jobs_abandon_sandbox(void *arg, void *thread_state);
+
+/* Asks Redis, in one round trip, whether any running job was cancelled; stops
+ * those (their threads write the final `cancelled`). Called from the main
+ * loop with its own connection r. */
+void jobs_watch_cancels(struct jobs_ctx *ctx, struct pool *pool, size_t nthreads,
+                        struct atc_results *r);
+
+/* A Daytona client configured from cfg, its calls counted in the metrics. */
+struct atc_daytona *jobs_daytona_new(const struct worker_settings *cfg, char *err, size_t errlen);
 
 #endif

@@ -18,6 +18,7 @@
 #include "jobs.h"
 #include "metrics.h"
 #include "pool.h"
+#include "reaper.h"
 #include "settings.h"
 
 static volatile sig_atomic_t stop_signals;
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     struct pool *pool = NULL;
     struct consumer *cons = NULL;
     struct http_server *http = NULL;
+    struct reaper *reaper = NULL;
     struct atc_results *redis = NULL;
     struct jobs_ctx ctx;
     struct http_state hs = {0};
@@ -124,8 +126,9 @@ int main(int argc, char **argv)
     }
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
+    reaper = reaper_start(&cfg);
 
-    long long last_ping = http_now_ms();
+    long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
         consumer_turn(cons, 50, 0);
         long long now = http_now_ms();
@@ -138,6 +141,10 @@ int main(int argc, char **argv)
                          ok ? "reachable again" : "unreachable", ok ? "" : ": ", ok ? "" : err);
             hs.redis_ok = ok;
             last_ping = now;
+        }
+        if (now - last_cancel_scan >= 1000 && consumer_inflight(cons) > 0 && hs.redis_ok) {
+            jobs_watch_cancels(&ctx, pool, (size_t)cfg.concurrency, redis);
+            last_cancel_scan = now;
         }
     }
 
@@ -154,7 +161,7 @@ int main(int argc, char **argv)
     if (consumer_inflight(cons) > 0) {
         ATC_WARN(NULL, "grace period over: abandoning %zu job(s)", consumer_inflight(cons));
         ctx.abandon = 1;
-        pool_each_state(pool, jobs_abandon_sandbox);
+        pool_each_state(pool, jobs_abandon_sandbox, NULL);
         while (consumer_inflight(cons) > 0) {
             consumer_turn(cons, 50, 1);
             hs.heartbeat_ms = http_now_ms();
@@ -162,6 +169,7 @@ int main(int argc, char **argv)
     }
     status = consumer_failed(cons) ? 1 : 0;
 out:
+    reaper_stop(reaper);
     consumer_close(cons);
     pool_destroy(pool);
     dlq_destroy(dlq);

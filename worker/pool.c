@@ -157,10 +157,10 @@ struct task *pool_take_done(struct pool *p, int wait_ms)
     return list;
 }
 
-void pool_each_state(struct pool *p, void (*fn)(void *ctx, void *thread_state))
+void pool_each_state(struct pool *p, void (*fn)(void *arg, void *thread_state), void *arg)
 {
     for (size_t i = 0; i < p->n; i++)
-        fn(p->ctx, p->states[i]);
+        fn(arg, p->states[i]);
 }
 
 void pool_destroy(struct pool *p)

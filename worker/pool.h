@@ -40,8 +40,8 @@ void pool_submit(struct pool *p, struct task *t);
  * none. Waits up to wait_ms for one when none is ready. */
 struct task *pool_take_done(struct pool *p, int wait_ms);
 
-/* Calls fn on each thread's state (e.g. to abandon its sandbox). */
-void pool_each_state(struct pool *p, void (*fn)(void *ctx, void *thread_state));
+/* Calls fn(arg, state) on each thread's state (e.g. to abandon its sandbox). */
+void pool_each_state(struct pool *p, void (*fn)(void *arg, void *thread_state), void *arg);
 
 /* Tells the threads to exit once the queue is empty, joins them, frees the
  * queued and finished tasks that remain. Accepts NULL. */

@@ -63,6 +63,12 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* 1 when the job must stop at the next step: abandoned or cancelled. */
+static int stop_asked(const struct run_params *p)
+{
+    return *p->abandon || (p->cancel && *p->cancel);
+}
+
 /* 1 for the failures of the service that a retry may cure. */
 static int is_fleet_retryable(int rc)
 {
@@ -128,7 +134,7 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     int raw_cut = 0;
     int rc;
 
-    env = calloc(job->nenv + 4, sizeof(*env));
+    env = calloc(job->nenv + 5, sizeof(*env));
     if (!env) {
         snprintf(err, errlen, "out of memory");
         return ATC_ENOMEM;
@@ -139,6 +145,9 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     env[nenv++] = (struct atc_kv){.key = "ATC_JUNIT_XML", .value = VERDICT_REPORT_PATH};
     /* An image may set PIP_USER, which pip refuses to combine with --target. */
     env[nenv++] = (struct atc_kv){.key = "PIP_USER", .value = "0"};
+    /* Output must reach the pipe as it is written: a run killed at its time
+     * limit would otherwise lose what Python still buffered. */
+    env[nenv++] = (struct atc_kv){.key = "PYTHONUNBUFFERED", .value = "1"};
     if (with_deps)
         env[nenv++] = (struct atc_kv){.key = "PYTHONPATH", .value = ".atc/deps"};
 
@@ -185,7 +194,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no, int *retries_le
     };
     long t0 = mono_ms();
     for (int tries = 0;; tries++) {
-        if (*p->abandon)
+        if (stop_asked(p))
             return ATC_ECANCELED;
         rc = atc_daytona_create(t->d, &spec, &t->sb, err, sizeof(err));
         if (rc == ATC_ECONFLICT) {
@@ -425,16 +434,24 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
         reset_try(out);
         out->tries = try_no;
         rc = do_create(&t, attempt, try_no, &retries_left);
-        if (rc == 0 && !*p->abandon)
+        if (rc == 0 && !stop_asked(p))
             rc = do_upload(&t);
-        if (rc == 0 && !*p->abandon && job->ndeps > 0)
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0)
             rc = do_install(&t);
-        if (rc == 0 && !*p->abandon)
+        if (rc == 0 && !stop_asked(p))
             rc = do_test(&t, job->ndeps > 0);
         if (t.created)
             do_delete(&t);
         if (*p->abandon) {
             reset_try(out);
+            return;
+        }
+        if (p->cancel && *p->cancel) {
+            /* Whatever the run saw after its sandbox went away is not a verdict. */
+            reset_try(out);
+            out->status = "cancelled";
+            out->reason = "cancelled";
+            snprintf(out->error, sizeof(out->error), "cancelled while it ran");
             return;
         }
         if (rc == 1 || rc == 0 || !out->fleet_fault)

@@ -21,6 +21,7 @@ struct run_params {
     size_t max_output_bytes;
     int retry_max;                  /* retries of a fleet fault */
     volatile sig_atomic_t *abandon; /* set: give the job up at the next step */
+    volatile sig_atomic_t *cancel;  /* set: the job was cancelled; may be NULL */
     /* Told the sandbox id once one exists, and NULL once it is deleted, so that
      * a shutdown can delete the sandbox of a job it abandons. May be NULL. */
     void (*on_sandbox)(void *arg, const char *sandbox_id);
@@ -28,7 +29,8 @@ struct run_params {
 };
 
 struct run_outcome {
-    const char *status;             /* final status, or NULL when abandoned */
+    const char *status;             /* final status (cancelled when cancelled), or
+                                     * NULL when abandoned */
     const char *reason;
     int fleet_fault;                /* 1: the fleet failed, not the code */
     char error[512];                /* a sentence for a person, or "" */

@@ -501,3 +501,20 @@ int atc_client_wait(struct atc_client *c, const char *id, double timeout_s,
         return rc;
     return atc_results_wait(c->results, id, timeout_s, out, err, errlen);
 }
+
+int atc_client_cancel(struct atc_client *c, const char *id, int *outcome,
+                      char *err, size_t errlen)
+{
+    int rc;
+
+    if (outcome != NULL)
+        *outcome = ATC_CANCEL_ALREADY_FINAL;
+    if (c == NULL || id == NULL) {
+        snprintf(err, errlen, "no client or no job id");
+        return ATC_EINVAL;
+    }
+    rc = ensure_results(c, err, errlen);
+    if (rc != 0)
+        return rc;
+    return atc_results_cancel(c->results, id, 0, outcome, err, errlen);
+}

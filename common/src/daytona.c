@@ -34,7 +34,16 @@ struct atc_daytona {
     char *api_url;      /* without a trailing '/' */
     char *target;       /* or NULL */
     long request_timeout_ms;
+    void (*on_call)(void *arg, const char *endpoint, long http_status);
+    void *on_call_arg;
 };
+
+/* Tells the caller's observer (metrics) about the call just made. */
+static void daytona_observe(const struct atc_daytona *d, const char *endpoint)
+{
+    if (d->on_call)
+        d->on_call(d->on_call_arg, endpoint, d->http.last.http_status);
+}
 
 struct atc_daytona *atc_daytona_new(const struct atc_daytona_opts *opts, char *err,
                                     size_t errlen)
@@ -71,6 +80,8 @@ struct atc_daytona *atc_daytona_new(const struct atc_daytona_opts *opts, char *e
     }
     d->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms
                                                          : DT_DEFAULT_REQUEST_MS;
+    d->on_call = opts->on_call;
+    d->on_call_arg = opts->on_call_arg;
     return d;
 nomem:
     snprintf(err, errlen, "daytona: out of memory");
@@ -163,6 +174,7 @@ static int fetch_proxy_url(struct atc_daytona *d, const char *id, char *url, siz
     struct atc_dhttp_req req = {.method = "GET", .url = full, .what = what,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "toolbox_proxy_url");
     if (rc != 0)
         goto out;
     rc = ATC_EPROTO;
@@ -300,6 +312,7 @@ int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spe
     struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .json = payload,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "create");
     if (rc != 0)
         goto out;
     rc = ATC_EPROTO;
@@ -346,6 +359,7 @@ int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *o
     struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "get");
     if (rc != 0)
         goto out;
     rc = ATC_EPROTO;
@@ -453,6 +467,7 @@ int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t 
     struct atc_dhttp_req req = {.method = "DELETE", .url = url, .what = what,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "delete");
     /* Already gone is what we wanted. */
     if (rc == ATC_ENOTFOUND)
         rc = 0;
@@ -543,6 +558,7 @@ int atc_daytona_list(struct atc_daytona *d, const struct atc_kv *labels, size_t 
                                     .max_body = DT_MAX_JSON};
         atc_dhttp_body_free(&body);
         rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+        daytona_observe(d, "list");
         if (rc != 0)
             goto out;
         json_decref(root);
@@ -643,6 +659,7 @@ int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
     struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .mime = mime,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "upload");
     if (rc != 0)
         goto out;
     if (d->http.last.http_status != 200) {
@@ -709,6 +726,7 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
         .timeout_ms = timeout_s > 0 ? ((long)timeout_s + DT_EXEC_MARGIN_S) * 1000L : 0,
         .max_body = max_body};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "exec");
     if (rc != 0)
         goto out;
     rc = ATC_EPROTO;
@@ -783,6 +801,7 @@ int atc_daytona_download(struct atc_daytona *d, const struct atc_sandbox *sb,
     struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
                                 .timeout_ms = d->request_timeout_ms, .max_body = max_bytes};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
+    daytona_observe(d, "download");
     if (rc != 0)
         goto out;
     *data = body.data;

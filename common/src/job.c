@@ -426,11 +426,13 @@ enum job_key {
     K_LABELS,
     K_SNAPSHOT,
     K_SUBMITTED_MS,
+    K_CACHE,
     K_COUNT
 };
 
 static const char *const job_key_names[K_COUNT] = {
     "v", "id", "files", "deps", "cmd", "timeout_s", "env", "labels", "snapshot", "submitted_ms",
+    "cache",
 };
 
 static const char *mp_type_name(msgpack_object_type t)
@@ -783,6 +785,14 @@ static int decode_fields(const msgpack_object *const vals[K_COUNT], struct atc_j
         case K_SUBMITTED_MS:
             rc = decode_uint(o, field, UINT64_MAX, &job->submitted_ms, jerr);
             break;
+        case K_CACHE:
+            if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+                bad(jerr, "cache: must be a boolean (got %s)", mp_type_name(o->type));
+                rc = ATC_EBADMSG;
+            } else {
+                job->cache = o->via.boolean;
+            }
+            break;
         default:
             rc = 0;
             break;
@@ -941,6 +951,7 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
     n += job->nlabels > 0;
     n += job->snapshot != NULL;
     n += job->submitted_ms != 0;
+    n += job->cache != 0;
     if (msgpack_pack_map(pk, n) != 0)
         return -1;
     if (pack_str(pk, "v") != 0 || msgpack_pack_uint32(pk, job->v) != 0)
@@ -977,6 +988,8 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
         return -1;
     if (job->submitted_ms != 0 &&
         (pack_str(pk, "submitted_ms") != 0 || msgpack_pack_uint64(pk, job->submitted_ms) != 0))
+        return -1;
+    if (job->cache && (pack_str(pk, "cache") != 0 || msgpack_pack_true(pk) != 0))
         return -1;
     return 0;
 }

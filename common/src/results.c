@@ -88,6 +88,33 @@ static const char results_lua_final[] =
     "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
     "return 1\n";
 
+/* KEYS[1] hash, KEYS[2] done list, KEYS[3] stream, KEYS[4] cancel mark;
+ * ARGV[1] id, ARGV[2] ttl, ARGV[3] finished_ms. 0: already final, nothing
+ * changed. Otherwise sets the cancel mark (a worker watches it for its running
+ * jobs), then: a queued job (or none known yet) gets its final cancelled
+ * result with the notifications of the final write, 1 (3 when there was no
+ * hash); a running job gets cancel_requested=1 and the worker ends it, 2.
+ * The Python client (producer/python/atc_fleet/_lua.py) holds a copy. */
+static const char results_lua_cancel[] =
+    LUA_FINAL_TABLE
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "if st and final[st] then return 0 end\n"
+    "redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])\n"
+    "if st == 'running' then\n"
+    "  redis.call('HSET', KEYS[1], 'cancel_requested', '1')\n"
+    "  return 2\n"
+    "end\n"
+    "local existed = redis.call('EXISTS', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], 'status', 'cancelled', 'reason', 'cancelled',\n"
+    "           'error', 'cancelled before it ran', 'finished_ms', ARGV[3])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*',\n"
+    "           'id', ARGV[1], 'status', 'cancelled')\n"
+    "redis.call('RPUSH', KEYS[2], 'cancelled')\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+    "if existed == 1 then return 1 end\n"
+    "return 3\n";
+
 int atc_status_is_final(const char *status)
 {
     if (status == NULL)
@@ -714,5 +741,308 @@ int atc_results_wait(struct atc_results *r, const char *id, double timeout_s,
     cur = NULL;
 out:
     atc_result_free(cur);
+    return rc;
+}
+
+/* The result cache (atc:cache:<content key> -> the id of a job whose final
+ * result may be reused) and the cancel marks the worker watches. */
+
+int atc_results_cache_lookup(struct atc_results *r, const char *key, char *id_out, size_t idlen,
+                             char *err, size_t errlen)
+{
+    char k[160];
+    redisReply *reply = NULL;
+    int n = snprintf(k, sizeof(k), "atc:cache:%s", key);
+    const char *argv[2] = {"GET", k};
+    size_t lens[2] = {3, (size_t)n};
+    int rc = results_run(r, "GET cache", 2, argv, lens, &reply, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    if (reply->type != REDIS_REPLY_STRING || reply->len == 0 || reply->len >= idlen) {
+        rc = ATC_ENOTFOUND;
+    } else {
+        memcpy(id_out, reply->str, reply->len);
+        id_out[reply->len] = '\0';
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_cache_store(struct atc_results *r, const char *key, const char *id, long ttl_s,
+                            char *err, size_t errlen)
+{
+    char k[160], ttl[24];
+    redisReply *reply = NULL;
+    int n = snprintf(k, sizeof(k), "atc:cache:%s", key);
+    int tn = snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
+    const char *argv[5] = {"SET", k, id, "EX", ttl};
+    size_t lens[5] = {3, (size_t)n, strlen(id), 2, (size_t)tn};
+    int rc = results_run(r, "SET cache", 5, argv, lens, &reply, err, errlen);
+
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size_t n, int *flags,
+                             char *err, size_t errlen)
+{
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    char **keys = NULL;
+    redisReply *reply = NULL;
+    int rc = ATC_ENOMEM;
+
+    if (n == 0)
+        return 0;
+    argv = calloc(n + 1, sizeof(*argv));
+    lens = calloc(n + 1, sizeof(*lens));
+    keys = calloc(n, sizeof(*keys));
+    if (!argv || !lens || !keys) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ids[i]) + sizeof("atc:cancel:");
+        keys[i] = malloc(len);
+        if (!keys[i]) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        lens[i + 1] = (size_t)snprintf(keys[i], len, "atc:cancel:%s", ids[i]);
+        argv[i + 1] = keys[i];
+    }
+    rc = results_run(r, "MGET cancel", (int)n + 1, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
+        snprintf(err, errlen, "Redis answered MGET with something else");
+        rc = ATC_EIO;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        flags[i] = reply->element[i]->type == REDIS_REPLY_STRING;
+out:
+    if (reply)
+        freeReplyObject(reply);
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *outcome,
+                       char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
+    char ttl[24], ms[24];
+    struct timespec ts;
+    redisReply *reply = NULL;
+    int rc;
+
+    if (outcome != NULL)
+        *outcome = 0;
+    rc = results_check_id(id, err, errlen);
+    if (rc != 0)
+        return rc;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
+    int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+    int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
+    int nlen = snprintf(ms, sizeof(ms), "%llu",
+                        (unsigned long long)ts.tv_sec * 1000ull +
+                            (unsigned long long)ts.tv_nsec / 1000000ull);
+    const char *argv[] = {"EVAL", results_lua_cancel, "4", key, done, ATC_RESULTS_STREAM,
+                          mark, id, ttl, ms};
+    size_t lens[] = {4, sizeof(results_lua_cancel) - 1, 1, (size_t)klen, (size_t)dlen,
+                     strlen(ATC_RESULTS_STREAM), (size_t)mlen, strlen(id), (size_t)tlen,
+                     (size_t)nlen};
+    rc = results_run(r, "the cancel", 10, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || reply->integer > 3) {
+        snprintf(err, errlen, "Redis answered the cancel of %s with an unexpected reply", id);
+        rc = ATC_EPROTO;
+        goto out;
+    }
+    if (outcome != NULL)
+        *outcome = (int)reply->integer;
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+/* ---- the atc:results stream ---- */
+
+/* Copies a string reply into dst (NUL-terminated); 0, or -1 when it is not a
+ * string or does not fit. */
+static int results_reply_copy(const redisReply *e, char *dst, size_t dstlen)
+{
+    if (e->type != REDIS_REPLY_STRING || e->len >= dstlen || memchr(e->str, '\0', e->len))
+        return -1;
+    memcpy(dst, e->str, e->len);
+    dst[e->len] = '\0';
+    return 0;
+}
+
+/* Reads an array of stream entries [sid, [field, value, ...]] into out. */
+static int results_stream_entries(const redisReply *arr, struct atc_stream_entry *out,
+                                  size_t max, size_t *n, char *err, size_t errlen)
+{
+    if (arr->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "Redis answered a stream read with something not a list");
+        return ATC_EPROTO;
+    }
+    for (size_t i = 0; i < arr->elements && *n < max; i++) {
+        const redisReply *e = arr->element[i];
+        struct atc_stream_entry *o = &out[*n];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errlen, "Redis answered a stream read with a malformed entry");
+            return ATC_EPROTO;
+        }
+        memset(o, 0, sizeof(*o));
+        if (results_reply_copy(e->element[0], o->sid, sizeof(o->sid)) != 0) {
+            snprintf(err, errlen, "Redis answered a stream read with a malformed entry id");
+            return ATC_EPROTO;
+        }
+        const redisReply *kv = e->element[1];
+        for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+            const redisReply *name = kv->element[k];
+            if (name->type != REDIS_REPLY_STRING)
+                continue;
+            /* A value that does not fit stays "": the entry is still counted. */
+            if (name->len == 2 && memcmp(name->str, "id", 2) == 0)
+                (void)results_reply_copy(kv->element[k + 1], o->id, sizeof(o->id));
+            else if (name->len == 6 && memcmp(name->str, "status", 6) == 0)
+                (void)results_reply_copy(kv->element[k + 1], o->status, sizeof(o->status));
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+int atc_results_stream_last(struct atc_results *r, char *sid, size_t sidlen, char *err,
+                            size_t errlen)
+{
+    const char *argv[] = {"XREVRANGE", ATC_RESULTS_STREAM, "+", "-", "COUNT", "1"};
+    size_t lens[] = {9, strlen(ATC_RESULTS_STREAM), 1, 1, 5, 1};
+    struct atc_stream_entry e;
+    redisReply *reply = NULL;
+    size_t n = 0;
+    int rc;
+
+    snprintf(sid, sidlen, "0-0");
+    rc = results_run(r, "reading the stream (XREVRANGE)", 6, argv, lens, &reply, err, errlen);
+    if (rc == 0)
+        rc = results_stream_entries(reply, &e, 1, &n, err, errlen);
+    if (rc == 0 && n == 1)
+        snprintf(sid, sidlen, "%s", e.sid);
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_stream_read(struct atc_results *r, const char *after, double block_s,
+                            struct atc_stream_entry *out, size_t max, size_t *n, char *err,
+                            size_t errlen)
+{
+    char count[24], block[24];
+    redisReply *reply = NULL;
+    int argc = 0;
+    int rc;
+
+    *n = 0;
+    if (after == NULL || max == 0 || !(block_s >= 0) || isinf(block_s)) {
+        snprintf(err, errlen, "stream read: no start id, no room, or a bad block time");
+        return ATC_EINVAL;
+    }
+    if (r->c == NULL) {
+        rc = results_connect(r, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    int clen = snprintf(count, sizeof(count), "%zu", max);
+    long long block_ms = (long long)(block_s * 1000.0);
+    int blen = snprintf(block, sizeof(block), "%lld", block_ms > 0 ? block_ms : 1);
+    const char *argv[9];
+    size_t lens[9];
+    argv[argc] = "XREAD";
+    lens[argc++] = 5;
+    argv[argc] = "COUNT";
+    lens[argc++] = 5;
+    argv[argc] = count;
+    lens[argc++] = (size_t)clen;
+    if (block_s > 0) {
+        argv[argc] = "BLOCK";
+        lens[argc++] = 5;
+        argv[argc] = block;
+        lens[argc++] = (size_t)blen;
+    }
+    argv[argc] = "STREAMS";
+    lens[argc++] = 7;
+    argv[argc] = ATC_RESULTS_STREAM;
+    lens[argc++] = strlen(ATC_RESULTS_STREAM);
+    argv[argc] = after;
+    lens[argc++] = strlen(after);
+    /* The socket must outlast the block, or hiredis would call it a timeout. */
+    if (block_s > 0 &&
+        redisSetTimeout(r->c, results_tv(block_s + r->timeout_ms / 1000.0)) != REDIS_OK) {
+        snprintf(err, errlen, "cannot raise the Redis socket timeout: %s", r->c->errstr);
+        redisFree(r->c);
+        r->c = NULL;
+        return ATC_ECONN;
+    }
+    rc = results_run(r, "reading the stream (XREAD)", argc, argv, lens, &reply, err, errlen);
+    if (block_s > 0 && r->c != NULL &&
+        redisSetTimeout(r->c, results_tv(r->timeout_ms / 1000.0)) != REDIS_OK) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    if (rc != 0 || reply->type == REDIS_REPLY_NIL)
+        goto out;
+    /* [[stream name, [entries...]]] */
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1 ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY || reply->element[0]->elements != 2) {
+        snprintf(err, errlen, "Redis answered XREAD with something unexpected");
+        rc = ATC_EPROTO;
+        goto out;
+    }
+    rc = results_stream_entries(reply->element[0]->element[1], out, max, n, err, errlen);
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_stream_range(struct atc_results *r, const char *start, const char *end,
+                             struct atc_stream_entry *out, size_t max, size_t *n, char *err,
+                             size_t errlen)
+{
+    char count[24];
+    redisReply *reply = NULL;
+    int rc;
+
+    *n = 0;
+    if (start == NULL || end == NULL || max == 0) {
+        snprintf(err, errlen, "stream range: no start, no end or no room");
+        return ATC_EINVAL;
+    }
+    int clen = snprintf(count, sizeof(count), "%zu", max);
+    const char *argv[] = {"XRANGE", ATC_RESULTS_STREAM, start, end, "COUNT", count};
+    size_t lens[] = {6, strlen(ATC_RESULTS_STREAM), strlen(start), strlen(end), 5,
+                     (size_t)clen};
+    rc = results_run(r, "reading the stream (XRANGE)", 6, argv, lens, &reply, err, errlen);
+    if (rc == 0)
+        rc = results_stream_entries(reply, out, max, n, err, errlen);
+    if (reply != NULL)
+        freeReplyObject(reply);
     return rc;
 }

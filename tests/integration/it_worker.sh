@@ -90,7 +90,7 @@ it_assert_contains "$(field .install_output)" "atc-no-such-package-zz9" "install
 no_live_sandbox
 
 it_log "a test run past its timeout"
-submit_wait 3 --tests test_slow.py --timeout 2
+submit_wait 3 --tests test_slow.py --timeout 8
 it_assert_eq "$(field .status)/$(field .reason)" timeout/test_timeout "status"
 it_assert_contains "$(field .output)" "test_forever" "output"
 [[ "$(field .test_ms)" -lt 30000 ]] || it_fail "the timeout did not cut the run: $(field .test_ms) ms"

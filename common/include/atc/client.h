@@ -1,6 +1,8 @@
 /* client.h: the producer side of libatc, a small stable C API: connect, submit
- * a job (returning once the broker has acknowledged it), get a result, and wait
- * for one. The `atc` command and the agent's Python module are built on it. */
+ * a job (returning once the broker has acknowledged it), get a result, wait
+ * for one, and cancel a job. Documented in docs/producer-api.md; an example is
+ * producer/examples/submit_and_wait.c. The `atc` command is built on it; the
+ * agent's Python module (producer/python) speaks the same protocol. */
 #ifndef ATC_CLIENT_H
 #define ATC_CLIENT_H
 
@@ -49,5 +51,15 @@ int atc_client_get(struct atc_client *c, const char *id, struct atc_result **out
  * ATC_ETIMEDOUT with *out the current result or NULL; ATC_ECONN. */
 int atc_client_wait(struct atc_client *c, const char *id, double timeout_s,
                     struct atc_result **out, char *err, size_t errlen);
+
+/* Cancels job id (atc_results_cancel with the default TTL): *outcome is one
+ * of ATC_CANCEL_ALREADY_FINAL (nothing to cancel), ATC_CANCEL_DONE (it was
+ * queued: now final, cancelled; it will never run), ATC_CANCEL_REQUESTED (it
+ * is running: its worker stops it, deletes the sandbox and writes the final
+ * cancelled result within a few seconds; wait for it with atc_client_wait),
+ * ATC_CANCEL_UNKNOWN (no result known: marked cancelled so it never runs).
+ * Returns 0, ATC_EINVAL (not a job id) or ATC_ECONN/ATC_EIO. */
+int atc_client_cancel(struct atc_client *c, const char *id, int *outcome,
+                      char *err, size_t errlen);
 
 #endif

@@ -15,6 +15,11 @@ struct atc_daytona_opts {
     const char *target;         /* region, or NULL */
     long connect_timeout_ms;    /* 0: 10 s */
     long request_timeout_ms;    /* deadline of a plain API call; 0: 60 s */
+    /* Called after every HTTP exchange with a stable endpoint name ("create",
+     * "get", "delete", "list", "upload", "exec", "download",
+     * "toolbox_proxy_url") and the status (0: no response); may be NULL. */
+    void (*on_call)(void *arg, const char *endpoint, long http_status);
+    void *on_call_arg;
 };
 
 /* What the last call saw, for retries, metrics and messages. */

@@ -44,6 +44,7 @@ struct atc_job {
     size_t nlabels;
     char *snapshot;        /* NULL: worker default */
     uint64_t submitted_ms; /* 0 when absent */
+    int cache;             /* 1: reuse the final result of an identical earlier job */
 };
 
 /* Why a message was rejected; reason is one of the documented reason codes
@@ -71,6 +72,13 @@ int atc_job_validate(const struct atc_job *job, char *err, size_t errlen);
  * frees) and *len is its size. Returns 0, ATC_EINVAL (with err) or ATC_ENOMEM. */
 int atc_job_encode(const struct atc_job *job, char **buf, size_t *len,
                    char *err, size_t errlen);
+
+/* The job's content key for the result cache: the SHA-256, as 64 hex digits
+ * and a NUL in out, of everything that decides a run's verdict (files by path,
+ * deps, cmd, timeout, env, snapshot; not the id, labels or times). Two jobs
+ * with the same key run the same code the same way. Returns 0 or ATC_ENOMEM. */
+int atc_job_cache_key(const struct atc_job *job, const char *default_snapshot,
+                      unsigned max_timeout_s, char out[65]);
 
 /* Frees job and everything it owns; accepts NULL. */
 void atc_job_free(struct atc_job *job);

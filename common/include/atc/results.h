@@ -10,6 +10,7 @@
 #define ATC_RESULT_KEY_PREFIX "atc:result:"
 #define ATC_DONE_KEY_PREFIX "atc:done:"
 #define ATC_RESULTS_STREAM "atc:results"
+#define ATC_CANCEL_KEY_PREFIX "atc:cancel:"
 #define ATC_RESULT_DEFAULT_TTL_S 604800
 
 /* One field of a result hash. value may hold any bytes (msgpack blobs). */
@@ -79,5 +80,65 @@ int atc_results_get(struct atc_results *r, const char *id, struct atc_result **o
  * result or NULL), or an I/O error. */
 int atc_results_wait(struct atc_results *r, const char *id, double timeout_s,
                      struct atc_result **out, char *err, size_t errlen);
+
+/* The result cache: the id stored under atc:cache:<key> (a job's content key,
+ * atc_job_cache_key), into id_out. 0, ATC_ENOTFOUND, or an I/O error. */
+int atc_results_cache_lookup(struct atc_results *r, const char *key, char *id_out, size_t idlen,
+                             char *err, size_t errlen);
+
+/* Remembers id under atc:cache:<key> for ttl_s seconds. 0 or an I/O error. */
+int atc_results_cache_store(struct atc_results *r, const char *key, const char *id, long ttl_s,
+                            char *err, size_t errlen);
+
+/* For each of ids[0..n), sets flags[i] to 1 where a cancel was asked
+ * (atc:cancel:<id> exists), in one round trip. 0 or an I/O error. */
+int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size_t n, int *flags,
+                             char *err, size_t errlen);
+
+/* What atc_results_cancel did (*outcome). */
+#define ATC_CANCEL_ALREADY_FINAL 0 /* the result was final: nothing changed */
+#define ATC_CANCEL_DONE 1          /* it was queued: now final, status cancelled */
+#define ATC_CANCEL_REQUESTED 2     /* it is running: the worker stops it */
+#define ATC_CANCEL_UNKNOWN 3       /* no result yet: marked cancelled, so that it
+                                      never runs should the message still come */
+
+/* Cancels a job, atomically (one Lua script): a final result is left as it is
+ * (outcome 0). Otherwise SET atc:cancel:<id> 1 EX ttl; then a queued job, or
+ * one with no result at all, gets its final result {status cancelled, reason
+ * cancelled, error, finished_ms} with the TTL and the notifications of
+ * atc_results_write_final (outcome 1, or 3 where no result existed); a
+ * running job gets cancel_requested=1 (outcome 2) and the worker that runs it
+ * stops it and writes the final result. ttl_s <= 0 means the default TTL.
+ * Returns 0 with *outcome set (outcome may be NULL), or ATC_EINVAL (bad id),
+ * ATC_ECONN/ATC_EIO/ATC_EPROTO. */
+int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *outcome,
+                       char *err, size_t errlen);
+
+/* One entry of the atc:results stream: {id, status} with its stream id. */
+struct atc_stream_entry {
+    char sid[48];     /* the entry's stream id, "<ms>-<seq>" */
+    char id[256];     /* the job id ("" when the entry had none that fits) */
+    char status[32];  /* the final status */
+};
+
+/* The id of the stream's newest entry into sid ("0-0" when the stream is empty
+ * or absent): read it before a check, then read the stream after it, and no
+ * entry added in between is missed. 0, or ATC_ECONN/ATC_EIO. */
+int atc_results_stream_last(struct atc_results *r, char *sid, size_t sidlen,
+                            char *err, size_t errlen);
+
+/* XREAD COUNT max [BLOCK] STREAMS atc:results after: up to max entries newer
+ * than the stream id after, blocking up to block_s seconds (0: do not block)
+ * when there are none. Fills out[0..*n). 0 (with *n 0 when the block passed),
+ * or ATC_ECONN/ATC_EIO/ATC_EPROTO. */
+int atc_results_stream_read(struct atc_results *r, const char *after, double block_s,
+                            struct atc_stream_entry *out, size_t max, size_t *n,
+                            char *err, size_t errlen);
+
+/* XRANGE atc:results start end COUNT max ("-", "+", "<ms>", "(<sid>" for
+ * exclusive): fills out[0..*n) in stream order. 0 or an error as above. */
+int atc_results_stream_range(struct atc_results *r, const char *start, const char *end,
+                             struct atc_stream_entry *out, size_t max, size_t *n,
+                             char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,309 @@
+"""client.py: the agent's client of atc-fleet: submit jobs to Kafka (an
+idempotent producer, returning once the broker acknowledged), read, wait for
+and cancel results in Redis, following the layout of docs/results.md."""
+
+import os
+import time
+
+import confluent_kafka
+import redis
+
+from . import _job, _lua
+from ._result import Result
+
+DEFAULT_BROKERS = "127.0.0.1:9092"
+DEFAULT_TOPIC = "atc.jobs"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+RESULT_KEY = "atc:result:"
+DONE_KEY = "atc:done:"
+CANCEL_KEY = "atc:cancel:"
+STREAM = "atc:results"
+RESULT_TTL_S = 604800
+# Blocking waits go in slices, so a lost connection is noticed within one.
+_SLICE_S = 5.0
+# wait_all re-reads every pending status this often, a safety net under the stream.
+_RECHECK_S = 30.0
+
+# What cancel() did.
+CANCEL_ALREADY_FINAL = "already_final"  # the result was final: nothing changed
+CANCEL_DONE = "cancelled"               # it was queued: now final, cancelled; never runs
+CANCEL_REQUESTED = "requested"          # it is running: its worker stops it
+CANCEL_UNKNOWN = "unknown"              # no result yet: marked cancelled, never runs
+_CANCEL_OUTCOMES = (CANCEL_ALREADY_FINAL, CANCEL_DONE, CANCEL_REQUESTED, CANCEL_UNKNOWN)
+
+
+class SubmitError(ConnectionError):
+    """The broker did not take the job (not reachable, refused it)."""
+
+
+class WaitAllTimeout(TimeoutError):
+    """wait_all ran out of time: `results` holds the final results so far,
+    `pending` the ids still without one."""
+
+    def __init__(self, msg, results, pending):
+        super().__init__(msg)
+        self.results = results
+        self.pending = pending
+
+
+def kafka_env_config(environ=None):
+    """ATC_KAFKA_<NAME>=value as librdkafka properties: lower-cased, '_' to '.'."""
+    env = os.environ if environ is None else environ
+    conf = {}
+    for k, v in env.items():
+        if k.startswith("ATC_KAFKA_") and len(k) > len("ATC_KAFKA_"):
+            conf[k[len("ATC_KAFKA_"):].lower().replace("_", ".")] = v
+    return conf
+
+
+def _now_ms():
+    return time.time_ns() // 1_000_000
+
+
+class Client:
+    """One producer and one Redis connection pool. Thread-safe for submit
+    from several threads (librdkafka is); waits block their own thread.
+
+    brokers, redis_url, topic default to ATC_BROKERS, ATC_REDIS_URL and
+    ATC_JOBS_TOPIC as `atc` reads them; kafka_config is applied last, over
+    ATC_KAFKA_*. delivery_timeout_s bounds a submit."""
+
+    def __init__(self, brokers=None, redis_url=None, topic=None, kafka_config=None,
+                 delivery_timeout_s=30.0):
+        self.brokers = brokers or os.environ.get("ATC_BROKERS") or DEFAULT_BROKERS
+        self.topic = topic or os.environ.get("ATC_JOBS_TOPIC") or DEFAULT_TOPIC
+        self.redis_url = redis_url or os.environ.get("ATC_REDIS_URL") or DEFAULT_REDIS_URL
+        self.delivery_timeout_s = float(delivery_timeout_s)
+        conf = {
+            "enable.idempotence": True,
+            "acks": "all",
+            "message.timeout.ms": int(self.delivery_timeout_s * 1000),
+            "message.max.bytes": 5242880,
+        }
+        conf["bootstrap.servers"] = self.brokers
+        conf.update(kafka_env_config())
+        conf.update(kafka_config or {})
+        try:
+            self.delivery_timeout_s = int(conf["message.timeout.ms"]) / 1000.0
+        except (TypeError, ValueError):
+            pass
+        self._producer = confluent_kafka.Producer(conf)
+        self._redis = redis.Redis.from_url(self.redis_url, socket_connect_timeout=5,
+                                           socket_timeout=5)
+        # Blocking reads (BLMOVE, XREAD BLOCK) need a socket that outlasts them.
+        self._redis_block = redis.Redis.from_url(self.redis_url, socket_connect_timeout=5,
+                                                 socket_timeout=_SLICE_S + 5)
+        self._queued = self._redis.register_script(_lua.QUEUED)
+        self._cancel = self._redis.register_script(_lua.CANCEL)
+
+    def close(self):
+        """Waits briefly for messages in flight, then drops the connections."""
+        if self._producer is not None:
+            self._producer.flush(1.0)
+            self._producer = None
+        self._redis.close()
+        self._redis_block.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- submit ----
+
+    def submit(self, files=None, code=None, tests=None, deps=None, cmd=None, timeout=None,
+               env=None, labels=None, job_id=None, cache=False, snapshot=None,
+               traceparent=None):
+        """Sends a job and returns its id once the broker acknowledged it.
+
+        files: {path: bytes or str}; code and tests add "tool.py" and
+        "test_tool.py" (unless files already holds those paths). timeout is
+        the test run's limit in whole seconds. Raises ValueError (naming the
+        field) for a job that breaks a rule, SubmitError or TimeoutError when
+        the broker did not take it. Marks the result queued in Redis, best
+        effort."""
+        all_files = {}
+        for path, data in (files or {}).items():
+            all_files[path] = data.encode("utf-8") if isinstance(data, str) else data
+        if code is not None:
+            all_files.setdefault("tool.py", code.encode("utf-8") if isinstance(code, str) else code)
+        if tests is not None:
+            all_files.setdefault("test_tool.py",
+                                 tests.encode("utf-8") if isinstance(tests, str) else tests)
+        job = {"v": _job.JOB_VERSION, "id": job_id if job_id is not None else _job.uuid7(),
+               "files": all_files, "submitted_ms": _now_ms()}
+        if deps:
+            job["deps"] = list(deps)
+        if cmd is not None:
+            job["cmd"] = cmd
+        if timeout is not None:
+            if isinstance(timeout, float) and timeout.is_integer():
+                timeout = int(timeout)
+            job["timeout_s"] = timeout
+        if env:
+            job["env"] = dict(env)
+        if labels:
+            job["labels"] = dict(labels)
+        if snapshot is not None:
+            job["snapshot"] = snapshot
+        if cache:
+            job["cache"] = True
+        value = _job.encode(job)
+        self._produce(job["id"], value, traceparent)
+        try:
+            self._queued(keys=[RESULT_KEY + job["id"]], args=[job["submitted_ms"], RESULT_TTL_S])
+        except redis.RedisError:
+            pass  # the job is on the broker: submitted whatever Redis says
+        return job["id"]
+
+    def submit_raw(self, key, value):
+        """Sends bytes as they are (no validation, no Redis)."""
+        self._produce(key, value, None)
+
+    def _produce(self, key, value, traceparent):
+        state = {}
+
+        def on_delivery(err, msg):
+            state["err"] = err
+            state["done"] = True
+
+        headers = [("traceparent", traceparent.encode())] if traceparent else None
+        deadline = time.monotonic() + self.delivery_timeout_s + 5.0
+        while True:
+            try:
+                self._producer.produce(self.topic, key=key.encode() if isinstance(key, str) else key,
+                                       value=value, headers=headers, on_delivery=on_delivery)
+                break
+            except BufferError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("the producer's queue stayed full")
+                self._producer.poll(0.1)
+            except confluent_kafka.KafkaException as e:
+                raise SubmitError("cannot queue the message for topic %r: %s" % (self.topic, e))
+        while not state.get("done"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("message not delivered within %.0f s" % self.delivery_timeout_s)
+            self._producer.flush(min(left, 0.1))
+        err = state.get("err")
+        if err is not None:
+            if err.code() in (confluent_kafka.KafkaError._MSG_TIMED_OUT,
+                              confluent_kafka.KafkaError._TIMED_OUT):
+                raise TimeoutError("message not delivered to topic %r: %s" % (self.topic, err.str()))
+            raise SubmitError("message not delivered to topic %r: %s" % (self.topic, err.str()))
+
+    # ---- results ----
+
+    def get(self, job_id):
+        """The job's result as it is now, final or not; None when there is none."""
+        h = self._redis.hgetall(RESULT_KEY + job_id)
+        return Result.from_hash(job_id, h) if h else None
+
+    def wait(self, job_id, timeout=None):
+        """Blocks until the result is final (timeout None or 0: no limit) and
+        returns it, with BLMOVE on atc:done:<id> as the C side does. Raises
+        TimeoutError (with the current result as its .result) otherwise."""
+        deadline = None if not timeout else time.monotonic() + timeout
+        r = self.get(job_id)
+        if r is not None and r.final:
+            return r
+        while True:
+            slice_s = _SLICE_S
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                slice_s = max(min(slice_s, left), 0.01)
+            done = DONE_KEY + job_id
+            got = self._redis_block.execute_command("BLMOVE", done, done, "RIGHT", "LEFT",
+                                                    "%.3f" % slice_s)
+            if got is not None:
+                r = self.get(job_id)
+                if r is not None and r.final:
+                    return r
+                raise RuntimeError("%s holds an element but the result of %s is %r"
+                                   % (done, job_id, r.status if r else None))
+        r = self.get(job_id)
+        if r is not None and r.final:
+            return r
+        e = TimeoutError("the result of %s was not final within %g s (status: %s)"
+                         % (job_id, timeout, r.status if r else "none"))
+        e.result = r
+        raise e
+
+    def wait_all(self, job_ids, timeout=None):
+        """Waits for many jobs at once, without a thread or a round trip per
+        job: one pipelined status read, then the atc:results stream followed
+        from an id recorded before that read. Returns {id: final Result} for
+        every id; raises WaitAllTimeout (with .results and .pending) when some
+        are not final within timeout (None or 0: no limit)."""
+        ids = list(dict.fromkeys(job_ids))
+        deadline = None if not timeout else time.monotonic() + timeout
+        results = {}
+        pending = set(ids)
+        last = self._stream_last()
+        self._collect(ids, pending, results)
+        next_check = time.monotonic() + _RECHECK_S
+        while pending:
+            slice_s = _SLICE_S
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                slice_s = max(min(slice_s, left), 0.001)
+            reply = self._redis_block.xread({STREAM: last}, count=1000,
+                                            block=max(int(slice_s * 1000), 1))
+            finished = []
+            for _stream, entries in reply or []:
+                for sid, fields in entries:
+                    last = sid
+                    jid = fields.get(b"id", b"").decode("utf-8", "replace")
+                    if jid in pending:
+                        finished.append(jid)
+            if finished:
+                self._collect(finished, pending, results)
+            if time.monotonic() >= next_check:
+                # The stream is capped (MAXLEN ~ 100000): never trust it alone.
+                self._collect(sorted(pending), pending, results)
+                next_check = time.monotonic() + _RECHECK_S
+        if pending:
+            self._collect(sorted(pending), pending, results)
+        if pending:
+            raise WaitAllTimeout("%d of %d results not final within %g s"
+                                 % (len(pending), len(ids), timeout), results, sorted(pending))
+        return {i: results[i] for i in ids}
+
+    def _stream_last(self):
+        newest = self._redis.xrevrange(STREAM, "+", "-", count=1)
+        return newest[0][0] if newest else b"0-0"
+
+    def _collect(self, ids, pending, results, chunk=500):
+        """Pipelined HGETALL for ids: moves the final ones from pending to results."""
+        ids = [i for i in ids if i in pending]
+        for n in range(0, len(ids), chunk):
+            part = ids[n:n + chunk]
+            pipe = self._redis.pipeline(transaction=False)
+            for i in part:
+                pipe.hgetall(RESULT_KEY + i)
+            for i, h in zip(part, pipe.execute()):
+                if h:
+                    r = Result.from_hash(i, h)
+                    if r.final:
+                        results[i] = r
+                        pending.discard(i)
+
+    # ---- cancel ----
+
+    def cancel(self, job_id):
+        """Cancels a job with the same script as atc_results_cancel. Returns
+        CANCEL_DONE ("cancelled": it was queued, it never runs),
+        CANCEL_REQUESTED ("requested": it runs; its worker stops it and writes
+        the final status cancelled - wait() for it), CANCEL_ALREADY_FINAL or
+        CANCEL_UNKNOWN (no result known: marked cancelled, never runs)."""
+        if not _job.id_valid(job_id):
+            raise ValueError("id: %r is not a job id" % (job_id,))
+        n = self._cancel(keys=[RESULT_KEY + job_id, DONE_KEY + job_id, STREAM,
+                               CANCEL_KEY + job_id],
+                         args=[job_id, RESULT_TTL_S, _now_ms()])
+        return _CANCEL_OUTCOMES[int(n)]

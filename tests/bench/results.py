@@ -1,0 +1,79 @@
+"""results.py: summarizes the atc-fleet results of one benchmark run, read from Redis.
+
+Prints one JSON object: counts by status, wall span (first started_ms to last
+finished_ms, first submitted_ms to last finished_ms), per-job sandbox time
+(create_ms+upload_ms+test_ms+delete_ms) percentiles, and end-to-end latency
+(finished_ms - submitted_ms) minus the sandbox time, p50/p99.
+"""
+import argparse
+import json
+import sys
+
+import redis
+
+FIELDS = ["status", "submitted_ms", "started_ms", "finished_ms", "create_ms",
+          "upload_ms", "test_ms", "delete_ms", "install_ms", "worker"]
+
+
+def pct(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, int(round(p / 100.0 * (len(values) - 1)))))
+    return values[k]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--prefix", required=True)
+    a = ap.parse_args()
+    r = redis.Redis(port=a.port, decode_responses=True)
+    keys = list(r.scan_iter(match="atc:result:%s-*" % a.prefix, count=1000))
+    pipe = r.pipeline(transaction=False)
+    for k in keys:
+        pipe.hmget(k, FIELDS)
+    rows = [dict(zip(FIELDS, v)) for v in pipe.execute()]
+    status = {}
+    sandbox, overhead, e2e, started, finished, submitted, creates = [], [], [], [], [], [], []
+    workers = {}
+    for row in rows:
+        status[row["status"]] = status.get(row["status"], 0) + 1
+        workers[row["worker"]] = workers.get(row["worker"], 0) + 1
+        if row["finished_ms"] is None or row["started_ms"] is None:
+            continue
+        fin, st = int(row["finished_ms"]), int(row["started_ms"])
+        sub = int(row["submitted_ms"] or st)
+        phases = [int(row[f]) for f in ("create_ms", "upload_ms", "test_ms", "delete_ms")
+                  if row[f] is not None and int(row[f]) >= 0]
+        sb = sum(phases)
+        sandbox.append(sb)
+        e2e.append(fin - sub)
+        overhead.append(fin - sub - sb)
+        started.append(st)
+        finished.append(fin)
+        submitted.append(sub)
+        if row["create_ms"] is not None:
+            creates.append(int(row["create_ms"]))
+    out = {
+        "n": len(rows),
+        "status": status,
+        "workers": workers,
+        "span_started_s": (max(finished) - min(started)) / 1000.0 if started else None,
+        "span_submitted_s": (max(finished) - min(submitted)) / 1000.0 if started else None,
+        "first_started_ms": min(started) if started else None,
+        "last_finished_ms": max(finished) if finished else None,
+        "sandbox_p50_ms": pct(sandbox, 50),
+        "sandbox_mean_ms": sum(sandbox) / len(sandbox) if sandbox else None,
+        "create_p50_ms": pct(creates, 50),
+        "e2e_p50_ms": pct(e2e, 50),
+        "e2e_p99_ms": pct(e2e, 99),
+        "overhead_p50_ms": pct(overhead, 50),
+        "overhead_p99_ms": pct(overhead, 99),
+    }
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
