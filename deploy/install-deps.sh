@@ -9,6 +9,8 @@ packages=(
   librdkafka-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libexpat1-dev
   redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
+  # the agent-side Python client, producer/python (atc_fleet), and its tests
+  python3-confluent-kafka python3-msgpack python3-redis
   coreutils procps
 )
 if [ "${1:-}" = "--runtime-only" ]; then

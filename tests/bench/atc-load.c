@@ -24,6 +24,7 @@ struct load_opts {
 struct load_thread {
     const struct load_opts *o;
     long first, n;     /* this thread submits ids first .. first+n-1 */
+    long index;        /* its number, to stagger paced submits */
     long done, failed;
     char err[512];
 };
@@ -62,11 +63,11 @@ static void *load_run(void *arg)
     }
     struct atc_job_file file = {.path = "tool.py", .data = (unsigned char *)o->file_body,
                                 .len = strlen(o->file_body)};
-    double per = o->rate > 0 ? (double)o->threads / o->rate : 0;
+    double per = o->rate > 0 ? 1.0 / o->rate : 0;
     double t0 = now_s();
     for (long i = 0; i < lt->n; i++) {
         if (per > 0)
-            sleep_until(t0 + per * (double)i);
+            sleep_until(t0 + per * (double)(i * o->threads + lt->index));
         snprintf(id, sizeof(id), "%s-%07ld", o->prefix, lt->first + i);
         struct atc_job job = {.v = ATC_JOB_VERSION, .id = id, .files = &file, .nfiles = 1,
                               .cmd = (char *)o->cmd};
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
     long next = 0;
     for (long t = 0; t < o.threads; t++) {
         long n = o.count / o.threads + (t < o.count % o.threads ? 1 : 0);
-        lts[t] = (struct load_thread){.o = &o, .first = next, .n = n};
+        lts[t] = (struct load_thread){.o = &o, .first = next, .n = n, .index = t};
         next += n;
         if (pthread_create(&tids[t], NULL, load_run, &lts[t]) != 0) {
             fprintf(stderr, "atc-load: cannot start a thread\n");

@@ -55,7 +55,11 @@ def main():
         submitted.append(sub)
         if row["create_ms"] is not None:
             creates.append(int(row["create_ms"]))
+    # Idle gaps of a worker slot at concurrency 1: next start - previous finish.
+    order = sorted(zip(started, finished))
+    gaps = [order[i + 1][0] - order[i][1] for i in range(len(order) - 1)]
     out = {
+        "gap_p50_ms": pct(gaps, 50),
         "n": len(rows),
         "status": status,
         "workers": workers,

@@ -136,9 +136,9 @@ class Stack:
                  lambda: urllib.request.urlopen(base + "/readyz", timeout=2).status == 200, 90)
         return p
 
-    def atc(self, *args, timeout=300):
-        return subprocess.run([self.bin("atc")] + list(args), env=self.env, capture_output=True,
-                              timeout=timeout)
+    def atc(self, *args, timeout=300, env=None):
+        return subprocess.run([self.bin("atc")] + list(args), env=dict(self.env, **(env or {})),
+                              capture_output=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
