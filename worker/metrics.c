@@ -37,12 +37,24 @@ static size_t nlags;
 static struct hist hists[METRICS_PHASES];
 static long long inflight;
 
+/* Counters shown from the start, at zero, so that rate() and alerts see them. */
+static const char *const known_counters[] = {
+    "messages_received", "retries", "redis_errors", "dlq_records", "duplicates_skipped",
+    "sandboxes_reaped", "kafka_errors", "cache_hits",
+};
+
 void metrics_init(void)
 {
     pthread_mutex_lock(&lock);
     njobs = ncounters = ncalls = nlags = 0;
     memset(hists, 0, sizeof(hists));
     inflight = 0;
+    for (size_t i = 0; i < sizeof(known_counters) / sizeof(known_counters[0]); i++) {
+        snprintf(counters[i].a, sizeof(counters[i].a), "%s", known_counters[i]);
+        counters[i].b[0] = '\0';
+        counters[i].n = 0;
+        ncounters++;
+    }
     pthread_mutex_unlock(&lock);
 }
 
