@@ -62,17 +62,17 @@ row() { # system conc jobs wall cpu rss_kib failed load
     local thr cpj jpc
     thr=$(awk -v n="$3" -v w="$4" 'BEGIN { printf "%.2f", n / w }')
     cpj=$(awk -v n="$3" -v c="$5" 'BEGIN { printf "%.3f", c * 1000 / n }')
-    jpc=$(awk -v n="$3" -v c="$5" 'BEGIN { printf "%.1f", c > 0 ? n / c : 0 }')
+    jpc=$(awk -v n="$3" -v c="$5" 'BEGIN { printf "%.1f", (c > 0 ? n / c : 0) }')
     bench_row alternatives.tsv "$1" "$2" "$3" "$thr" "$cpj" "$jpc" \
         "$(awk -v k="$6" 'BEGIN { printf "%.1f", k / 1024 }')" "$7" \
         "$(awk -v t="$thr" -v a="$atc_thr" 'BEGIN { printf "%.3f", t / a }')" \
         "$(awk -v x="$cpj" -v a="$atc_cpj" 'BEGIN { printf "%.1f", x / a }')" \
         "$(awk -v k="$6" -v a="$atc_rss" 'BEGIN { printf "%.1f", k / a }')" \
-        "$(awk -v x="$jpc" -v a="$atc_jpc" 'BEGIN { printf "%.1f", x > 0 ? a / x : 0 }')" "$8"
+        "$(awk -v x="$jpc" -v a="$atc_jpc" 'BEGIN { printf "%.1f", (x > 0 ? a / x : 0) }')" "$8"
 }
 atc_thr=$(awk -v n="$n" -v w="$atc_wall" 'BEGIN { printf "%.2f", n / w }')
 atc_cpj=$(awk -v n="$n" -v c="$atc_cpu" 'BEGIN { printf "%.3f", c * 1000 / n }')
-atc_jpc=$(awk -v n="$n" -v c="$atc_cpu" 'BEGIN { printf "%.1f", c > 0 ? n / c : 0 }')
+atc_jpc=$(awk -v n="$n" -v c="$atc_cpu" 'BEGIN { printf "%.1f", (c > 0 ? n / c : 0) }')
 row atc-fleet "$c" "$n" "$atc_wall" "$atc_cpu" "$atc_rss" "$atc_failed" "$(bench_load)"
 
 # --- Celery, thread pool of the same concurrency

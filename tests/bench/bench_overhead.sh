@@ -69,7 +69,7 @@ span=$(bench_json span_started_s <<<"$stats")
 passed=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("passed",0))' <<<"$stats")
 bench_row overhead.tsv "$c" "$n" "$mode" \
     "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')" \
-    "$(awk -v a="$cpu0" -v b="$cpu1" -v x="$sys0" -v y="$sys1" 'BEGIN { printf "%.2f", b > a ? (y - x) / (b - a) : 0 }')" \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v x="$sys0" -v y="$sys1" 'BEGIN { printf "%.2f", (b > a ? (y - x) / (b - a) : 0) }')" \
     "$instr" "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')" \
     "$(awk -v n="$n" -v s="$span" 'BEGIN { printf "%.1f", n / s }')" \
     "$(bench_json sandbox_p50_ms <<<"$stats")" "$((n - passed))" "$(bench_load)"

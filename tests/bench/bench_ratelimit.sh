@@ -4,7 +4,8 @@
 # windows); one worker at concurrency 32 with more jobs queued than the limit
 # allows. daytona-local's `created` counter is read once a second. The first
 # window is a burst (a sliding window starts empty), so the share is measured over
-# the steady part: creates from t=60 s to t=DURATION against LIMIT per minute.
+# whole minutes after the first create: creates in them against LIMIT per minute,
+# and how soon after the window slides the worker uses the freed slots.
 # Jobs failed: final results other than `passed` (the target is none).
 #
 #   tests/bench/bench_ratelimit.sh                                   # 60/min, 150 s
@@ -27,23 +28,30 @@ bench_submit "$n" rl
 bench_start_worker w 32
 t0=$SECONDS
 : >"$BENCH_OUT/ratelimit-series.tsv"
-c60=""
 while ((SECONDS - t0 < dur)); do
     read -r created limited < <(stat)
     echo "$((SECONDS - t0))	$created" >>"$BENCH_OUT/ratelimit-series.tsv"
-    if [[ -z "$c60" ]] && ((SECONDS - t0 >= 60)); then
-        c60=$created
-        t60=$SECONDS
-    fi
     sleep 1
 done
 read -r created limited < <(stat)
-t_end=$SECONDS
 finals=$(bench_finals)
 stats=$(bench_stats rl)
 passed=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("passed",0))' <<<"$stats")
-per_min=$(awk -v a="$c60" -v b="$created" -v s="$((t_end - t60))" 'BEGIN { printf "%.1f", (b - a) * 60 / s }')
-bench_header ratelimit.tsv limit_per_min run_s steady_window_s creates_total creates_per_min_steady share_used creates_429 finals failed load
-bench_row ratelimit.tsv "$limit" "$dur" "$((t_end - t60))" "$created" "$per_min" \
-    "$(awk -v p="$per_min" -v l="$limit" 'BEGIN { printf "%.3f", p / l }')" "$limited" \
-    "$finals" "$((finals - passed))" "$(bench_load)"
+# A sliding window of 60 s: at most LIMIT*k creates in the k whole minutes after
+# the first create. share = creates in those minutes / (LIMIT*k); refill = how
+# long after a slot frees (t_first + 60 s) the worker has used a second LIMIT.
+read -r k used refill < <(awk -v L="$limit" -v dur="$dur" '
+    $2 > 0 && first == "" { first = $1 }
+    { t[NR] = $1; c[NR] = $2; n = NR }
+    END {
+        k = int((dur - first - 1) / 60); if (k < 1) k = 1
+        for (i = 1; i <= n; i++) {
+            if (t[i] < first + 60 * k) used = c[i]
+            if (refill == "" && c[i] >= 2 * L) refill = t[i] - first - 60
+        }
+        print k, used, (refill == "" ? "-" : refill)
+    }' "$BENCH_OUT/ratelimit-series.tsv")
+bench_header ratelimit.tsv limit_per_min run_s whole_minutes creates_in_them share_used refill_after_window_s creates_total creates_429 finals failed load
+bench_row ratelimit.tsv "$limit" "$dur" "$k" "$used" \
+    "$(awk -v u="$used" -v l="$limit" -v k="$k" 'BEGIN { printf "%.3f", u / (l * k) }')" "$refill" \
+    "$created" "$limited" "$finals" "$((finals - passed))" "$(bench_load)"
