@@ -874,6 +874,8 @@ int main(int argc, char **argv)
     int i;
 
     memset(&cc, 0, sizeof(cc));
+    /* A Redis or broker connection that drops must give an error, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     atc_log_init(level < 0 ? ATC_LOG_WARN : (enum atc_log_level)level, ATC_LOG_TEXT, "atc");
 
     /* Global options come before the command. */

@@ -20,6 +20,7 @@ struct consumer {
     int in_group;
     int failed;
     int draining;
+    int hold;
 };
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -101,7 +102,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, parts);
         c->in_group = 1;
         /* librdkafka 2.0.2 keeps a pause across a rebalance: set it afresh. */
-        set_paused(c, c->draining || c->inflight >= c->max_inflight);
+        set_paused(c, c->draining || c->hold || c->inflight >= c->max_inflight);
         return;
     }
     /* Revoked (or lost): store what is finished, commit, and forget the rest;
@@ -261,10 +262,11 @@ oom:
     task_free(t);
 }
 
-void consumer_turn(struct consumer *c, int wait_ms, int draining)
+void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining)
 {
     c->draining = draining;
-    int want_pause = draining || c->inflight >= c->max_inflight;
+    c->hold = hold;
+    int want_pause = draining || hold || c->inflight >= c->max_inflight;
     if (want_pause != c->paused)
         set_paused(c, want_pause);
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, c->inflight ? 0 : wait_ms);
@@ -273,7 +275,8 @@ void consumer_turn(struct consumer *c, int wait_ms, int draining)
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 ATC_WARN(NULL, "consume: %s", rd_kafka_message_errstr(m));
         } else if (draining) {
-            /* Fetched before the pause took effect: not ours to start now. */
+            /* Fetched before the pause took effect: not ours to start now. No
+             * later offset will be stored, so the next owner gets it. */
         } else {
             dispatch(c, m);
         }

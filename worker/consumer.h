@@ -16,8 +16,9 @@ struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const ch
 
 /* One turn of the main loop: polls Kafka for up to wait_ms, hands a message to
  * the pool, collects finished tasks and stores their offsets, pauses or resumes.
- * When draining is set no new message is taken (partitions stay paused). */
-void consumer_turn(struct consumer *c, int wait_ms, int draining);
+ * hold keeps the partitions paused (a message fetched before the pause is still
+ * run); draining (shutdown) pauses them and starts no new job at all. */
+void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining);
 
 size_t consumer_inflight(const struct consumer *c);
 /* 1 once the group has assigned this member (even an empty set). */

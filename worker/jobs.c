@@ -71,7 +71,15 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .max_output_bytes = (size_t)cfg->max_output_bytes,
         .retry_max = (int)cfg->retry_max,
         .abandon = &ctx->abandon,
+        .breaker = &ctx->breaker,
     };
+    /* Ten failed creates in a row open it for 10 s, doubling to 5 min. */
+    breaker_init(&ctx->breaker, 10, 10000, 300000);
+}
+
+void jobs_ctx_cleanup(struct jobs_ctx *ctx)
+{
+    breaker_destroy(&ctx->breaker);
 }
 
 void *jobs_thread_init(void *vctx, size_t index)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "atc/daytona.h"
 #include "atc/results.h"
+#include "breaker.h"
 #include "dlq.h"
 #include "pool.h"
 #include "run.h"
@@ -17,12 +18,14 @@ struct jobs_ctx {
     const struct worker_settings *cfg;
     struct dlq *dlq;
     struct run_params run;
+    struct breaker breaker;         /* over sandbox creation, shared by all threads */
     volatile sig_atomic_t abandon;  /* shutdown's grace is over */
     volatile sig_atomic_t stopping; /* shutdown began: stop retrying Redis forever */
 };
 
-/* Fills ctx->run from cfg. */
+/* Fills ctx->run from cfg; release with jobs_ctx_cleanup. */
 void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, struct dlq *dlq);
+void jobs_ctx_cleanup(struct jobs_ctx *ctx);
 
 /* The pool callbacks (see pool.h); ctx is a struct jobs_ctx. */
 void *jobs_thread_init(void *ctx, size_t index);

@@ -55,6 +55,7 @@ int main(int argc, char **argv)
     struct reaper *reaper = NULL;
     struct atc_results *redis = NULL;
     struct jobs_ctx ctx;
+    int ctx_ready = 0;
     struct http_state hs = {0};
     int rc;
     int status = 1;
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
         goto out;
     }
     jobs_ctx_init(&ctx, &cfg, dlq);
+    ctx_ready = 1;
     pool = pool_new((size_t)cfg.concurrency, jobs_thread_init, jobs_run_task, jobs_thread_fini, &ctx);
     if (!pool) {
         ATC_ERROR(NULL, "cannot start %lld job threads", cfg.concurrency);
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
 
     long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
-        consumer_turn(cons, 50, 0);
+        consumer_turn(cons, 50, breaker_is_open(&ctx.breaker), 0);
         long long now = http_now_ms();
         hs.heartbeat_ms = now;
         hs.in_group = consumer_in_group(cons);
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
              cfg.shutdown_grace_s);
     long long deadline = http_now_ms() + cfg.shutdown_grace_s * 1000;
     while (consumer_inflight(cons) > 0 && http_now_ms() < deadline) {
-        consumer_turn(cons, 50, 1);
+        consumer_turn(cons, 50, 1, 1);
         hs.heartbeat_ms = http_now_ms();
     }
     if (consumer_inflight(cons) > 0) {
@@ -163,7 +165,7 @@ int main(int argc, char **argv)
         ctx.abandon = 1;
         pool_each_state(pool, jobs_abandon_sandbox, NULL);
         while (consumer_inflight(cons) > 0) {
-            consumer_turn(cons, 50, 1);
+            consumer_turn(cons, 50, 1, 1);
             hs.heartbeat_ms = http_now_ms();
         }
     }
@@ -172,6 +174,8 @@ out:
     reaper_stop(reaper);
     consumer_close(cons);
     pool_destroy(pool);
+    if (ctx_ready)
+        jobs_ctx_cleanup(&ctx);
     dlq_destroy(dlq);
     atc_results_destroy(redis);
     http_stop(http);

@@ -196,11 +196,21 @@ static int do_create(struct try_ctx *t, int attempt, int try_no, int *retries_le
     for (int tries = 0;; tries++) {
         if (stop_asked(p))
             return ATC_ECANCELED;
+        long long hold_ms = 0;
+        if (p->breaker && !breaker_allow(p->breaker, &hold_ms)) {
+            /* The service keeps failing: wait for the breaker, spending no retry. */
+            sleep_ms(hold_ms < 1000 ? (long)hold_ms : 1000);
+            tries--;
+            continue;
+        }
         rc = atc_daytona_create(t->d, &spec, &t->sb, err, sizeof(err));
         if (rc == ATC_ECONFLICT) {
             /* Our own name: an earlier create reached the service but its reply was lost. */
             rc = atc_daytona_get(t->d, name, &t->sb, err, sizeof(err));
         }
+        if (p->breaker)
+            /* A rate limit is the service working as meant, not failing. */
+            breaker_record(p->breaker, rc == 0 || rc == ATC_ERATELIMIT);
         if (rc == 0)
             break;
         int retryable = rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||

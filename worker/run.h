@@ -9,6 +9,7 @@
 #include "atc/daytona.h"
 #include "atc/job.h"
 #include "atc/junit.h"
+#include "breaker.h"
 
 /* What the run needs from the worker's configuration. */
 struct run_params {
@@ -22,6 +23,7 @@ struct run_params {
     int retry_max;                  /* retries of a fleet fault */
     volatile sig_atomic_t *abandon; /* set: give the job up at the next step */
     volatile sig_atomic_t *cancel;  /* set: the job was cancelled; may be NULL */
+    struct breaker *breaker;        /* gate on sandbox creation; may be NULL */
     /* Told the sandbox id once one exists, and NULL once it is deleted, so that
      * a shutdown can delete the sandbox of a job it abandons. May be NULL. */
     void (*on_sandbox)(void *arg, const char *sandbox_id);

@@ -19,7 +19,7 @@ DAYTONA_ARGS=(--latency-create-ms 300 --latency-exec-ms 500)
 
 if [[ "${1:-}" != --one ]]; then
     source "$HERE/lib.sh"
-    bench_header busy.tsv concurrency jobs jobs_per_s ideal_per_s ratio sandbox_p50_ms ratio_measured cpu_ms_per_job peak_rss_mib lat_jobs overhead_p50_ms overhead_p99_ms e2e_p50_ms failed gap_c1_p50_ms load
+    bench_header busy.tsv concurrency jobs jobs_per_s ideal_per_s ratio sandbox_p50_ms ratio_measured cpu_ms_per_job peak_rss_mib lat_jobs overhead_p50_ms overhead_p99_ms e2e_p50_ms failed gap_c1_p50_ms inflight_mean injob_overhead_p50_ms load
     L1=""
     for c in ${BENCH_CONCS:-1 8 32 128 256 512}; do
         BENCH_L1=$L1 bash "$0" --one "$c" || exit 1
@@ -32,7 +32,7 @@ fi
 
 c=$2
 source "$HERE/lib.sh"
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-2}
 ((c == 1)) && rounds=$((rounds * 4))
 n=$((c * rounds))
 it_start_redis
@@ -54,7 +54,7 @@ passed=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("pa
 
 # Phase B: paced at half the ideal rate.
 rate=$(awk -v c="$c" -v l="$L1" 'BEGIN { printf "%.3f", 0.5 * c * 1000 / l }')
-lat_s=${BENCH_LAT_S:-8}
+lat_s=${BENCH_LAT_S:-6}
 m=$(awk -v r="$rate" -v s="$lat_s" 'BEGIN { m = int(r * s); if (m < 8) m = 8; print m }')
 threads=$((m < 8 ? m : 8))
 BENCH_LOAD_THREADS=$threads bench_submit "$m" lat --rate "$rate"
@@ -71,4 +71,5 @@ bench_row busy.tsv "$c" "$n" "$thr" "$ideal" \
     "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')" "$m" \
     "$(bench_json overhead_p50_ms <<<"$lstats")" "$(bench_json overhead_p99_ms <<<"$lstats")" \
     "$(bench_json e2e_p50_ms <<<"$lstats")" "$((n + m - passed - lpassed))" \
-    "$( ((c == 1)) && bench_json gap_p50_ms <<<"$stats" || echo -)" "$(bench_load)"
+    "$( ((c == 1)) && bench_json gap_p50_ms <<<"$stats" || echo -)" \
+    "$(bench_json inflight_mean <<<"$stats")" "$(bench_json injob_overhead_p50_ms <<<"$stats")" "$(bench_load)"

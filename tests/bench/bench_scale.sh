@@ -44,7 +44,7 @@ export DAYTONA_API_KEY DAYTONA_API_URL
 now_ms() { date +%s%3N; }
 
 if [[ $what == drain ]]; then
-    n=${BENCH_SCALE_JOBS:-384}
+    n=${BENCH_SCALE_JOBS:-256}
     bench_submit "$n" sc
     t0=$(now_ms)
     pids=()

@@ -35,6 +35,7 @@ def main():
         pipe.hmget(k, FIELDS)
     rows = [dict(zip(FIELDS, v)) for v in pipe.execute()]
     status = {}
+    injob = []
     sandbox, overhead, e2e, started, finished, submitted, creates = [], [], [], [], [], [], []
     workers = {}
     for row in rows:
@@ -50,6 +51,7 @@ def main():
         sandbox.append(sb)
         e2e.append(fin - sub)
         overhead.append(fin - sub - sb)
+        injob.append(fin - st - sb)
         started.append(st)
         finished.append(fin)
         submitted.append(sub)
@@ -60,6 +62,9 @@ def main():
     gaps = [order[i + 1][0] - order[i][1] for i in range(len(order) - 1)]
     out = {
         "gap_p50_ms": pct(gaps, 50),
+        "injob_overhead_p50_ms": pct(injob, 50),
+        "inflight_mean": (sum(f - s for s, f in zip(started, finished)) /
+                          float(max(finished) - min(started))) if started and max(finished) > min(started) else None,
         "n": len(rows),
         "status": status,
         "workers": workers,

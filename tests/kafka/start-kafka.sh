@@ -107,8 +107,12 @@ rootLogger.level=INFO
 rootLogger.appenderRef.err.ref=STDERR
 rootLogger.appenderRef.file.ref=FILE
 PROPS
-    # A random cluster id: 16 random bytes, base64url without padding (22 chars).
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    # A random cluster id: 16 random bytes, base64url without padding (22 chars),
+    # not starting with '-' (which the tool would read as an option).
+    cluster_id=-
+    while [[ "$cluster_id" == -* ]]; do
+        cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    done
     "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" \
         >"$dir/logs/format.out" 2>&1 || { cat "$dir/logs/format.out" >&2; die "kafka-storage format failed"; }
     fresh=1
@@ -120,21 +124,20 @@ fi
 # request for them: a JVM for TopicCommand would cost seconds more per start.
 broker_pid=$$
 (
-    topics_ready() { # every partition of both topics has a leader
+    SECONDS=0
+    topic_ready() { # NAME: metadata shows it with every partition led
         local out
-        out=$(kcat -L -b "127.0.0.1:$port" -t atc.jobs -t atc.jobs.dlq -m 2 2>&1) || return 1
-        [[ "$out" == *'topic "atc.jobs" with '"$partitions"' partitions:'* &&
-            "$out" == *'topic "atc.jobs.dlq" with '* && "$out" != *Broker:* &&
-            "$out" != *'leader -1'* && "$out" != *' 0 partitions'* ]]
+        out=$(kcat -L -b "127.0.0.1:$port" -t "$1" -m 2 2>&1) || return 1
+        [[ "$out" == *'topic "'"$1"'" with '"$partitions"' partitions:'* &&
+            "$out" != *Broker:* && "$out" != *'leader -1'* ]]
     }
-    until kcat -L -b "127.0.0.1:$port" -m 2 >/dev/null 2>&1; do
+    alive() {
         kill -0 "$broker_pid" 2>/dev/null || exit 1
+        ((SECONDS < 300)) || { echo "start-kafka.sh: no broker with both topics after 300 s" >&2; exit 1; }
         sleep 0.2
-    done
-    until topics_ready; do
-        kill -0 "$broker_pid" 2>/dev/null || exit 1
-        sleep 0.2
-    done
+    }
+    until kcat -L -b "127.0.0.1:$port" -m 2 >/dev/null 2>&1; do alive; done
+    until topic_ready atc.jobs && topic_ready atc.jobs.dlq; do alive; done
     echo "ATC_BROKERS=127.0.0.1:$port"
 ) &
 exec "${jvm[@]}" kafka.Kafka "$config" >&2

@@ -1,0 +1,122 @@
+/* breaker.c: the circuit breaker over sandbox creation. */
+#include "breaker.h"
+
+#include <time.h>
+
+#include "atc/log.h"
+
+void breaker_state_init(struct breaker_state *s, int threshold, long long min_cooldown_ms,
+                        long long max_cooldown_ms)
+{
+    *s = (struct breaker_state){
+        .mode = BREAKER_CLOSED,
+        .threshold = threshold,
+        .cooldown_ms = min_cooldown_ms,
+        .min_cooldown_ms = min_cooldown_ms,
+        .max_cooldown_ms = max_cooldown_ms,
+    };
+}
+
+int breaker_state_allow(struct breaker_state *s, long long now_ms, long long *wait_ms)
+{
+    *wait_ms = 0;
+    switch (s->mode) {
+    case BREAKER_CLOSED:
+        return 1;
+    case BREAKER_OPEN:
+        if (now_ms < s->open_until_ms) {
+            *wait_ms = s->open_until_ms - now_ms;
+            return 0;
+        }
+        s->mode = BREAKER_HALF_OPEN;
+        s->probing = 0;
+        /* fall through - the first caller after the cool-down is the probe */
+    case BREAKER_HALF_OPEN:
+        if (s->probing) {
+            *wait_ms = 500;
+            return 0;
+        }
+        s->probing = 1;
+        return 1;
+    }
+    return 1;
+}
+
+void breaker_state_record(struct breaker_state *s, int ok, long long now_ms)
+{
+    if (ok) {
+        s->mode = BREAKER_CLOSED;
+        s->failures = 0;
+        s->probing = 0;
+        s->cooldown_ms = s->min_cooldown_ms;
+        return;
+    }
+    s->failures++;
+    if (s->mode == BREAKER_HALF_OPEN) {
+        /* The probe failed: stay away longer. */
+        s->cooldown_ms *= 2;
+        if (s->cooldown_ms > s->max_cooldown_ms)
+            s->cooldown_ms = s->max_cooldown_ms;
+        s->mode = BREAKER_OPEN;
+        s->probing = 0;
+        s->open_until_ms = now_ms + s->cooldown_ms;
+    } else if (s->mode == BREAKER_CLOSED && s->failures >= s->threshold) {
+        s->mode = BREAKER_OPEN;
+        s->open_until_ms = now_ms + s->cooldown_ms;
+    }
+}
+
+int breaker_state_open(const struct breaker_state *s, long long now_ms)
+{
+    return s->mode != BREAKER_CLOSED;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void breaker_init(struct breaker *b, int threshold, long long min_cooldown_ms,
+                  long long max_cooldown_ms)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    breaker_state_init(&b->s, threshold, min_cooldown_ms, max_cooldown_ms);
+}
+
+void breaker_destroy(struct breaker *b)
+{
+    pthread_mutex_destroy(&b->lock);
+}
+
+int breaker_allow(struct breaker *b, long long *wait_ms)
+{
+    pthread_mutex_lock(&b->lock);
+    int ok = breaker_state_allow(&b->s, mono_ms(), wait_ms);
+    pthread_mutex_unlock(&b->lock);
+    return ok;
+}
+
+void breaker_record(struct breaker *b, int ok)
+{
+    pthread_mutex_lock(&b->lock);
+    enum breaker_mode before = b->s.mode;
+    breaker_state_record(&b->s, ok, mono_ms());
+    enum breaker_mode after = b->s.mode;
+    long long cooldown = b->s.cooldown_ms;
+    pthread_mutex_unlock(&b->lock);
+    if (before != BREAKER_OPEN && after == BREAKER_OPEN)
+        ATC_WARN(NULL, "circuit breaker open: the sandbox service keeps failing; "
+                       "pausing sandbox creation and consumption for %lld ms", cooldown);
+    else if (before != BREAKER_CLOSED && after == BREAKER_CLOSED)
+        ATC_INFO(NULL, "circuit breaker closed: the sandbox service answers again");
+}
+
+int breaker_is_open(struct breaker *b)
+{
+    pthread_mutex_lock(&b->lock);
+    int open = breaker_state_open(&b->s, mono_ms());
+    pthread_mutex_unlock(&b->lock);
+    return open;
+}
