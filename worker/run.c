@@ -120,6 +120,13 @@ struct try_ctx {
     double retry_after_s;
 };
 
+/* 1 when an exec's ATC_ETIMEDOUT is the service's 408 (the command ran out of
+ * time), not our HTTP deadline or a connect timeout (a fault of the fleet). */
+static int exec_timed_out(const struct try_ctx *t)
+{
+    return atc_daytona_last(t->d)->http_status == 408;
+}
+
 /* Executes `sh .atc/run.sh` with cmd and a limit. Returns the client's code. */
 static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int with_deps,
                        int *exit_code, char **output, size_t *output_len, int *truncated,
@@ -287,7 +294,7 @@ static int do_install(struct try_ctx *t)
     int rc = exec_runner(t, cmd, t->p->install_timeout_s, 0, &exit_code, &output, &len,
                          &truncated, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
-    if (rc == ATC_ETIMEDOUT) {
+    if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "install_timeout";
         snprintf(o->error, sizeof(o->error), "installing the dependencies took longer than %u s",
@@ -373,7 +380,7 @@ static int do_test(struct try_ctx *t, int with_deps)
     int rc = exec_runner(t, cmd, limit, with_deps, &exit_code, &o->output, &o->output_len,
                          &o->output_truncated, err, sizeof(err));
     o->test_ms = mono_ms() - t0;
-    if (rc == ATC_ETIMEDOUT) {
+    if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "test_timeout";
         snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);

@@ -69,9 +69,12 @@ def k8s():
             for name in K8S_KINDS + ["_definitions"]:
                 text = z.read(base + name + ".json").decode()
                 # Their refs are absolute (/api/_definitions.json); make them relative files.
+                # and drop $id, so refs resolve against the file's own location.
                 text = text.replace('"/api/_definitions.json#', '"_definitions.json#')
-                if name == "_definitions":
-                    text = json.dumps(json.loads(text), separators=(",", ":"))
+                doc = json.loads(text)
+                doc.pop("$id", None)
+                indent = None if name == "_definitions" else 1
+                text = json.dumps(doc, indent=indent, separators=(",", ":") if indent is None else None)
                 with open(os.path.join(OUT, name + ".json"), "w") as f:
                     f.write(text)
 

@@ -9,7 +9,9 @@
 #
 # Functions (each exits the test with a message when it cannot do its job):
 #   it_start_redis                 -> REDIS_PORT, ATC_REDIS_URL (exported)
-#   it_start_kafka [args]          -> ATC_BROKERS (exported), KAFKA_PID
+#   it_start_kafka [args]          -> ATC_BROKERS (exported), KAFKA_PID; kafka-mock, or
+#                                     Apache Kafka with ATC_IT_KAFKA=real (docs/kafka.md)
+#   it_kafka_down / it_kafka_up    take the brokers down / up again (outage tests)
 #   it_start_daytona [args]        -> DAYTONA_API_URL, DAYTONA_API_KEY=test-key,
 #                                     DAYTONA_BASE (http://host:port), DAYTONA_PID
 #   it_start_worker [name] [args]  -> WORKER_PID, WORKER_HTTP (http://127.0.0.1:port),
@@ -150,13 +152,73 @@ it_start_redis() {
     export REDIS_PORT
 }
 
+# it_start_kafka [--partitions N] [--topic T]... [kafka-mock args]: kafka-mock, or with
+# ATC_IT_KAFKA=real Apache Kafka (tests/kafka/start-kafka.sh, a KRaft node with
+# its data in $IT_TMP/kafka-data; jars from $ATC_IT_KAFKA_JARS or fetched).
 it_start_kafka() {
     local line
-    it_start kafka "$(it_bin kafka-mock)" "$@"
-    KAFKA_PID=$IT_LAST_PID
-    line=$(it_first_line kafka 10)
-    [[ "$line" == ATC_BROKERS=* ]] || it_fail "kafka-mock's first line is not ATC_BROKERS=...: $line"
+    if [[ "${ATC_IT_KAFKA:-mock}" == real ]]; then
+        local args=()
+        while [[ $# -gt 0 ]]; do
+            case $1 in
+            --partitions | --topic) args+=("$1" "${2:-}"); shift 2 || shift ;;
+            *) it_fail "it_start_kafka: '$1' is for kafka-mock only (ATC_IT_KAFKA=real)" ;;
+            esac
+        done
+        IT_KAFKA_DIR="$IT_TMP/kafka-data"
+        IT_KAFKA_STARTS=1
+        it_start kafka "$(dirname "${BASH_SOURCE[0]}")/../kafka/start-kafka.sh" \
+            --dir "$IT_KAFKA_DIR" "${args[@]}"
+        KAFKA_PID=$IT_LAST_PID
+        line=$(it_first_line kafka "${ATC_IT_KAFKA_START_S:-240}")
+    else
+        it_start kafka "$(it_bin kafka-mock)" "$@"
+        KAFKA_PID=$IT_LAST_PID
+        line=$(it_first_line kafka 10)
+    fi
+    [[ "$line" == ATC_BROKERS=* ]] || it_fail "kafka's first line is not ATC_BROKERS=...: $line"
     export ATC_BROKERS=${line#ATC_BROKERS=}
+}
+
+# it_kafka_down / it_kafka_up: an outage of the brokers. kafka-mock takes its
+# brokers down (SIGUSR1) and up (SIGUSR2); a real broker is stopped (SIGTERM) and
+# started again on the same port and data. Both return once it is done;
+# ATC_BROKERS stays the same, KAFKA_PID may change.
+it_kafka_down() {
+    if [[ "${ATC_IT_KAFKA:-mock}" == real ]]; then
+        local i
+        kill -TERM "$KAFKA_PID" 2>/dev/null || it_fail "the broker (pid $KAFKA_PID) is not running"
+        for ((i = 0; i < 600; i++)); do
+            kill -0 "$KAFKA_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        it_stop "$KAFKA_PID" KILL
+    else
+        local n
+        n=$(grep -c "all brokers down" "$IT_TMP/kafka.log")
+        kill -USR1 "$KAFKA_PID"
+        it_wait_for 10 "kafka-mock logs the brokers down" \
+            test "$(grep -c "all brokers down" "$IT_TMP/kafka.log")" -gt "$n"
+    fi
+}
+
+it_kafka_up() {
+    if [[ "${ATC_IT_KAFKA:-mock}" == real ]]; then
+        local line name
+        kill -0 "$KAFKA_PID" 2>/dev/null && it_fail "it_kafka_up: the broker is still running"
+        IT_KAFKA_STARTS=$((IT_KAFKA_STARTS + 1))
+        name=kafka.$IT_KAFKA_STARTS
+        it_start "$name" "$(dirname "${BASH_SOURCE[0]}")/../kafka/start-kafka.sh" --dir "$IT_KAFKA_DIR"
+        KAFKA_PID=$IT_LAST_PID
+        line=$(it_first_line "$name" "${ATC_IT_KAFKA_START_S:-240}")
+        it_assert_eq "$line" "ATC_BROKERS=$ATC_BROKERS" "the restarted broker's address"
+    else
+        local n
+        n=$(grep -c "all brokers up" "$IT_TMP/kafka.log")
+        kill -USR2 "$KAFKA_PID"
+        it_wait_for 10 "kafka-mock logs the brokers up" \
+            test "$(grep -c "all brokers up" "$IT_TMP/kafka.log")" -gt "$n"
+    fi
 }
 
 it_start_daytona() {

@@ -3,14 +3,14 @@
 # directory with Maven, once; prints that directory. A rerun finds them there
 # (marker file .complete) and fetches nothing; Maven's ~/.m2 caches the download.
 #   tests/kafka/fetch-jars.sh [DIR]
-# DIR defaults to $ATC_KAFKA_JARS, else $HOME/.cache/atc-fleet/kafka-<version>.
+# DIR defaults to $ATC_IT_KAFKA_JARS, else $HOME/.cache/atc-fleet/kafka-<version>.
 # Needs mvn and java (17 or newer).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pom="$here/pom.xml"
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom" | head -n 1)
 [[ -n "$version" ]] || { echo "fetch-jars.sh: no <kafka.version> in $pom" >&2; exit 1; }
-dir=${1:-${ATC_KAFKA_JARS:-$HOME/.cache/atc-fleet/kafka-$version}}
+dir=${1:-${ATC_IT_KAFKA_JARS:-$HOME/.cache/atc-fleet/kafka-$version}}
 
 # The marker holds the pom's checksum: a changed pom fetches again.
 sum=$(sha256sum "$pom" | cut -d' ' -f1)

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # start-kafka.sh: runs Apache Kafka as a single KRaft node (broker and
 # controller in one JVM) on 127.0.0.1 for tests and development.
-#   tests/kafka/start-kafka.sh [--port P] [--dir DIR] [--partitions N] [--jars DIR]
+#   tests/kafka/start-kafka.sh [--port P] [--dir DIR] [--partitions N] [--topic NAME]... [--jars DIR]
 # --port        the client port (default: a free one); the controller takes another
 # --dir         config, logs and data (default: a new temporary directory); a DIR
 #               already formatted by an earlier run is started again as it was
 #               (same ports, same topics and records): that is how a test restarts it
 # --partitions  partitions of atc.jobs and atc.jobs.dlq, and of topics auto-created
 #               later (default 4)
+# --topic       one more topic to create up front (atc.jobs and atc.jobs.dlq always are)
 # --jars        the jars (default: tests/kafka/fetch-jars.sh's directory, fetched if need be)
-# Once the broker serves metadata and both topics exist, the first stdout line is
+# Once the broker serves metadata and the topics exist, the first stdout line is
 # ATC_BROKERS=127.0.0.1:P. The process then is the JVM itself (exec): SIGTERM or
 # SIGINT stops Kafka cleanly. Kafka's warnings go to stderr, its full log to DIR/logs/.
 set -euo pipefail
@@ -20,14 +21,16 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-port="" dir="" partitions=4 jars=${ATC_KAFKA_JARS:-}
+port="" dir="" partitions=4 jars=${ATC_IT_KAFKA_JARS:-}
+topics=(atc.jobs atc.jobs.dlq)
 while [[ $# -gt 0 ]]; do
     case $1 in
     --port) port=${2:?--port needs a value}; shift 2 ;;
     --dir) dir=${2:?--dir needs a value}; shift 2 ;;
     --partitions) partitions=${2:?--partitions needs a value}; shift 2 ;;
     --jars) jars=${2:?--jars needs a value}; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --topic) topics+=("${2:?--topic needs a value}"); shift 2 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -56,7 +59,6 @@ if [[ -f "$dir/data/meta.properties" && -f "$config" ]]; then
     old=$(sed -n 's|^advertised.listeners=PLAINTEXT://127.0.0.1:||p' "$config")
     [[ -z "$port" || "$port" == "$old" ]] || die "$dir was a broker on port $old, not $port"
     port=$old
-    fresh=0
 else
     [[ -n "$port" ]] || port=$(free_port)
     cport=$(free_port)
@@ -115,11 +117,10 @@ PROPS
     done
     "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" \
         >"$dir/logs/format.out" 2>&1 || { cat "$dir/logs/format.out" >&2; die "kafka-storage format failed"; }
-    fresh=1
 fi
 
-# The watcher: once the broker answers, has the topics made (first start only)
-# and prints ATC_BROKERS. It gives up when the JVM ($$ after exec) is gone.
+# The watcher: once the broker answers, has the topics made (if need be) and
+# prints ATC_BROKERS. It gives up when the JVM ($$ after exec) is gone.
 # The topics are made by auto-creation (num.partitions above) on kcat's metadata
 # request for them: a JVM for TopicCommand would cost seconds more per start.
 broker_pid=$$
@@ -137,7 +138,9 @@ broker_pid=$$
         sleep 0.2
     }
     until kcat -L -b "127.0.0.1:$port" -m 2 >/dev/null 2>&1; do alive; done
-    until topic_ready atc.jobs && topic_ready atc.jobs.dlq; do alive; done
+    for t in "${topics[@]}"; do
+        until topic_ready "$t"; do alive; done
+    done
     echo "ATC_BROKERS=127.0.0.1:$port"
 ) &
 exec "${jvm[@]}" kafka.Kafka "$config" >&2
