@@ -57,11 +57,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/readyz") == 0) {
         if (st->stopping)
             return reply(c, 503, "text/plain", "stopping\n", 9, MHD_RESPMEM_PERSISTENT);
+        if (!st->redis_ok)
+            return reply(c, 503, "text/plain", "redis unreachable\n", 18, MHD_RESPMEM_PERSISTENT);
         if (!st->in_group)
             return reply(c, 503, "text/plain", "not in the consumer group\n", 26,
                          MHD_RESPMEM_PERSISTENT);
-        if (!st->redis_ok)
-            return reply(c, 503, "text/plain", "redis unreachable\n", 18, MHD_RESPMEM_PERSISTENT);
         return reply(c, 200, "text/plain", "ready\n", 6, MHD_RESPMEM_PERSISTENT);
     }
     if (strcmp(url, "/metrics") == 0) {

@@ -99,14 +99,18 @@ int main(int argc, char **argv)
         }
         ATC_INFO(NULL, "http endpoints on port %d", http_port(http));
     }
-    redis = atc_results_new(cfg.redis_url, 2000, err, sizeof(err));
-    if (!redis) {
-        ATC_ERROR(NULL, "%s", err);
-        goto out;
+    /* No job is taken before Redis answers: its result could not be written.
+     * Meanwhile /healthz is fine and /readyz says why the worker is not ready. */
+    for (int waited = 0; !(redis = atc_results_new(cfg.redis_url, 2000, err, sizeof(err)));
+         waited++) {
+        if (stop_signals)
+            goto out;
+        if (waited == 0)
+            ATC_WARN(NULL, "waiting for redis: %s", err);
+        hs.heartbeat_ms = http_now_ms();
+        sleep(1);
     }
-    hs.redis_ok = atc_results_ping(redis, err, sizeof(err)) == 0;
-    if (!hs.redis_ok)
-        ATC_WARN(NULL, "redis not reachable yet: %s", err);
+    hs.redis_ok = 1;
 
     rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!dconf || !(dlq = dlq_new(dconf, cfg.dlq_topic, err, sizeof(err)))) {
