@@ -11,6 +11,8 @@ packages=(
   redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
   # the agent-side Python client, producer/python (atc_fleet), and its tests
   python3-confluent-kafka python3-msgpack python3-redis
+  # a real Apache Kafka broker for the integration tests (tests/kafka/)
+  maven openjdk-17-jre-headless
   coreutils procps
 )
 if [ "${1:-}" = "--runtime-only" ]; then

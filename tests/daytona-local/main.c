@@ -1,5 +1,6 @@
 /* main.c: daytona-local's entry point: options, the listening socket, the
  * HTTP daemon, and an orderly stop on SIGTERM/SIGINT. */
+#include "confine.h"
 #include "faults.h"
 #include "sandbox.h"
 #include "server.h"
@@ -71,8 +72,12 @@ static void usage(FILE *f)
 "  --max-output-bytes N      output kept per command; the rest is read and dropped\n"
 "                            (default 67108864)\n"
 "  --max-body-bytes N        largest request body and downloaded file (default 536870912)\n"
-"  --confine                 put resource limits on sandbox commands (RLIMIT_FSIZE 4 GiB,\n"
-"                            RLIMIT_AS 8 GiB, RLIMIT_CPU 3600 s, no core files)\n"
+"  --no-confine              run commands unconfined, as the server's user (default:\n"
+"                            each command in namespaces of its own with rlimits, through\n"
+"                            daytona-local-jail; see docs/daytona-local.md)\n"
+"  --confine                 the default; kept for old scripts\n"
+"  --no-network              no sandbox reaches the network (as networkBlockAll: true)\n"
+"  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
 "  --help                    this text\n"
 "\n"
 "Test endpoints (no auth): GET /_local/stats; POST /_local/faults {\"next\":[{...}]} queues\n"
@@ -82,7 +87,8 @@ static void usage(FILE *f)
 enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_FAULT_RATE, OPT_FAULT_KINDS,
-    OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_HELP,
+    OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
+    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -173,6 +179,9 @@ int main(int argc, char **argv)
         {"max-output-bytes", required_argument, NULL, OPT_MAX_OUTPUT},
         {"max-body-bytes", required_argument, NULL, OPT_MAX_BODY},
         {"confine", no_argument, NULL, OPT_CONFINE},
+        {"no-confine", no_argument, NULL, OPT_NO_CONFINE},
+        {"no-network", no_argument, NULL, OPT_NO_NETWORK},
+        {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -193,6 +202,8 @@ int main(int argc, char **argv)
     c->hang_ms = 30000;
     c->max_output_bytes = (size_t)64 << 20;
     c->max_body_bytes = (size_t)512 << 20;
+    c->confine = 1;
+    c->max_procs = 512;
     const char *env_key = getenv("DAYTONA_LOCAL_API_KEY");
     if (env_key)
         snprintf(c->api_key, sizeof(c->api_key), "%s", env_key);
@@ -249,6 +260,14 @@ int main(int argc, char **argv)
         case OPT_MAX_OUTPUT: if (parse_size("--max-output-bytes", optarg, &c->max_output_bytes)) return 2; break;
         case OPT_MAX_BODY: if (parse_size("--max-body-bytes", optarg, &c->max_body_bytes)) return 2; break;
         case OPT_CONFINE: c->confine = 1; break;
+        case OPT_NO_CONFINE: c->confine = 0; break;
+        case OPT_NO_NETWORK: c->no_network = 1; break;
+        case OPT_MAX_PROCS:
+            if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
+                fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");
+                return 2;
+            }
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -316,6 +335,7 @@ int main(int argc, char **argv)
         c->root_owned = 1;
     }
     dl_sandbox_init();
+    dl_confine_init(c->confine, c->no_network, c->max_procs);
 
     /* Only the main thread takes SIGTERM/SIGINT (sigwait below): the HTTP
      * threads inherit this mask; commands get an empty one (posix_spawn). */

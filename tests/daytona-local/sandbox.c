@@ -1,5 +1,6 @@
 /* sandbox.c: daytona-local's sandbox registry, directories and command runner. */
 #include "sandbox.h"
+#include "confine.h"
 #include "server.h"
 #include "util.h"
 
@@ -37,6 +38,8 @@ struct dl_sandbox {
     int64_t updated_wall;
     int64_t ready_mono;                 /* "starting" until then */
     pid_t *pgids;                       /* process groups of its commands */
+    long uid;                           /* its own uid when confined as root, else -1 */
+    int no_net;                         /* networkBlockAll or --no-network */
     size_t npgids, cap_pgids;
 };
 
@@ -61,6 +64,11 @@ const char *dl_sandbox_id(const struct dl_sandbox *sb)
 const char *dl_sandbox_dir(const struct dl_sandbox *sb)
 {
     return sb->dir;
+}
+
+long dl_sandbox_uid(const struct dl_sandbox *sb)
+{
+    return sb->uid;
 }
 
 static void sandbox_free(struct dl_sandbox *sb)
@@ -149,6 +157,7 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         goto out;
     }
     sb->refs = 1;
+    sb->uid = -1;
     dl_uuid4(sb->id);
     rc = -400;
     v = json_object_get(body, "name");
@@ -181,6 +190,12 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
                 goto out;
             }
     }
+    v = json_object_get(body, "networkBlockAll");
+    if (v && !json_is_null(v) && !json_is_boolean(v)) {
+        snprintf(err, errlen, "networkBlockAll must be a boolean");
+        goto out;
+    }
+    sb->no_net = json_is_true(v) || g_dl_cfg.no_network;
     sb->echo = json_object();
     rc = -500;
     if (!sb->name || !sb->labels || !sb->env || !sb->echo) {
@@ -195,6 +210,14 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
     if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/%s", g_dl_cfg.root, sb->id) >=
             sizeof(sb->dir) || mkdir(sb->dir, 0755) != 0) {
         snprintf(err, errlen, "cannot make the sandbox directory %s: %s", sb->dir, strerror(errno));
+        goto out;
+    }
+    /* Its commands run as its own uid: the directory is theirs. */
+    sb->uid = dl_confine_new_uid();
+    if (sb->uid >= 0 && chown(sb->dir, (uid_t)sb->uid, (gid_t)sb->uid) != 0) {
+        snprintf(err, errlen, "cannot give the sandbox directory to uid %ld: %s", sb->uid,
+                 strerror(errno));
+        rmdir(sb->dir);
         goto out;
     }
 
@@ -267,6 +290,23 @@ static void remove_dir(const char *dir)
     }
 }
 
+/* Confined, a command's whole namespace is gone once its runner has reaped
+ * it: wait for that (at most 10 s), so a delete answers after its processes
+ * are gone, not merely signalled. */
+static void wait_groups_gone(struct dl_sandbox *sb)
+{
+    if (dl_confine_mode() != DL_CONFINE_JAIL)
+        return;
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&g_lock);
+        size_t n = sb->npgids;
+        pthread_mutex_unlock(&g_lock);
+        if (n == 0)
+            return;
+        dl_sleep_ms(10);
+    }
+}
+
 int dl_sandbox_delete(const char *id_or_name, const char *toolbox_url, json_t **obj)
 {
     pthread_mutex_lock(&g_lock);
@@ -288,6 +328,7 @@ int dl_sandbox_delete(const char *id_or_name, const char *toolbox_url, json_t **
     g_live--;
     g_deleted++;
     pthread_mutex_unlock(&g_lock);
+    wait_groups_gone(sb);
     if (obj) {
         *obj = dl_sandbox_json(sb, toolbox_url, 1);
         if (*obj)
@@ -559,6 +600,22 @@ static void untrack_group(struct dl_sandbox *sb, pid_t pgid, int timed_out)
     pthread_mutex_unlock(&g_lock);
 }
 
+/* Reaps what the jail left to us (we are a child subreaper when confined):
+ * killed together with it, its pid-namespace init is re-parented here and
+ * finishes killing the namespace before it can be reaped. Children of other
+ * commands are in other process groups. */
+static void reap_orphans(pid_t pgid)
+{
+    siginfo_t si;
+    for (;;) {
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PGID, (id_t)pgid, &si, WEXITED) == 0)
+            continue;
+        if (errno != EINTR)
+            break;
+    }
+}
+
 /* Starts prog in a new process group with stdin from in_fd and stdout and
  * stderr to out_fd, in cwd. posix_spawn (vfork underneath) keeps this cheap
  * even with hundreds of threads and a large address space. Returns the pid,
@@ -610,7 +667,8 @@ static pid_t spawn_child(int in_fd, int out_fd, const char *cwd, const char *pro
     return pid;
 }
 
-/* Loose resource limits on a command (--confine), set right after it starts. */
+/* Loose resource limits on a command, set right after it starts, when the
+ * jail cannot run here (DL_CONFINE_RLIMITS). */
 static void confine_child(pid_t pid)
 {
     struct rlimit fsize = {.rlim_cur = (rlim_t)4 << 30, .rlim_max = (rlim_t)4 << 30};
@@ -658,6 +716,9 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
     char **envp = NULL;
     char cwd[PATH_MAX];
     char prog[PATH_MAX];
+    char **jail_argv = NULL;
+    const char *spawn_path = prog;
+    char *const *spawn_argv = argv;
     int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
     int pidfd = -1;
     pid_t pid = -1;
@@ -685,16 +746,24 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
         snprintf(err, errlen, "%s: not found in PATH", argv[0]);
         goto out;
     }
+    if (dl_confine_mode() == DL_CONFINE_JAIL) {
+        jail_argv = dl_confine_argv(sb->dir, sb->uid, sb->no_net, prog, argv, &spawn_path);
+        if (!jail_argv) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        spawn_argv = jail_argv;
+    }
     if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         goto out;
     }
-    pid = spawn_child(in_pipe[0], out_pipe[1], cwd, prog, argv, envp);
+    pid = spawn_child(in_pipe[0], out_pipe[1], cwd, spawn_path, spawn_argv, envp);
     if (pid < 0) {
-        snprintf(err, errlen, "cannot start %s: %s", prog, strerror(errno));
+        snprintf(err, errlen, "cannot start %s: %s", spawn_path, strerror(errno));
         goto out;
     }
-    if (g_dl_cfg.confine)
+    if (dl_confine_mode() == DL_CONFINE_RLIMITS)
         confine_child(pid);
     track_group(sb, pid);
     close(in_pipe[0]);
@@ -787,6 +856,7 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
     }
+    reap_orphans(pid);
     untrack_group(sb, pid, res->timed_out);
     pid = -1;
     if (WIFEXITED(status))
@@ -818,6 +888,7 @@ out:
     }
     dl_buf_free(&out);
     free_env(envp);
+    dl_confine_argv_free(jail_argv);
     return rc;
 }
 

@@ -45,6 +45,9 @@ json_t *dl_sandbox_list(const json_t *filter, const json_t *states, long offset,
 const char *dl_sandbox_id(const struct dl_sandbox *sb);
 /* The sandbox's directory (an absolute, resolved path); lives as long as sb. */
 const char *dl_sandbox_dir(const struct dl_sandbox *sb);
+/* The uid (and gid) its commands run as and its files belong to, or -1 when
+ * they run as the server (not confined, or the server is not root). */
+long dl_sandbox_uid(const struct dl_sandbox *sb);
 
 struct dl_run {
     int exit_code;      /* the shell's exit status; 128+N when killed by signal N */

@@ -28,7 +28,9 @@ struct dl_config {
     long hang_ms;               /* how long a "hang" fault holds a request */
     size_t max_output_bytes;    /* output kept per command */
     size_t max_body_bytes;      /* largest request body accepted */
-    int confine;                /* rlimits (1) and namespaces (2) for commands */
+    int confine;                /* 1 (default): confine commands; 0: --no-confine */
+    int no_network;             /* --no-network: no sandbox reaches the network */
+    long max_procs;             /* RLIMIT_NPROC per sandbox (confined) */
 };
 
 extern struct dl_config g_dl_cfg;

@@ -80,6 +80,19 @@ static int rel_path(const struct dl_sandbox *sb, const char *path, char *out, si
     return 0;
 }
 
+/* Gives a file or directory the server just made to the sandbox's uid (when
+ * it has one), so its commands can change it: fd when >= 0, else name in dfd. */
+static void give(const struct dl_sandbox *sb, int dfd, const char *name, int fd)
+{
+    long uid = dl_sandbox_uid(sb);
+    if (uid < 0)
+        return;
+    if (fd >= 0)
+        (void)fchown(fd, (uid_t)uid, (gid_t)uid);
+    else
+        (void)fchownat(dfd, name, (uid_t)uid, (gid_t)uid, AT_SYMLINK_NOFOLLOW);
+}
+
 /* Opens the directory holding rel's last component, making the parents
  * when mk is set, never following symlinks. *last points into rel. Returns
  * a directory fd or -1 (errno set). */
@@ -94,7 +107,9 @@ static int open_parent(const struct dl_sandbox *sb, char *rel, int mk, const cha
         if (!slash)
             break;
         *slash = '\0';
-        if (mk && mkdirat(dfd, p, 0755) != 0 && errno != EEXIST) {
+        if (mk && mkdirat(dfd, p, 0755) == 0) {
+            give(sb, dfd, p, -1);
+        } else if (mk && errno != EEXIST) {
             int e = errno;
             *slash = '/';
             close(dfd);
@@ -130,6 +145,7 @@ static int write_file(const struct dl_sandbox *sb, char *rel, const char *data, 
         errno = e;
         return -1;
     }
+    give(sb, -1, NULL, fd);
     size_t done = 0;
     while (done < len) {
         ssize_t w = write(fd, data + done, len - done);

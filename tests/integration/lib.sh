@@ -97,7 +97,14 @@ it_bin() {
 }
 
 it_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    # A port nothing answers on, from the ephemeral range's neighbour (no race-free
+    # way exists in bash; the servers we start take a port of their own choosing
+    # where they can, with --listen 127.0.0.1:0).
+    local p
+    for p in $(shuf -i 20000-32000 -n 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    it_fail "no free port found"
 }
 
 # it_start NAME CMD...: starts CMD in the background, tracked for cleanup.
@@ -152,6 +159,23 @@ it_start_redis() {
     export REDIS_PORT
 }
 
+# _it_kafka_first_line NAME: the real broker's first stdout line; fails at once
+# when start-kafka.sh exits, else after $ATC_IT_KAFKA_START_S (default 240) s.
+_it_kafka_first_line() {
+    local name=$1 end line
+    end=$((SECONDS + ${ATC_IT_KAFKA_START_S:-240}))
+    while ((SECONDS <= end)); do
+        if [[ -s "$IT_TMP/$name.out" ]] && IFS= read -r line <"$IT_TMP/$name.out"; then
+            echo "$line"
+            return 0
+        fi
+        kill -0 "$KAFKA_PID" 2>/dev/null ||
+            it_fail "the broker exited before it was ready: $(tail -n 5 "$IT_TMP/$name.log")"
+        sleep 0.2
+    done
+    it_fail "the broker was not ready within ${ATC_IT_KAFKA_START_S:-240}s: $(tail -n 5 "$IT_TMP/$name.log")"
+}
+
 # it_start_kafka [--partitions N] [--topic T]... [kafka-mock args]: kafka-mock, or with
 # ATC_IT_KAFKA=real Apache Kafka (tests/kafka/start-kafka.sh, a KRaft node with
 # its data in $IT_TMP/kafka-data; jars from $ATC_IT_KAFKA_JARS or fetched).
@@ -170,7 +194,7 @@ it_start_kafka() {
         it_start kafka "$(dirname "${BASH_SOURCE[0]}")/../kafka/start-kafka.sh" \
             --dir "$IT_KAFKA_DIR" "${args[@]}"
         KAFKA_PID=$IT_LAST_PID
-        line=$(it_first_line kafka "${ATC_IT_KAFKA_START_S:-240}")
+        line=$(_it_kafka_first_line kafka)
     else
         it_start kafka "$(it_bin kafka-mock)" "$@"
         KAFKA_PID=$IT_LAST_PID
@@ -210,7 +234,7 @@ it_kafka_up() {
         name=kafka.$IT_KAFKA_STARTS
         it_start "$name" "$(dirname "${BASH_SOURCE[0]}")/../kafka/start-kafka.sh" --dir "$IT_KAFKA_DIR"
         KAFKA_PID=$IT_LAST_PID
-        line=$(it_first_line "$name" "${ATC_IT_KAFKA_START_S:-240}")
+        line=$(_it_kafka_first_line "$name")
         it_assert_eq "$line" "ATC_BROKERS=$ATC_BROKERS" "the restarted broker's address"
     else
         local n
@@ -253,7 +277,7 @@ it_start_worker() {
 # Prints daytona-local's count of sandboxes not yet deleted.
 it_daytona_live() {
     curl -fsS "$DAYTONA_BASE/_local/stats" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["live"])'
+        jq -r .live
 }
 
 # it_run CMD...: runs CMD; sets IT_RC and IT_OUT/IT_ERR to its stdout/stderr.

@@ -36,7 +36,11 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -z "$port" || "$port" =~ ^[0-9]+$ ]] || die "--port: not a number: $port"
 [[ "$partitions" =~ ^[1-9][0-9]*$ ]] || die "--partitions: not a positive number: $partitions"
-command -v java >/dev/null || die "java is not installed (Kafka 4 needs Java 17 or newer)"
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+command -v "$java" >/dev/null || die "java is not installed (Kafka 4 needs Java 17 or newer)"
+java_major=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+[[ "${java_major%%.*}" =~ ^[0-9]+$ && "${java_major%%.*}" -ge 17 ]] ||
+    die "Kafka 4 needs Java 17 or newer; $java is $java_major (set JAVA_HOME)"
 command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
 if [[ -z "$jars" || ! -f "$jars/.complete" ]]; then
     jars=$("$here/fetch-jars.sh" ${jars:+"$jars"}) || die "cannot fetch Kafka's jars"
@@ -49,13 +53,13 @@ mkdir -p "$dir/logs"
 dir=$(cd "$dir" && pwd)
 config="$dir/server.properties"
 
-jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+jvm=("$java" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
     -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs"
     -cp "$jars/*")
 
 if [[ -f "$dir/data/meta.properties" && -f "$config" ]]; then
+    # A restart: the same ports, partitions and storage as before.
     partitions=$(sed -n 's|^num.partitions=||p' "$config")
-    # A restart: the same ports, the storage as it was.
     old=$(sed -n 's|^advertised.listeners=PLAINTEXT://127.0.0.1:||p' "$config")
     [[ -z "$port" || "$port" == "$old" ]] || die "$dir was a broker on port $old, not $port"
     port=$old
