@@ -487,8 +487,6 @@ void jobs_run_task(void *vctx, void *state, struct task *t)
         metrics_observe_ms(METRICS_PHASE_TEST, out.test_ms);
         metrics_observe_ms(METRICS_PHASE_DELETE, out.delete_ms);
         metrics_observe_ms(METRICS_PHASE_JOB, (long)(meta.finished_ms - started));
-        for (int i = 1; i < out.tries; i++)
-            metrics_count("retries");
         t->store = 1;
     }
     run_outcome_cleanup(&out);

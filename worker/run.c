@@ -10,6 +10,7 @@
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/output.h"
+#include "metrics.h"
 #include "verdict.h"
 
 /* Runs $ATC_CMD under a time limit with its output capped to a head and a tail
@@ -74,6 +75,23 @@ static int is_fleet_retryable(int rc)
 {
     return rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
            rc == ATC_ETIMEDOUT || rc == ATC_ENOTFOUND || rc == ATC_ECONFLICT;
+}
+
+/* After a call that failed with rc on its tries-th attempt: when a retry may
+ * cure it and the call's budget (retry_max) is not spent, waits the backoff
+ * (honouring Retry-After) and returns 1; else 0. */
+static int retry_pause(struct atc_daytona *d, const struct run_params *p, const char *job_id,
+                       int rc, int tries, const char *what, const char *err)
+{
+    int transient = rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
+                    rc == ATC_ETIMEDOUT;
+    if (!transient || tries > p->retry_max || stop_asked(p))
+        return 0;
+    long wait = verdict_backoff_ms(tries, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
+    ATC_WARN(job_id, "%s failed (%s); retry %d in %ld ms", what, err, tries, wait);
+    metrics_count("retries");
+    sleep_ms(wait);
+    return 1;
 }
 
 static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
@@ -173,7 +191,7 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     return 0;
 }
 
-static int do_create(struct try_ctx *t, int attempt, int try_no, int *retries_left)
+static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
     struct run_outcome *o = t->o;
     const struct run_params *p = t->p;
@@ -220,18 +238,11 @@ static int do_create(struct try_ctx *t, int attempt, int try_no, int *retries_le
             breaker_record(p->breaker, rc == 0 || rc == ATC_ERATELIMIT);
         if (rc == 0)
             break;
-        int retryable = rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
-                        rc == ATC_ETIMEDOUT;
-        if (!retryable || *retries_left <= 0) {
+        if (!retry_pause(t->d, p, t->job->id, rc, tries + 1, "creating the sandbox", err)) {
             set_fleet_error(o, rc, "creating the sandbox", err);
             o->create_ms = mono_ms() - t0;
             return rc;
         }
-        (*retries_left)--;
-        long wait = verdict_backoff_ms(tries + 1, atc_daytona_last(t->d)->retry_after_s,
-                                       (unsigned)rand());
-        ATC_WARN(t->job->id, "sandbox create failed (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
     }
     t->created = 1;
     snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
@@ -263,7 +274,12 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     long t0 = mono_ms();
-    rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + 2, err, sizeof(err));
+    /* An upload overwrites what it wrote before: safe to repeat in place. */
+    for (int tries = 1;; tries++) {
+        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + 2, err, sizeof(err));
+        if (rc == 0 || !retry_pause(t->d, t->p, job->id, rc, tries, "uploading the files", err))
+            break;
+    }
     t->o->upload_ms = mono_ms() - t0;
     free(files);
     if (rc != 0) {
@@ -332,8 +348,13 @@ static void read_report(struct try_ctx *t)
     size_t len = 0;
     char err[512];
 
-    int rc = atc_daytona_download(t->d, &t->sb, VERDICT_REPORT_PATH, 16u << 20, &xml, &len,
-                                  err, sizeof(err));
+    int rc;
+    for (int tries = 1;; tries++) {
+        rc = atc_daytona_download(t->d, &t->sb, VERDICT_REPORT_PATH, 16u << 20, &xml, &len, err,
+                                  sizeof(err));
+        if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "reading the report", err))
+            break;
+    }
     if (rc != 0) {
         if (rc != ATC_ENOTFOUND)
             ATC_WARN(t->job->id, "cannot read the JUnit report: %s", err);
@@ -440,8 +461,6 @@ static void reset_try(struct run_outcome *o)
 void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
              int attempt, struct run_outcome *out)
 {
-    int retries_left = p->retry_max;
-
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
     for (int try_no = 1;; try_no++) {
@@ -450,7 +469,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
 
         reset_try(out);
         out->tries = try_no;
-        rc = do_create(&t, attempt, try_no, &retries_left);
+        rc = do_create(&t, attempt, try_no);
         if (rc == 0 && !stop_asked(p))
             rc = do_upload(&t);
         if (rc == 0 && !stop_asked(p) && job->ndeps > 0)
@@ -474,12 +493,12 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
         if (rc == 1 || rc == 0 || !out->fleet_fault)
             return;
         /* A fleet fault after the sandbox existed: a new sandbox may cure it. */
-        if (!is_fleet_retryable(rc) || retries_left <= 0 || rc == ATC_ECANCELED)
+        if (!is_fleet_retryable(rc) || try_no > p->retry_max || rc == ATC_ECANCELED)
             return;
-        retries_left--;
         long wait = verdict_backoff_ms(try_no, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
         ATC_WARN(job->id, "try %d failed (%s); retrying with a new sandbox in %ld ms", try_no,
                  out->error, wait);
+        metrics_count("retries");
         sleep_ms(wait);
     }
 }

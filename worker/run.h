@@ -20,7 +20,8 @@ struct run_params {
     unsigned install_timeout_s;
     unsigned create_timeout_s;
     size_t max_output_bytes;
-    int retry_max;                  /* retries of a fleet fault */
+    int retry_max;                  /* retries of a fleet fault, per call, and new
+                                     * sandboxes after one, per job */
     volatile sig_atomic_t *abandon; /* set: give the job up at the next step */
     volatile sig_atomic_t *cancel;  /* set: the job was cancelled; may be NULL */
     struct breaker *breaker;        /* gate on sandbox creation; may be NULL */
@@ -50,8 +51,10 @@ struct run_outcome {
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
 };
 
-/* Runs job as attempt number attempt. Fleet faults are retried with a new
- * sandbox up to p->retry_max times. The sandbox of every try is deleted before
+/* Runs job as attempt number attempt. A call failing with a fleet fault is
+ * retried in place (create, upload, report) up to p->retry_max times; a fault
+ * that leaves the sandbox unusable is retried with a new sandbox, up to
+ * p->retry_max times. The sandbox of every try is deleted before
  * this returns. The outcome owns its buffers: release with run_outcome_cleanup. */
 void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
              int attempt, struct run_outcome *out);

@@ -38,7 +38,7 @@ finals=$(bench_finals)
 stats=$(bench_stats rl)
 passed=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("passed",0))' <<<"$stats")
 # A sliding window of 60 s: at most LIMIT*k creates in the k whole minutes after
-# the first create. share = creates in those minutes / (LIMIT*k); refill = how
+# the first create (less 2 s for the 1-s sampling). share = creates in those minutes / (LIMIT*k); refill = how
 # long after a slot frees (t_first + 60 s) the worker has used a second LIMIT.
 read -r k used refill < <(awk -v L="$limit" -v dur="$dur" '
     $2 > 0 && first == "" { first = $1 }
@@ -46,7 +46,7 @@ read -r k used refill < <(awk -v L="$limit" -v dur="$dur" '
     END {
         k = int((dur - first - 1) / 60); if (k < 1) k = 1
         for (i = 1; i <= n; i++) {
-            if (t[i] < first + 60 * k) used = c[i]
+            if (t[i] < first + 60 * k - 2) used = c[i]
             if (refill == "" && c[i] >= 2 * L) refill = t[i] - first - 60
         }
         print k, used, (refill == "" ? "-" : refill)

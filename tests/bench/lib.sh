@@ -23,6 +23,7 @@ BENCH_OUT=${BENCH_OUT:-/tmp/atc-bench}
 mkdir -p "$BENCH_OUT"
 # Debian's python (requests, redis, celery come from Debian packages).
 PY=${BENCH_PYTHON:-/usr/bin/python3}
+export PYTHONDONTWRITEBYTECODE=1
 CLK_TCK=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 

@@ -16,7 +16,7 @@ if [[ -s $OUT/overhead.tsv ]]; then
     gnuplot -e "$term; set output '$PLOTS/overhead.png';
         set title 'Worker overhead (daytona-local, no latency, cmd true)';
         set logscale x 2; set xlabel 'concurrency'; set ylabel 'worker CPU ms per job';
-        set y2label 'instructions per job (callgrind, M)'; set y2tics; set ytics nomirror;
+        set y2label 'instructions per job (callgrind, M)'; set y2tics; set ytics nomirror; set yrange [0:*]; set y2range [0:*];
         plot '$OUT/overhead-native.tsv' using 1:4 with linespoints lw 2 title 'CPU ms/job (utime+stime)',
              '$OUT/overhead-cg.tsv' using 1:(\$6/1e6) axes x1y2 with linespoints lw 2 title 'M instructions/job (callgrind)',
              0.5 with lines dt 2 title 'target 0.5 ms'"
@@ -31,8 +31,8 @@ if [[ -s $OUT/busy.tsv ]]; then
     gnuplot -e "$term; set output '$PLOTS/busy-latency.png';
         set title 'End-to-end latency minus sandbox time (paced at half the ideal rate)';
         set logscale x 2; set logscale y; set xlabel 'concurrency'; set ylabel 'ms';
-        plot '$OUT/busy.tsv' using 1:12 with linespoints lw 2 title 'p50',
-             '$OUT/busy.tsv' using 1:13 with linespoints lw 2 title 'p99'"
+        plot '$OUT/busy.tsv' using 1:11 with linespoints lw 2 title 'p50',
+             '$OUT/busy.tsv' using 1:12 with linespoints lw 2 title 'p99'"
 fi
 if [[ -s $OUT/scale.tsv ]]; then
     gnuplot -e "$term; set output '$PLOTS/scale.png';
@@ -44,7 +44,7 @@ if [[ -s $OUT/scale.tsv ]]; then
 fi
 if [[ -s $OUT/ratelimit-series.tsv && -s $OUT/ratelimit.tsv ]]; then
     limit=$(awk '!/^#/ { print $1; exit }' "$OUT/ratelimit.tsv")
-    first=$(awk '$2 > 0 { print $1; exit }' "$OUT/ratelimit-series.tsv")
+    first=$(awk '$2 > 0 { print $1 - 1; exit }' "$OUT/ratelimit-series.tsv")
     gnuplot -e "$term; set output '$PLOTS/ratelimit.png';
         set title 'Creates under a limit of $limit per minute (sliding window)';
         set xlabel 's since the worker started'; set ylabel 'sandboxes created';

@@ -312,3 +312,172 @@ it_assert_eq() {
 it_assert_contains() {
     [[ "$1" == *"$2"* ]] || it_fail "${3:-text lacks '$2'}: got '$1'"
 }
+
+# ---- helpers for the fault-tolerance tests (it_scale, it_kill9, ...) ----
+#   it_redis ARGS...               redis-cli against the test's redis-server
+#   it_submit_many PREFIX N P ARGS...  submits N jobs, ids PREFIX-1..PREFIX-N, P
+#                                  `atc submit ARGS... --id ID` at a time; the ids
+#                                  go to $IT_TMP/PREFIX.ids (one a line)
+#   it_job_states IDSFILE          one line per id: "ID STATUS DONE_LEN STREAM_ENTRIES"
+#                                  (STATUS "-" where there is no result hash)
+#   it_count_final IDSFILE         prints how many of the ids have a final status
+#   it_wait_all_final IDSFILE TIMEOUT_S   until every id is final, else fail
+#   it_assert_one_final_result IDSFILE    every id: final status, exactly one
+#                                  atc:results entry, atc:done:<id> of length 1
+#   it_metric HTTP_BASE SAMPLE     the value of one /metrics sample (e.g.
+#                                  atc_jobs_in_flight), 0 where it is absent
+
+# This file's directory, resolved now: a test may cd later.
+IT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+it_redis() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+it_submit_many() {
+    local prefix=$1 n=$2 par=$3 ids
+    shift 3
+    ids="$IT_TMP/$prefix.ids"
+    seq -f "$prefix-%g" 1 "$n" >"$ids"
+    # xargs exits 123 when any invocation failed; each failure names its id.
+    if ! xargs -P "$par" -I{} bash -c '"$0" submit "$@" --id "{}" >/dev/null 2>>"$IT_TMP/submit.err" ||
+            { echo "submit {} failed" >>"$IT_TMP/submit.err"; exit 1; }' \
+        "$(it_bin atc)" "$@" <"$ids"; then
+        it_fail "some submits failed: $(grep -m 5 . "$IT_TMP/submit.err")"
+    fi
+}
+
+# One Lua call reads every id's status and done-list length; the stream is
+# read once with --json and counted per id by jq.
+it_job_states() {
+    local ids=$1 lua
+    lua='local r = {}
+for i, id in ipairs(ARGV) do
+  local s = redis.call("HGET", "atc:result:" .. id, "status")
+  if not s then s = "-" end
+  r[i] = id .. " " .. s .. " " .. redis.call("LLEN", "atc:done:" .. id)
+end
+return r'
+    it_redis --json XRANGE atc:results - + |
+        jq -r '[.[] | .[1] as $f | range(0; $f | length; 2) | select($f[.] == "id") | $f[. + 1]]
+               | group_by(.) | .[] | "\(.[0]) \(length)"' >"$IT_TMP/stream.counts"
+    xargs -a "$ids" redis-cli -p "$REDIS_PORT" EVAL "$lua" 0 |
+        awk 'NR == FNR { n[$1] = $2; next } { print $0, ($1 in n ? n[$1] : 0) }' \
+            "$IT_TMP/stream.counts" -
+}
+
+it_count_final() {
+    xargs -a "$1" redis-cli -p "$REDIS_PORT" EVAL '
+local n = 0
+for _, id in ipairs(ARGV) do
+  local s = redis.call("HGET", "atc:result:" .. id, "status")
+  if s == "passed" or s == "failed" or s == "error" or s == "timeout" or s == "rejected" then n = n + 1 end
+end
+return n' 0
+}
+
+it_wait_all_final() {
+    local ids=$1 timeout=$2 total end n=0
+    total=$(wc -l <"$ids")
+    end=$((SECONDS + timeout))
+    while ((SECONDS <= end)); do
+        n=$(it_count_final "$ids" 2>/dev/null) || n=0
+        [[ "$n" == "$total" ]] && return 0
+        sleep 1
+    done
+    it_fail "after ${timeout}s only $n of $total jobs have a final result; e.g.
+$(it_job_states "$ids" 2>/dev/null | awk '$2 !~ /^(passed|failed|error|timeout|rejected)$/' | head -n 5)"
+}
+
+it_assert_one_final_result() {
+    local ids=$1 bad
+    it_job_states "$ids" >"$IT_TMP/states.txt"
+    it_assert_eq "$(wc -l <"$IT_TMP/states.txt")" "$(wc -l <"$ids")" "number of job states read"
+    bad=$(awk '$2 !~ /^(passed|failed|error|timeout|rejected)$/ || $3 != 1 || $4 != 1' "$IT_TMP/states.txt")
+    [[ -z "$bad" ]] || it_fail "jobs without exactly one final result (id status done_len stream_entries):
+$(head -n 10 <<<"$bad")
+($(wc -l <<<"$bad") in all)"
+}
+
+it_metric() {
+    curl -fsS "$1/metrics" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# it_produce_jobs PREFIX N CMD [TIMEOUT_S]: writes N jobs straight to atc.jobs
+# with one kcat process (hundreds of `atc submit` would take a minute on a busy
+# machine): ids PREFIX-0001.. (PREFIX at most 20 bytes), key = id, one file
+# job.txt holding "job <id>", `cmd` CMD, `timeout_s`. The ids go to $IT_TMP/PREFIX.ids. No
+# `queued` mark is written (that is `atc submit`'s job, not the fleet's).
+it_produce_jobs() {
+    local prefix=$1 n=$2 cmd=$3 tmo=${4:-60} ids head tail id
+    ids="$IT_TMP/$prefix.ids"
+    ((${#prefix} <= 20)) || it_fail "it_produce_jobs: prefix $prefix is too long"
+    declare -F mp_map >/dev/null || source "$IT_LIB_DIR/msgpack.sh" ||
+        it_fail "cannot read $IT_LIB_DIR/msgpack.sh"
+    head="$IT_TMP/$prefix.head"
+    tail="$IT_TMP/$prefix.tail"
+    { mp_map 6; mp_str v; mp_uint 1; mp_str submitted_ms; mp_uint 0; mp_str id; } >"$head"
+    { mp_str cmd; mp_str "$cmd"; mp_str timeout_s; mp_uint "$tmo"; mp_str files; mp_map 1
+      mp_str job.txt; } >"$tail"
+    # Messages end with \xfe, keys with \xff (msgpack -2 and -1: not in these bytes).
+    if LC_ALL=C grep -q $'[\xfe\xff]' "$head" "$tail"; then
+        it_fail "it_produce_jobs: the job bytes hold a delimiter"
+    fi
+    seq -f "$prefix-%04g" 1 "$n" >"$ids"
+    while IFS= read -r id; do
+        printf '%s\xff' "$id"
+        cat "$head"
+        mp_str "$id"
+        cat "$tail"
+        mp_str "job $id" # each job's files differ: no cache may answer one for another
+        printf '\xfe'
+    done <"$ids" >"$IT_TMP/$prefix.msgs"
+    kcat -P -b "$ATC_BROKERS" -t "${ATC_JOBS_TOPIC:-atc.jobs}" -K '\xff' -D '\xfe' \
+        -X enable.idempotence=true -X acks=all <"$IT_TMP/$prefix.msgs" 2>"$IT_TMP/$prefix.kcat" ||
+        it_fail "kcat could not produce $prefix jobs: $(tail -n 3 "$IT_TMP/$prefix.kcat")"
+}
+
+# Prints $PATH without pyenv's directories. daytona-local runs every sandbox
+# command with its own PATH; pyenv's shims are bash scripts costing ~0.1-0.4 s of
+# CPU per `python3`, which dominates a job when hundreds run on two cores. Tests
+# that only need the system python3 start daytona-local with
+# `PATH=$(it_path_without_pyenv) it_start_daytona`.
+it_path_without_pyenv() {
+    tr ':' '\n' <<<"$PATH" | grep -v pyenv | paste -sd: -
+}
+
+# it_start_redis_aof [PORT] [NAME]: redis-server with an append-only file (fsync
+# on every write) in $IT_TMP/redis-aof, so that a test may stop it and start it
+# again on the same port (it_start_redis_aof "$REDIS_PORT" redis2) with its data.
+# -> REDIS_PID, REDIS_PORT, ATC_REDIS_URL (exported)
+it_start_redis_aof() {
+    local bin port=${1:-} name=${2:-redis}
+    bin=$(command -v redis-server) || it_fail "redis-server is not installed"
+    [[ -n "$port" ]] || port=$(it_free_port)
+    mkdir -p "$IT_TMP/redis-aof"
+    it_start "$name" "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly yes \
+        --appendfsync always --dir "$IT_TMP/redis-aof" --loglevel warning
+    REDIS_PID=$IT_LAST_PID
+    REDIS_PORT=$port
+    it_wait_for 10 "redis-server on port $port" \
+        bash -c "[[ \$(redis-cli -p $port ping) == PONG ]]"
+    export ATC_REDIS_URL="redis://127.0.0.1:$port/0"
+    export REDIS_PORT
+}
+
+# it_http_code URL: prints the HTTP status of a GET (000 when nothing answered).
+it_http_code() {
+    curl -s -o /dev/null -m 5 -w '%{http_code}' "$1"
+}
+
+# it_wait_eq TIMEOUT_S WHAT EXPECTED CMD...: runs CMD every 0.2 s until its
+# stdout is EXPECTED, else fails naming WHAT and the last output. (Unlike
+# `it_wait_for ... test "$(cmd)" = x`, whose $(cmd) runs once, before waiting.)
+it_wait_eq() {
+    local timeout=$1 what=$2 want=$3 end got=""
+    shift 3
+    end=$((SECONDS + timeout))
+    while ((SECONDS <= end)); do
+        got=$("$@" 2>/dev/null) && [[ "$got" == "$want" ]] && return 0
+        sleep 0.2
+    done
+    it_fail "timed out after ${timeout}s waiting for: $what (last: '$got', expected '$want')"
+}

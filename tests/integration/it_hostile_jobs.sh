@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# it_hostile_jobs.sh: a job printing 1 GiB, a (bounded) fork bomb and an endless
+# loop, with a normal job beside them. Each hostile job ends with its status,
+# its output capped, its sandbox deleted and its processes gone; the normal job
+# passes.
+source "$(dirname "$0")/lib.sh"
+
+MAX_OUT=32768
+it_start_redis
+it_start_kafka --partitions 2
+PATH=$(it_path_without_pyenv) it_start_daytona --confine
+ATC_CONCURRENCY=8 ATC_LOG_LEVEL=info ATC_MAX_OUTPUT_BYTES=$MAX_OUT it_start_worker worker
+it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
+
+cd "$IT_TMP"
+# 1 GiB on stdout, then a failure.
+cat >big.py <<'PY'
+import sys
+for _ in range(1024):
+    sys.stdout.write('x' * 1048576)
+sys.stdout.flush()
+sys.exit(1)
+PY
+# A fork bomb, bounded: daytona-local runs a job's commands as real processes
+# on this machine, as root here, where RLIMIT_NPROC (`ulimit -u`) is not
+# enforced, so the bomb itself stops at 150 processes. Each child becomes a
+# `sleep` with a mark in its arguments, to find any the sandbox left behind.
+cat >test_bomb.py <<'PY'
+import os, time
+
+MARK = "31.4159"  # sleep 31.4159: never a real job's
+
+def test_bomb():
+    kids = 0
+    while kids < 150:
+        pid = os.fork()
+        if pid == 0:
+            os.execv("/bin/sleep", ["sleep", MARK])
+        kids += 1
+    time.sleep(60)
+PY
+printf 'def test_spin():\n    while True:\n        pass\n' >test_spin.py
+printf 'def add(a, b):\n    return a + b\n' >tool.py
+printf 'from tool import add\n\ndef test_add():\n    assert add(2, 3) == 5\n' >test_tool.py
+
+submit() { # ID ARGS...
+    local id=$1
+    shift
+    it_expect_exit 0 it_atc submit --id "$id" "$@"
+}
+submit big --file big.py=big.py --cmd 'python3 big.py' --timeout 60
+submit bomb --tests test_bomb.py --timeout 10
+submit spin --tests test_spin.py --timeout 5
+submit normal --code tool.py --tests test_tool.py --timeout 60
+printf '%s\n' big bomb spin normal >all.ids
+bomb_count() { pgrep -c -f '^sleep 31[.]4159$' || true; }
+it_wait_eq 60 "the fork bomb's 150 processes" 150 bomb_count
+it_wait_all_final all.ids 120
+it_assert_one_final_result all.ids
+
+field() { it_redis HGET "atc:result:$1" "$2"; }
+check() { # ID STATUS REASON
+    it_assert_eq "$(field "$1" status)/$(field "$1" reason)" "$2/$3" "$1 status/reason"
+    local n
+    n=$(it_redis HSTRLEN "atc:result:$1" output)
+    [[ "$n" -le "$MAX_OUT" ]] || it_fail "$1: output of $n bytes, over ATC_MAX_OUTPUT_BYTES=$MAX_OUT"
+    it_log "$1: $(field "$1" status)/$(field "$1" reason), output $n bytes," \
+        "truncated=$(field "$1" output_truncated), $(field "$1" duration_ms) ms"
+}
+check big failed command_failed
+it_assert_eq "$(field big output_truncated)" 1 "big output_truncated"
+it_assert_eq "$(field big exit_code)" 1 "big exit_code"
+[[ "$(it_redis HSTRLEN atc:result:big output)" -ge $((MAX_OUT / 2)) ]] ||
+    it_fail "big: the capped output keeps less than half the cap"
+check bomb timeout test_timeout
+check spin timeout test_timeout
+check normal passed tests_passed
+
+it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
+it_wait_eq 15 "no process of the fork bomb left" 0 bomb_count
+kill -0 "$WORKER_PID" || it_fail "the worker died"
+it_log "ok"
