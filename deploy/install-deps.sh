@@ -15,6 +15,10 @@ packages=(
   maven openjdk-17-jre-headless
   coreutils procps
 )
+if [ "${1:-}" = "--bench" ]; then
+  # tests/bench/: plots, and the alternatives atc-fleet is measured against
+  packages+=(gnuplot-nox python3-requests python3-celery valgrind)
+fi
 if [ "${1:-}" = "--runtime-only" ]; then
   # The shared libraries the programs link (tests/deploy/check.sh compares this
   # list with ldd of the built programs), ca-certificates for TLS, and curl for

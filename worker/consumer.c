@@ -49,6 +49,20 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     ATC_WARN(NULL, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+static int task_in_parts(void *arg, const struct task *t)
+{
+    const rd_kafka_topic_partition_list_t *parts = arg;
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].partition == t->partition && strcmp(parts->elems[i].topic, t->topic) == 0)
+            return 1;
+    return 0;
+}
+
+static int task_any(void *arg, const struct task *t)
+{
+    return 1;
+}
+
 /* Stores the offset of every finished task; frees them. */
 static void collect(struct consumer *c, int wait_ms)
 {
@@ -56,7 +70,6 @@ static void collect(struct consumer *c, int wait_ms)
     while (t) {
         struct task *next = t->next;
         c->inflight--;
-        metrics_inflight_add(-1);
         if (t->store) {
             int64_t store = offsets_done(c->offsets, t->topic, t->partition, t->offset, t->gen);
             if (store >= 0) {
@@ -105,8 +118,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         set_paused(c, c->draining || c->hold || c->inflight >= c->max_inflight);
         return;
     }
-    /* Revoked (or lost): store what is finished, commit, and forget the rest;
-     * jobs still running there will be run again by the new owner. */
+    /* Revoked (or lost): the backlog of those partitions is not ours to start;
+     * store what is finished, commit, and forget the rest: jobs still running
+     * there will be run again by the new owner. */
+    size_t dropped = pool_drop_queued(c->pool, task_in_parts, parts);
+    if (dropped)
+        ATC_INFO(NULL, "dropped %zu queued job(s) of revoked partitions", dropped);
     collect(c, 0);
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && parts->cnt > 0) {
         rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
@@ -252,7 +269,6 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
     if (!t->topic || !t->value || (m->key && !t->key))
         goto oom;
     c->inflight++;
-    metrics_inflight_add(1);
     pool_submit(c->pool, t);
     return;
 oom:
@@ -264,6 +280,12 @@ oom:
 
 void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining)
 {
+    if (draining && !c->draining) {
+        /* Shutdown: jobs not started yet stay for the partitions' next owner. */
+        size_t dropped = pool_drop_queued(c->pool, task_any, NULL);
+        if (dropped)
+            ATC_INFO(NULL, "stopping: %zu queued job(s) left for another worker", dropped);
+    }
     c->draining = draining;
     c->hold = hold;
     int want_pause = draining || hold || c->inflight >= c->max_inflight;

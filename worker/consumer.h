@@ -10,7 +10,9 @@
 struct consumer;
 
 /* Creates the consumer on conf (consumed) and subscribes to topic. The pool
- * receives tasks; at most max_inflight are out at once. NULL with err set. */
+ * receives tasks; at most max_inflight are out at once (running, or queued in
+ * the pool as a backlog), beyond which the partitions are paused. NULL with
+ * err set. */
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
                               struct pool *pool, size_t max_inflight, char *err, size_t errlen);
 

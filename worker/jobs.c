@@ -400,10 +400,17 @@ static int answer_from_cache(struct job_thread *jt, struct task *t, const struct
     return answered;
 }
 
+static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t);
+
 void jobs_run_task(void *vctx, void *state, struct task *t)
 {
-    struct jobs_ctx *ctx = vctx;
-    struct job_thread *jt = state;
+    metrics_inflight_add(1);
+    run_task(vctx, state, t);
+    metrics_inflight_add(-1);
+}
+
+static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t)
+{
     struct atc_job *job = NULL;
     struct atc_job_error jerr;
     struct run_outcome out;

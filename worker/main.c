@@ -125,8 +125,11 @@ int main(int argc, char **argv)
         goto out;
     }
     rd_kafka_conf_t *cconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
+    /* As many messages again as there are job threads wait in the pool's queue,
+     * so a thread that frees up starts its next job at once: pausing at exactly
+     * the thread count costs a refetch (0.5 s and more) after every resume. */
     if (!cconf || !(cons = consumer_new(cconf, cfg.group, cfg.jobs_topic, pool,
-                                        (size_t)cfg.concurrency, err, sizeof(err)))) {
+                                        2 * (size_t)cfg.concurrency, err, sizeof(err)))) {
         ATC_ERROR(NULL, "consumer: %s", err);
         goto out;
     }

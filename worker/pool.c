@@ -157,6 +157,34 @@ struct task *pool_take_done(struct pool *p, int wait_ms)
     return list;
 }
 
+size_t pool_drop_queued(struct pool *p, int (*match)(void *arg, const struct task *t), void *arg)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&p->lock);
+    struct task **link = &p->work_head;
+    p->work_tail = NULL;
+    while (*link) {
+        struct task *t = *link;
+        if (!match(arg, t)) {
+            p->work_tail = t;
+            link = &t->next;
+            continue;
+        }
+        *link = t->next;
+        t->next = NULL;
+        t->store = 0;
+        if (p->done_tail)
+            p->done_tail->next = t;
+        else
+            p->done_head = t;
+        p->done_tail = t;
+        n++;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
 void pool_each_state(struct pool *p, void (*fn)(void *arg, void *thread_state), void *arg)
 {
     for (size_t i = 0; i < p->n; i++)

@@ -40,6 +40,11 @@ void pool_submit(struct pool *p, struct task *t);
  * none. Waits up to wait_ms for one when none is ready. */
 struct task *pool_take_done(struct pool *p, int wait_ms);
 
+/* Takes the queued tasks that no thread has started and for which match says 1
+ * out of the queue, and hands them back through pool_take_done with store 0
+ * (a revoked partition's backlog, or everything at shutdown). Returns how many. */
+size_t pool_drop_queued(struct pool *p, int (*match)(void *arg, const struct task *t), void *arg);
+
 /* Calls fn(arg, state) on each thread's state (e.g. to abandon its sandbox). */
 void pool_each_state(struct pool *p, void (*fn)(void *arg, void *thread_state), void *arg);
 

@@ -12,13 +12,18 @@
 #include "jobs.h"
 #include "metrics.h"
 
-/* Uploads, reports and deletes take time beyond the three limits. */
-#define REAPER_MARGIN_MS (120 * 1000LL)
-
 long long reaper_max_age_ms(const struct worker_settings *cfg)
 {
-    return (cfg->sandbox_create_timeout_s + cfg->install_timeout_s + cfg->max_timeout_s) * 1000LL +
-           REAPER_MARGIN_MS;
+    long long limits = (cfg->sandbox_create_timeout_s + cfg->install_timeout_s +
+                        cfg->max_timeout_s) * 1000LL;
+    /* Uploads, reports, deletes and retries take time beyond the three limits:
+     * half as much again, at least 30 s and at most 2 min. */
+    long long margin = limits / 2;
+    if (margin < 30000)
+        margin = 30000;
+    if (margin > 120000)
+        margin = 120000;
+    return limits + margin;
 }
 
 int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,

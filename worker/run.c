@@ -23,10 +23,11 @@ static const char RUN_SH[] =
     " | python3 .atc/cap.py \"$2\" \"$3\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
-/* Reads everything on stdin; prints the byte count on a line, then the first
- * HEAD bytes and the last TAIL bytes, with a mark where the middle was cut. */
+/* Reads everything on stdin; prints the byte count and whether a JUnit report
+ * was written on a line, then the first HEAD bytes and the last TAIL bytes,
+ * with a mark where the middle was cut. */
 static const char CAP_PY[] =
-    "import sys\n"
+    "import os, sys\n"
     "H, T = int(sys.argv[1]), int(sys.argv[2])\n"
     "src, dst = sys.stdin.buffer, sys.stdout.buffer\n"
     "head, tail, total = bytearray(), bytearray(), 0\n"
@@ -44,7 +45,7 @@ static const char CAP_PY[] =
     "        del tail[:len(tail) - T]\n"
     "cut = len(tail) > T\n"
     "tail = tail[len(tail) - T:] if cut else tail\n"
-    "dst.write(b'%d\\n' % total)\n"
+    "dst.write(b'%d %d\\n' % (total, os.path.exists('.atc/report.xml')))\n"
     "dst.write(head)\n"
     "if cut:\n"
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
@@ -102,18 +103,24 @@ static void set_fleet_error(struct run_outcome *o, int rc, const char *what, con
     snprintf(o->error, sizeof(o->error), "%s: %s", what, err);
 }
 
-/* Splits the runner's "<total bytes>\n<capped output>" into the outcome. */
+/* Splits the runner's "<total bytes> <report written>\n<capped output>" into
+ * the outcome. *has_report is 1 unless the runner said there is no report. */
 static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
-                        int *truncated)
+                        int *truncated, int *has_report)
 {
     char *nl = memchr(raw, '\n', len);
     unsigned long long total = 0;
     size_t skip = 0;
 
+    *has_report = 1;
     if (nl) {
         char *end = NULL;
         errno = 0;
         total = strtoull(raw, &end, 10);
+        if (end < nl && *end == ' ' && (end[1] == '0' || end[1] == '1') && end + 2 == nl) {
+            *has_report = end[1] == '1';
+            end += 2;
+        }
         if (end == nl && errno == 0)
             skip = (size_t)(nl - raw) + 1;
     }
@@ -148,7 +155,7 @@ static int exec_timed_out(const struct try_ctx *t)
 /* Executes `sh .atc/run.sh` with cmd and a limit. Returns the client's code. */
 static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int with_deps,
                        int *exit_code, char **output, size_t *output_len, int *truncated,
-                       char *err, size_t errlen)
+                       int *has_report, char *err, size_t errlen)
 {
     const struct atc_job *job = t->job;
     struct atc_kv *env = NULL;
@@ -187,7 +194,7 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     free(env);
     if (rc != 0)
         return rc;
-    take_output(raw, raw_len, max, output, output_len, truncated);
+    take_output(raw, raw_len, max, output, output_len, truncated, has_report);
     return 0;
 }
 
@@ -307,8 +314,9 @@ static int do_install(struct try_ctx *t)
         return 1;
     }
     long t0 = mono_ms();
+    int has_report = 0;
     int rc = exec_runner(t, cmd, t->p->install_timeout_s, 0, &exit_code, &output, &len,
-                         &truncated, err, sizeof(err));
+                         &truncated, &has_report, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -397,9 +405,9 @@ static int do_test(struct try_ctx *t, int with_deps)
     if (limit > t->p->max_timeout_s)
         limit = t->p->max_timeout_s;
     long t0 = mono_ms();
-    int exit_code = -1;
+    int exit_code = -1, has_report = 1;
     int rc = exec_runner(t, cmd, limit, with_deps, &exit_code, &o->output, &o->output_len,
-                         &o->output_truncated, err, sizeof(err));
+                         &o->output_truncated, &has_report, err, sizeof(err));
     o->test_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -413,7 +421,8 @@ static int do_test(struct try_ctx *t, int with_deps)
     }
     o->has_exit_code = 1;
     o->exit_code = exit_code;
-    read_report(t);
+    if (has_report)
+        read_report(t);
     struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL);
     o->status = v.status;
     o->reason = v.reason;

@@ -34,9 +34,12 @@ while ((SECONDS - t0 < dur)); do
     sleep 1
 done
 read -r created limited < <(stat)
-finals=$(bench_finals)
 stats=$(bench_stats rl)
-passed=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("passed",0))' <<<"$stats")
+# Both from the same read: final results, and those other than passed.
+read -r finals failed < <("$PY" -c 'import json,sys
+st = json.load(sys.stdin)["status"]
+bad = sum(st.get(k, 0) for k in ("failed", "error", "timeout", "rejected"))
+print(st.get("passed", 0) + bad, bad)' <<<"$stats")
 # A sliding window of 60 s: at most LIMIT*k creates in the k whole minutes after
 # the first create (less 2 s for the 1-s sampling). share = creates in those minutes / (LIMIT*k); refill = how
 # long after a slot frees (t_first + 60 s) the worker has used a second LIMIT.
@@ -54,4 +57,4 @@ read -r k used refill < <(awk -v L="$limit" -v dur="$dur" '
 bench_header ratelimit.tsv limit_per_min run_s whole_minutes creates_in_them share_used refill_after_window_s creates_total creates_429 finals failed load
 bench_row ratelimit.tsv "$limit" "$dur" "$k" "$used" \
     "$(awk -v u="$used" -v l="$limit" -v k="$k" 'BEGIN { printf "%.3f", u / (l * k) }')" "$refill" \
-    "$created" "$limited" "$finals" "$((finals - passed))" "$(bench_load)"
+    "$created" "$limited" "$finals" "$failed" "$(bench_load)"

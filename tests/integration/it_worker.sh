@@ -42,7 +42,7 @@ printf 'from broken import add\n\ndef test_add():\n    assert add(1, 2) == 3\n' 
 printf 'import time\n\ndef test_forever():\n    time.sleep(60)\n' >test_slow.py
 
 no_live_sandbox() {
-    it_wait_for 15 "no live sandbox in daytona-local" test "$(it_daytona_live)" = 0
+    it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
 }
 
 # submit_wait EXPECTED_EXIT ARGS...: atc submit --wait --json; the result in $R.

@@ -191,7 +191,7 @@ it_start_kafka() {
         done
         IT_KAFKA_DIR="$IT_TMP/kafka-data"
         IT_KAFKA_STARTS=1
-        it_start kafka "$(dirname "${BASH_SOURCE[0]}")/../kafka/start-kafka.sh" \
+        it_start kafka "$IT_LIB_DIR/../kafka/start-kafka.sh" \
             --dir "$IT_KAFKA_DIR" "${args[@]}"
         KAFKA_PID=$IT_LAST_PID
         line=$(_it_kafka_first_line kafka)
@@ -222,7 +222,7 @@ it_kafka_down() {
         n=$(grep -c "all brokers down" "$IT_TMP/kafka.log")
         kill -USR1 "$KAFKA_PID"
         it_wait_for 10 "kafka-mock logs the brokers down" \
-            test "$(grep -c "all brokers down" "$IT_TMP/kafka.log")" -gt "$n"
+            bash -c "(( \$(grep -c 'all brokers down' '$IT_TMP/kafka.log') > $n ))"
     fi
 }
 
@@ -232,7 +232,7 @@ it_kafka_up() {
         kill -0 "$KAFKA_PID" 2>/dev/null && it_fail "it_kafka_up: the broker is still running"
         IT_KAFKA_STARTS=$((IT_KAFKA_STARTS + 1))
         name=kafka.$IT_KAFKA_STARTS
-        it_start "$name" "$(dirname "${BASH_SOURCE[0]}")/../kafka/start-kafka.sh" --dir "$IT_KAFKA_DIR"
+        it_start "$name" "$IT_LIB_DIR/../kafka/start-kafka.sh" --dir "$IT_KAFKA_DIR"
         KAFKA_PID=$IT_LAST_PID
         line=$(_it_kafka_first_line "$name")
         it_assert_eq "$line" "ATC_BROKERS=$ATC_BROKERS" "the restarted broker's address"
@@ -241,7 +241,7 @@ it_kafka_up() {
         n=$(grep -c "all brokers up" "$IT_TMP/kafka.log")
         kill -USR2 "$KAFKA_PID"
         it_wait_for 10 "kafka-mock logs the brokers up" \
-            test "$(grep -c "all brokers up" "$IT_TMP/kafka.log")" -gt "$n"
+            bash -c "(( \$(grep -c 'all brokers up' '$IT_TMP/kafka.log') > $n ))"
     fi
 }
 
