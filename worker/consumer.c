@@ -160,7 +160,8 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             char *end = NULL;
             long pid = strtol(pname, &end, 10);
             /* -1 is librdkafka's internal UA partition; only assigned ones count. */
-            if (*end || pid < 0 || !json_is_integer(lag) || !json_is_true(desired))
+            if (*end || pid < 0 || !json_is_integer(lag) || !json_is_true(desired) ||
+                json_integer_value(lag) < 0) /* -1: not known yet */
                 continue;
             metrics_set_lag(tname, (int32_t)pid, json_integer_value(lag));
         }

@@ -124,9 +124,15 @@ fi
 
 # ---- the runtime packages cover what the programs link ----
 runtime=$(bash -c 'set -- --runtime-only; source <(sed -n "/^packages=(/,/^missing=()/p" deploy/install-deps.sh | sed "/^missing=()/d"); echo "${packages[*]}"')
+# The image ships the release build (deploy/build.sh): check that one where it
+# exists; a sanitizer build's own runtime libraries are not the image's.
+rel_dir=${ATC_RELEASE_BIN_DIR:-$root/build-release/bin}
+[[ -x $rel_dir/atc-worker && -x $rel_dir/atc ]] && bin_dir=$rel_dir
 if [[ -x $bin_dir/atc-worker && -x $bin_dir/atc ]]; then
+    log "runtime packages checked against the programs in $bin_dir"
     for b in atc-worker atc; do
-        for lib in $(readelf -d "$bin_dir/$b" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        for lib in $(readelf -d "$bin_dir/$b" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+                     grep -Ev '^lib(asan|ubsan|tsan)\.so'); do
             path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64|AArch64/ {print $NF; exit}')
             [[ -n $path ]] || { fail "$b needs $lib, which ldconfig does not know"; continue; }
             pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null ||
