@@ -133,7 +133,8 @@ if [[ -x $bin_dir/atc-worker && -x $bin_dir/atc ]]; then
     for b in atc-worker atc; do
         for lib in $(readelf -d "$bin_dir/$b" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
                      grep -Ev '^lib(asan|ubsan|tsan)\.so'); do
-            path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64|AArch64/ {print $NF; exit}')
+            # awk reads to the end: an early exit would SIGPIPE ldconfig under pipefail.
+            path=$(ldconfig -p | awk -v l="$lib" '!found && $1 == l && /x86-64|x86_64|AArch64/ {print $NF; found = 1}')
             [[ -n $path ]] || { fail "$b needs $lib, which ldconfig does not know"; continue; }
             pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null ||
                   dpkg -S "/usr$path" 2>/dev/null || true)
