@@ -485,6 +485,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
             rc = do_install(&t);
         if (rc == 0 && !stop_asked(p))
             rc = do_test(&t, job->ndeps > 0);
+        int had_sandbox = t.created;
         if (t.created)
             do_delete(&t);
         if (*p->abandon) {
@@ -501,8 +502,10 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
         }
         if (rc == 1 || rc == 0 || !out->fleet_fault)
             return;
-        /* A fleet fault after the sandbox existed: a new sandbox may cure it. */
-        if (!is_fleet_retryable(rc) || try_no > p->retry_max || rc == ATC_ECANCELED)
+        /* A fleet fault after the sandbox existed: a new sandbox may cure it.
+         * (A create that failed has had its own retries already.) */
+        if (!had_sandbox || !is_fleet_retryable(rc) || try_no > p->retry_max ||
+            rc == ATC_ECANCELED)
             return;
         long wait = verdict_backoff_ms(try_no, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
         ATC_WARN(job->id, "try %d failed (%s); retrying with a new sandbox in %ld ms", try_no,
