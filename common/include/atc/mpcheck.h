@@ -1,4 +1,5 @@
-/* mpcheck.h: a bounds check over raw msgpack bytes, run before msgpack-c unpacks them (private). */
+/* mpcheck.h: a bounds check over raw msgpack bytes, run before msgpack-c unpacks them
+ * (the job decoder, and readers of the result blobs such as atc). */
 #ifndef ATC_MPCHECK_H
 #define ATC_MPCHECK_H
 
