@@ -204,6 +204,15 @@ it_start_kafka() {
     export ATC_BROKERS=${line#ATC_BROKERS=}
 }
 
+# Sends kafka-mock SIG and waits until it logs "all brokers WORD" once more.
+_it_kafka_mock_signal() {
+    local sig=$1 word=$2 n
+    n=$(grep -c "all brokers $word" "$IT_TMP/kafka.log")
+    kill -"$sig" "$KAFKA_PID"
+    it_wait_for 10 "kafka-mock logs the brokers $word" \
+        bash -c "(( \$(grep -c 'all brokers $word' '$IT_TMP/kafka.log') > $n ))"
+}
+
 # it_kafka_down / it_kafka_up: an outage of the brokers. kafka-mock takes its
 # brokers down (SIGUSR1) and up (SIGUSR2); a real broker is stopped (SIGTERM) and
 # started again on the same port and data. Both return once it is done;
@@ -218,11 +227,7 @@ it_kafka_down() {
         done
         it_stop "$KAFKA_PID" KILL
     else
-        local n
-        n=$(grep -c "all brokers down" "$IT_TMP/kafka.log")
-        kill -USR1 "$KAFKA_PID"
-        it_wait_for 10 "kafka-mock logs the brokers down" \
-            bash -c "(( \$(grep -c 'all brokers down' '$IT_TMP/kafka.log') > $n ))"
+        _it_kafka_mock_signal USR1 down
     fi
 }
 
@@ -237,11 +242,7 @@ it_kafka_up() {
         line=$(_it_kafka_first_line "$name")
         it_assert_eq "$line" "ATC_BROKERS=$ATC_BROKERS" "the restarted broker's address"
     else
-        local n
-        n=$(grep -c "all brokers up" "$IT_TMP/kafka.log")
-        kill -USR2 "$KAFKA_PID"
-        it_wait_for 10 "kafka-mock logs the brokers up" \
-            bash -c "(( \$(grep -c 'all brokers up' '$IT_TMP/kafka.log') > $n ))"
+        _it_kafka_mock_signal USR2 up
     fi
 }
 
