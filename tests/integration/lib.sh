@@ -145,18 +145,23 @@ it_wait_for() {
     it_fail "timed out after ${timeout}s waiting for: $what"
 }
 
-it_start_redis() {
-    local bin port
+# _it_redis_on NAME PORT ARGS...: redis-server on PORT with ARGS, once it answers.
+# -> REDIS_PID, REDIS_PORT, ATC_REDIS_URL (exported)
+_it_redis_on() {
+    local name=$1 port=$2 bin
+    shift 2
     bin=$(command -v redis-server) || it_fail "redis-server is not installed"
-    port=$(it_free_port)
-    it_start redis "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-        --dir "$IT_TMP" --loglevel warning
+    it_start "$name" "$bin" --port "$port" --bind 127.0.0.1 --save "" --loglevel warning "$@"
     REDIS_PID=$IT_LAST_PID
     REDIS_PORT=$port
     it_wait_for 10 "redis-server on port $port" \
         bash -c "[[ \$(redis-cli -p $port ping) == PONG ]]"
     export ATC_REDIS_URL="redis://127.0.0.1:$port/0"
     export REDIS_PORT
+}
+
+it_start_redis() {
+    _it_redis_on redis "$(it_free_port)" --appendonly no --dir "$IT_TMP"
 }
 
 # _it_kafka_first_line NAME: the real broker's first stdout line; fails at once
@@ -450,18 +455,10 @@ it_path_without_pyenv() {
 # again on the same port (it_start_redis_aof "$REDIS_PORT" redis2) with its data.
 # -> REDIS_PID, REDIS_PORT, ATC_REDIS_URL (exported)
 it_start_redis_aof() {
-    local bin port=${1:-} name=${2:-redis}
-    bin=$(command -v redis-server) || it_fail "redis-server is not installed"
+    local port=${1:-} name=${2:-redis}
     [[ -n "$port" ]] || port=$(it_free_port)
     mkdir -p "$IT_TMP/redis-aof"
-    it_start "$name" "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly yes \
-        --appendfsync always --dir "$IT_TMP/redis-aof" --loglevel warning
-    REDIS_PID=$IT_LAST_PID
-    REDIS_PORT=$port
-    it_wait_for 10 "redis-server on port $port" \
-        bash -c "[[ \$(redis-cli -p $port ping) == PONG ]]"
-    export ATC_REDIS_URL="redis://127.0.0.1:$port/0"
-    export REDIS_PORT
+    _it_redis_on "$name" "$port" --appendonly yes --appendfsync always --dir "$IT_TMP/redis-aof"
 }
 
 # it_http_code URL: prints the HTTP status of a GET (000 when nothing answered).
