@@ -56,11 +56,18 @@ struct atc_daytona *jobs_daytona_new(const struct worker_settings *cfg, char *er
     return atc_daytona_new(&o, err, errlen);
 }
 
-void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, struct dlq *dlq)
+static int defer_delete(void *arg, const char *sandbox_id)
+{
+    return reaper_defer_delete(arg, sandbox_id);
+}
+
+void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, struct dlq *dlq,
+                   struct reaper *reaper)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = cfg;
     ctx->dlq = dlq;
+    ctx->reaper = reaper;
     ctx->run = (struct run_params){
         .group = cfg->group,
         .worker_id = cfg->worker_id,
@@ -72,6 +79,8 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .retry_max = (int)cfg->retry_max,
         .abandon = &ctx->abandon,
         .breaker = &ctx->breaker,
+        .defer_delete = defer_delete,
+        .defer_delete_arg = reaper,
     };
     /* Ten failed creates in a row open it for 10 s, doubling to 5 min. */
     breaker_init(&ctx->breaker, 10, 10000, 300000);
@@ -139,9 +148,11 @@ static void delete_sandbox_of(struct job_thread *jt, const char *why)
     if (!id[0])
         return;
     struct atc_daytona *d = jobs_daytona_new(jt->ctx->cfg, err, sizeof(err));
-    if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0)
-        ATC_ERROR(job, "deleting sandbox %s of a %s job: %s", id, why, err);
-    else
+    if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0) {
+        int deferred = reaper_defer_delete(jt->ctx->reaper, id);
+        ATC_LOGJ(deferred ? ATC_LOG_WARN : ATC_LOG_ERROR, job, "deleting sandbox %s of a %s job: "
+                 "%s%s", id, why, err, deferred ? "; the reaper thread retries" : "");
+    } else
         ATC_INFO(job, "deleted sandbox %s of a %s job", id, why);
     atc_daytona_destroy(d);
 }

@@ -10,6 +10,7 @@
 #include "breaker.h"
 #include "dlq.h"
 #include "pool.h"
+#include "reaper.h"
 #include "run.h"
 #include "settings.h"
 
@@ -17,14 +18,17 @@
 struct jobs_ctx {
     const struct worker_settings *cfg;
     struct dlq *dlq;
+    struct reaper *reaper;          /* takes over failed deletes; may be NULL */
     struct run_params run;
     struct breaker breaker;         /* over sandbox creation, shared by all threads */
     volatile sig_atomic_t abandon;  /* shutdown's grace is over */
     volatile sig_atomic_t stopping; /* shutdown began: stop retrying Redis forever */
 };
 
-/* Fills ctx->run from cfg; release with jobs_ctx_cleanup. */
-void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, struct dlq *dlq);
+/* Fills ctx->run from cfg; release with jobs_ctx_cleanup. reaper (may be NULL)
+ * must outlive the job threads. */
+void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, struct dlq *dlq,
+                   struct reaper *reaper);
 void jobs_ctx_cleanup(struct jobs_ctx *ctx);
 
 /* The pool callbacks (see pool.h); ctx is a struct jobs_ctx. */

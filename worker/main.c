@@ -117,7 +117,9 @@ int main(int argc, char **argv)
         ATC_ERROR(NULL, "dead-letter producer: %s", err);
         goto out;
     }
-    jobs_ctx_init(&ctx, &cfg, dlq);
+    /* Before the job threads: they hand it the sandboxes they fail to delete. */
+    reaper = reaper_start(&cfg);
+    jobs_ctx_init(&ctx, &cfg, dlq, reaper);
     ctx_ready = 1;
     pool = pool_new((size_t)cfg.concurrency, jobs_thread_init, jobs_run_task, jobs_thread_fini, &ctx);
     if (!pool) {
@@ -135,7 +137,6 @@ int main(int argc, char **argv)
     }
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
-    reaper = reaper_start(&cfg);
 
     long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
@@ -178,9 +179,9 @@ int main(int argc, char **argv)
     }
     status = consumer_failed(cons) ? 1 : 0;
 out:
-    reaper_stop(reaper);
     consumer_close(cons);
     pool_destroy(pool);
+    reaper_stop(reaper); /* after the job threads, which may hand it sandboxes */
     if (ctx_ready)
         jobs_ctx_cleanup(&ctx);
     dlq_destroy(dlq);

@@ -40,7 +40,7 @@ static long long inflight;
 /* Counters shown from the start, at zero, so that rate() and alerts see them. */
 static const char *const known_counters[] = {
     "messages_received", "retries", "redis_errors", "dlq_records", "duplicates_skipped",
-    "sandboxes_reaped", "kafka_errors", "cache_hits",
+    "sandboxes_reaped", "sandbox_deletes_deferred", "kafka_errors", "cache_hits",
 };
 
 void metrics_init(void)

@@ -56,13 +56,26 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
     return reaped;
 }
 
+/* A sandbox whose delete failed in a job: retried here, from 1 s doubling to
+ * a minute, until it is gone. */
+struct deferred {
+    char id[128];
+    long long next_ms; /* monotonic */
+    int tries;
+};
+
+/* Beyond this many, deferred deletes are left to the periodic sweep. */
+#define REAPER_MAX_DEFERRED 4096
+
 struct reaper {
     const struct worker_settings *cfg;
     struct atc_daytona *d;
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
     int quit;
+    struct deferred *deferred; /* under lock */
+    size_t ndeferred;
 };
 
 static long long wall_ms(void)
@@ -72,29 +85,120 @@ static long long wall_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
+{
+    if (!r || !sandbox_id || !*sandbox_id || strlen(sandbox_id) >= sizeof(r->deferred->id))
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    int ok = r->ndeferred < REAPER_MAX_DEFERRED && !r->quit;
+    if (ok) {
+        struct deferred *dd = &r->deferred[r->ndeferred++];
+        snprintf(dd->id, sizeof(dd->id), "%s", sandbox_id);
+        dd->next_ms = mono_ms() + 1000;
+        dd->tries = 0;
+        pthread_cond_signal(&r->cond);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (ok)
+        metrics_count("sandbox_deletes_deferred");
+    return ok;
+}
+
+/* Tries the deferred deletes that are due (all of them when final). Calls
+ * the service without the lock held. */
+static void retry_deferred(struct reaper *r, int final)
+{
+    for (;;) {
+        char id[128];
+        long long now = mono_ms();
+        size_t i;
+
+        pthread_mutex_lock(&r->lock);
+        for (i = 0; i < r->ndeferred; i++)
+            if (final ? r->deferred[i].tries >= 0 : r->deferred[i].next_ms <= now)
+                break;
+        if (i == r->ndeferred) {
+            pthread_mutex_unlock(&r->lock);
+            return;
+        }
+        snprintf(id, sizeof(id), "%s", r->deferred[i].id);
+        int tries = ++r->deferred[i].tries;
+        /* Taken off the list while the call runs; put back if it fails. */
+        r->deferred[i] = r->deferred[--r->ndeferred];
+        pthread_mutex_unlock(&r->lock);
+
+        char err[512];
+        if (atc_daytona_delete(r->d, id, err, sizeof(err)) == 0) {
+            ATC_INFO(NULL, "deleted sandbox %s on try %d after its job's delete failed", id,
+                     tries + 1);
+            metrics_count("sandboxes_reaped");
+            continue;
+        }
+        if (final) {
+            ATC_WARN(NULL, "sandbox %s is still live (%s): the reaper of any worker deletes "
+                     "it once it is %lld s old", id, err, reaper_max_age_ms(r->cfg) / 1000);
+            continue;
+        }
+        long long wait = 1000LL << (tries < 6 ? tries : 6);
+        double ra = atc_daytona_last(r->d)->retry_after_s;
+        if (ra * 1000.0 > (double)wait)
+            wait = ra > 300.0 ? 300000 : (long long)(ra * 1000.0);
+        ATC_WARN(NULL, "deleting sandbox %s failed again (%s); next try in %lld s", id, err,
+                 wait / 1000);
+        pthread_mutex_lock(&r->lock);
+        if (r->ndeferred < REAPER_MAX_DEFERRED) {
+            struct deferred *dd = &r->deferred[r->ndeferred++];
+            snprintf(dd->id, sizeof(dd->id), "%s", id);
+            dd->next_ms = mono_ms() + wait;
+            dd->tries = tries;
+        }
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
 static void *reaper_main(void *arg)
 {
     struct reaper *r = arg;
     long long max_age = reaper_max_age_ms(r->cfg);
+    long long interval_ms = r->cfg->reaper_interval_s * 1000LL;
+    long long next_sweep = mono_ms();
 
     for (;;) {
-        char err[512];
-        int rc = reaper_sweep(r->d, r->cfg->group, max_age, wall_ms(), err, sizeof(err));
-        if (rc < 0)
-            ATC_WARN(NULL, "reaper: listing sandboxes failed: %s", err);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)r->cfg->reaper_interval_s;
+        if (interval_ms > 0 && mono_ms() >= next_sweep) {
+            char err[512];
+            int rc = reaper_sweep(r->d, r->cfg->group, max_age, wall_ms(), err, sizeof(err));
+            if (rc < 0)
+                ATC_WARN(NULL, "reaper: listing sandboxes failed: %s", err);
+            next_sweep = mono_ms() + interval_ms;
+        }
+        retry_deferred(r, 0);
+
         pthread_mutex_lock(&r->lock);
         while (!r->quit) {
-            if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != 0)
+            /* Wake for the next sweep, the next deferred delete, or a new one. */
+            long long wake = interval_ms > 0 ? next_sweep : mono_ms() + 3600000;
+            for (size_t i = 0; i < r->ndeferred; i++)
+                if (r->deferred[i].next_ms < wake)
+                    wake = r->deferred[i].next_ms;
+            if (wake <= mono_ms())
                 break;
+            struct timespec until = {.tv_sec = (time_t)(wake / 1000),
+                                     .tv_nsec = (long)(wake % 1000) * 1000000};
+            pthread_cond_timedwait(&r->cond, &r->lock, &until);
         }
         int quit = r->quit;
         pthread_mutex_unlock(&r->lock);
         if (quit)
             break;
     }
+    retry_deferred(r, 1);
     return NULL;
 }
 
@@ -102,28 +206,40 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
 {
     char err[512];
     struct reaper *r;
+    pthread_condattr_t ca;
 
-    if (cfg->reaper_interval_s <= 0)
-        return NULL;
     r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->cfg = cfg;
-    r->d = jobs_daytona_new(cfg, err, sizeof(err));
+    r->deferred = calloc(REAPER_MAX_DEFERRED, sizeof(*r->deferred));
+    r->d = r->deferred ? jobs_daytona_new(cfg, err, sizeof(err)) : NULL;
     if (!r->d) {
-        ATC_ERROR(NULL, "reaper: %s", err);
+        ATC_ERROR(NULL, "reaper: %s", r->deferred ? err : "out of memory");
+        free(r->deferred);
         free(r);
         return NULL;
     }
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->cond, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&r->thread, NULL, reaper_main, r) != 0) {
+        ATC_ERROR(NULL, "reaper: cannot start its thread");
         atc_daytona_destroy(r->d);
+        pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->lock);
+        free(r->deferred);
         free(r);
         return NULL;
     }
-    ATC_INFO(NULL, "reaper: every %lld s, sandboxes older than %lld s", cfg->reaper_interval_s,
-             reaper_max_age_ms(cfg) / 1000);
+    if (cfg->reaper_interval_s > 0)
+        ATC_INFO(NULL, "reaper: every %lld s, sandboxes older than %lld s", cfg->reaper_interval_s,
+                 reaper_max_age_ms(cfg) / 1000);
+    else
+        ATC_INFO(NULL, "reaper: no periodic sweep (ATC_REAPER_INTERVAL_S=0); failed deletes "
+                 "are still retried");
     return r;
 }
 
@@ -139,5 +255,6 @@ void reaper_stop(struct reaper *r)
     atc_daytona_destroy(r->d);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
+    free(r->deferred);
     free(r);
 }

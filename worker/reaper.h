@@ -19,9 +19,19 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
 
 struct reaper;
 
-/* Starts the reaper thread (a sweep at once, then every cfg->reaper_interval_s);
- * NULL when the interval is 0 or the thread cannot start. */
+/* Starts the reaper thread: a sweep at once, then every
+ * cfg->reaper_interval_s (none when 0), and the deferred deletes whenever they
+ * are due. NULL when the thread cannot start. */
 struct reaper *reaper_start(const struct worker_settings *cfg);
-void reaper_stop(struct reaper *r); /* accepts NULL; joins the thread */
+
+/* Hands over a sandbox whose delete failed in its job: the reaper thread
+ * retries it from 1 s, backing off to a minute (or the service's Retry-After),
+ * until it is gone, and once more when it stops. Thread-safe. Returns 1 when
+ * taken, 0 when r is NULL, stopping or holding too many already (the periodic
+ * sweep then finds the sandbox by its age). */
+int reaper_defer_delete(struct reaper *r, const char *sandbox_id);
+
+/* Accepts NULL; joins the thread, after one last try of each deferred delete. */
+void reaper_stop(struct reaper *r);
 
 #endif

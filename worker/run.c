@@ -431,22 +431,35 @@ static int do_test(struct try_ctx *t, int with_deps)
     return 0;
 }
 
+/* A delete asked to wait longer than this is handed over at once. */
+#define DELETE_WAIT_MAX_MS 5000
+
 static void do_delete(struct try_ctx *t)
 {
     char err[512];
     long t0 = mono_ms();
-    int rc = ATC_ECONN;
+    int rc;
 
-    /* Sandboxes cost money: try hard, then leave the rest to the reaper. */
-    for (int tries = 0; tries < 5; tries++) {
+    /* Sandboxes cost money: three tries here, then the reaper thread keeps
+     * trying, so that the job's result does not wait on the service. */
+    for (int tries = 1;; tries++) {
         rc = atc_daytona_delete(t->d, t->sb.id, err, sizeof(err));
-        if (rc == 0 || rc == ATC_EAUTH)
+        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3)
             break;
-        sleep_ms(verdict_backoff_ms(tries + 1, atc_daytona_last(t->d)->retry_after_s,
-                                    (unsigned)rand()));
+        long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
+                                       (unsigned)rand());
+        if (wait > DELETE_WAIT_MAX_MS)
+            break;
+        sleep_ms(wait);
     }
-    if (rc != 0)
-        ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper will): %s", t->sb.id, err);
+    if (rc != 0) {
+        if (t->p->defer_delete && t->p->defer_delete(t->p->defer_delete_arg, t->sb.id))
+            ATC_WARN(t->job->id, "could not delete sandbox %s (%s); the reaper thread retries",
+                     t->sb.id, err);
+        else
+            ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper's sweep will): %s",
+                      t->sb.id, err);
+    }
     long took = mono_ms() - t0;
     t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
     t->created = 0;

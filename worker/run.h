@@ -29,6 +29,10 @@ struct run_params {
      * a shutdown can delete the sandbox of a job it abandons. May be NULL. */
     void (*on_sandbox)(void *arg, const char *sandbox_id);
     void *on_sandbox_arg;
+    /* Takes over a sandbox the run could not delete, to retry later; returns 1
+     * when it did. May be NULL: the reaper's sweep then finds it by age. */
+    int (*defer_delete)(void *arg, const char *sandbox_id);
+    void *defer_delete_arg;
 };
 
 struct run_outcome {

@@ -89,7 +89,7 @@ static void give(const struct dl_sandbox *sb, int dfd, const char *name, int fd)
         return;
     if (fd >= 0)
         (void)fchown(fd, (uid_t)uid, (gid_t)uid);
-    else
+    else if (name)
         (void)fchownat(dfd, name, (uid_t)uid, (gid_t)uid, AT_SYMLINK_NOFOLLOW);
 }
 

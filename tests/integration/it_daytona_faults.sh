@@ -51,5 +51,21 @@ it_log "daytona-local: $faults faults injected in $(jq .requests <<<"$stats") re
 [[ "$faults" -ge 20 ]] || it_fail "only $faults faults were injected: the test shows little"
 retries=$(curl -fsS "$WORKER_HTTP/metrics" | awk '$1 ~ /^atc_retries_total/ { n += $2 } END { print n + 0 }')
 it_log "worker retries: $retries"
-it_wait_eq 30 "no live sandbox in daytona-local" 0 it_daytona_live
+it_wait_eq 60 "no live sandbox in daytona-local" 0 it_daytona_live
+
+# A delete that keeps failing: the job's result does not wait on it, and the
+# reaper thread deletes the sandbox within seconds, long before its periodic
+# sweep would find it by age (create + install + test limits, minutes).
+it_log "a sandbox whose delete fails five times in a row"
+deferred0=$(it_metric "$WORKER_HTTP" atc_sandbox_deletes_deferred_total)
+faults=$(jq -cn '{next: [range(5) | {path_prefix: "/api/sandbox/", method: "DELETE", status: 500}]}')
+curl -fsS -X POST "$DAYTONA_BASE/_local/faults" -d "$faults" >/dev/null || it_fail "cannot queue faults"
+it_expect_exit 0 it_atc submit --id undeletable --code tool.py --tests test_good.py --wait \
+    --wait-timeout 120
+it_wait_eq 10 "the five DELETE faults taken" 0 \
+    bash -c "curl -fsS '$DAYTONA_BASE/_local/faults' | jq '[.next[] | select(.method == \"DELETE\")] | length'"
+deferred=$(it_metric "$WORKER_HTTP" atc_sandbox_deletes_deferred_total)
+[[ "$deferred" -gt "$deferred0" ]] || it_fail "no delete was handed to the reaper thread"
+it_wait_eq 60 "no live sandbox after the reaper thread's retries" 0 it_daytona_live
+grep -q "after its job's delete failed" "$WORKER_LOG" || it_fail "the reaper thread did not log the delete"
 it_log "ok"
