@@ -28,6 +28,7 @@
 #   it_atc ARGS...                 runs $ATC_BIN_DIR/atc
 #   it_free_port                   prints a TCP port that was free a moment ago
 #   it_assert_eq A B WHAT / it_assert_contains HAY NEEDLE WHAT / it_fail MSG / it_log MSG
+#   it_skip MSG                    ends the test as skipped (exit 77)
 
 set -u -o pipefail
 
@@ -51,6 +52,13 @@ it_fail() {
     exit 1
 }
 
+# it_skip REASON: ends the test as skipped (ctest's SKIP_RETURN_CODE).
+IT_SKIP=77
+it_skip() {
+    echo "[$IT_NAME] SKIP: $*" >&2
+    exit "$IT_SKIP"
+}
+
 # Stops one process: SIGTERM (or the given signal), SIGKILL after 5 s.
 it_stop() {
     local pid=$1 sig=${2:-TERM} i
@@ -70,7 +78,7 @@ _it_cleanup() {
     for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
         it_stop "${IT_PIDS[$i]}"
     done
-    if [[ $rc -ne 0 ]]; then
+    if [[ $rc -ne 0 && $rc -ne $IT_SKIP ]]; then
         # Show the tail of every log so a CI failure explains itself.
         for f in "$IT_TMP"/*.log; do
             [[ -s "$f" ]] || continue
