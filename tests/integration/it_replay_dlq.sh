@@ -82,6 +82,7 @@ for id in "${ids[@]}"; do
     it_expect_exit 0 it_atc wait "$id" --timeout 120 --json
     it_assert_eq "$(jq -r '.status + "/" + .reason' <<<"$IT_OUT")" passed/tests_passed "$id after the replay"
     it_assert_eq "$(jq -r '.error' <<<"$IT_OUT")" null "$id keeps no error of the failed attempt"
+    it_assert_eq "$(jq -c '[.attempt, .replayed]' <<<"$IT_OUT")" "[2,1]" "$id attempt and replayed in --json"
     # One final result now (done list 1); the stream keeps the earlier error's entry.
     it_assert_eq "$(state "$id")" "passed 1 2 2 1" "$id state (status done stream attempt replayed)"
 done
