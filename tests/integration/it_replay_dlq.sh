@@ -70,6 +70,10 @@ it_expect_exit 0 it_atc replay-dlq --dry-run --id rp-err-2 --since 1h
 it_assert_eq "$(cut -d' ' -f1,4 <<<"$IT_OUT")" "rp-err-2 would-replay" "--id --since 1h"
 it_expect_exit 0 it_atc replay-dlq --dry-run --since "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 it_assert_eq "$IT_OUT" "" "--since in the future"
+it_expect_exit 0 it_atc replay-dlq --dry-run --max 1
+it_assert_eq "$(grep -c ' would-replay ' <<<"$IT_OUT")" 1 "--max 1: would-replay lines"
+it_assert_contains "$IT_ERR" "1 would be replayed" "--max 1 summary"
+it_assert_contains "$IT_ERR" "stopped at --max" "--max 1 summary"
 it_expect_exit 2 it_atc replay-dlq --since 5
 it_expect_exit 2 it_atc replay-dlq --max 0
 
