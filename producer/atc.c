@@ -1,5 +1,5 @@
 /* atc.c: the `atc` command line: submit jobs, get results, wait for them, cancel
- * them, watch jobs finish and count them. */
+ * them, watch jobs finish and count them, replay dead letters. */
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atc/client.h"
@@ -19,6 +20,7 @@
 #include "atc/log.h"
 #include "atc/results.h"
 #include "render.h"
+#include "replay.h"
 #include "watch.h"
 
 #define ATC_CLI_MAX_XPROPS 128
@@ -40,6 +42,7 @@ static const char main_usage[] =
     "  cancel   cancel a job: a queued job never runs, a running one is stopped\n"
     "  watch    print one line per job as it finishes\n"
     "  stats    jobs by status over a window, and the workers' lag\n"
+    "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
     "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
@@ -49,6 +52,8 @@ static const char main_usage[] =
     "  atc cancel ID\n"
     "  atc watch [--label K=V]... [--count N] [--json]\n"
     "  atc stats [--window S] [--json]\n"
+    "  atc replay-dlq [--dry-run] [--reason R]... [--id ID]... [--since TS|DURATION]\n"
+    "                 [--max N] [--json]\n"
     "\n"
     "global options:\n"
     "  -X name=value   set a librdkafka property (repeatable)\n"
@@ -60,6 +65,7 @@ static const char main_usage[] =
     "  ATC_JOBS_TOPIC   jobs topic (default " ATC_DEFAULT_JOBS_TOPIC ")\n"
     "  ATC_REDIS_URL    results store (default redis://127.0.0.1:6379/0)\n"
     "  ATC_GROUP        the workers' consumer group, for stats (default " ATC_DEFAULT_GROUP ")\n"
+    "  ATC_DLQ_TOPIC    dead-letter topic, for replay-dlq (default " ATC_DEFAULT_DLQ_TOPIC ")\n"
     "  TRACEPARENT      W3C trace context sent with a submitted job\n"
     "  ATC_LOG_LEVEL    diagnostics on stderr: debug, info, warn (default), error\n"
     "\n"
@@ -118,6 +124,26 @@ static const char stats_usage[] =
     "Counts jobs finished within the last S seconds (default 3600) by status, and\n"
     "asks the broker for the lag of the workers' consumer group (ATC_GROUP,\n"
     "default " ATC_DEFAULT_GROUP ") on the jobs topic.\n";
+
+static const char replay_usage[] =
+    "usage: atc replay-dlq [--dry-run] [--reason R]... [--id ID]... [--since TS|DURATION]\n"
+    "                      [--max N] [--json]\n"
+    "Reads the dead-letter topic (ATC_DLQ_TOPIC, default " ATC_DEFAULT_DLQ_TOPIC ") from its\n"
+    "beginning to its end as it is now and prints one line per matching record:\n"
+    "id, reason, time, action, error (--json: one object a line). Unless --dry-run,\n"
+    "each job whose result is `error` is reset to queued in Redis and its original\n"
+    "message sent again, unchanged, to the jobs topic (once the broker acknowledges\n"
+    "it). Never reset: passed, failed, timeout, cancelled. Rejected messages are\n"
+    "skipped unless --reason names their reason (bad_message, too_large).\n"
+    "  --dry-run          change nothing; say what would be replayed\n"
+    "  --reason R         only records with this reason (repeatable)\n"
+    "  --id ID            only records of this job (repeatable)\n"
+    "  --since TS|DUR     only records written since a time (2026-11-26T07:00:00Z,\n"
+    "                     or ms since the epoch) or a duration ago (90m, 1h30m, 7d)\n"
+    "  --max N            stop after N jobs replayed\n"
+    "  --json             one JSON object a line\n"
+    "A summary goes to stderr. Exit status 0 done (whatever was skipped); 2 bad\n"
+    "usage, or a broker or Redis out of reach, or a send not acknowledged.\n";
 
 /* Prints "atc: <message>" and a hint on stderr; returns the usage exit status. */
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -867,6 +893,123 @@ out:
     return status;
 }
 
+/* Grows a NULL-free list of pointers into argv by one. 0 or -1. */
+static int add_arg(const char ***list, size_t *n, const char *val)
+{
+    if (grow((void **)list, *n, sizeof(**list)) != 0)
+        return -1;
+    (*list)[(*n)++] = val;
+    return 0;
+}
+
+static int cmd_replay_dlq(int argc, char **argv, struct cli_common *cc)
+{
+    const char **reasons = NULL, **ids = NULL;
+    size_t nreasons = 0, nids = 0;
+    struct atc_results *r = NULL;
+    struct atc_client *c = NULL;
+    struct replay_opts o;
+    struct replay_summary sum;
+    char err[512];
+    int status = RENDER_EXIT_USAGE;
+    int ran = 0;
+
+    memset(&o, 0, sizeof(o));
+    for (int i = 0; i < argc; i++) {
+        const char *val = NULL;
+        int m = common_opt(cc, "replay-dlq", argc, argv, &i);
+        if (m == 2) {
+            fputs(replay_usage, stdout);
+            status = 0;
+            goto out;
+        }
+        if (m < 0)
+            goto out;
+        if (m == 1)
+            continue;
+        if ((m = opt_value(argc, argv, &i, "--reason", &val)) != 0) {
+            if (m < 0 || val[0] == '\0') {
+                status = usage_error("replay-dlq", "--reason wants a reason (e.g. sandbox_failed)");
+                goto out;
+            }
+            if (add_arg(&reasons, &nreasons, val) != 0) {
+                fprintf(stderr, "atc: out of memory\n");
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--id", &val)) != 0) {
+            if (m < 0 || !atc_job_id_valid(val, strlen(val))) {
+                status = usage_error("replay-dlq", "--id wants a job id (1 to 128 of "
+                                                   "[A-Za-z0-9._:-])");
+                goto out;
+            }
+            if (add_arg(&ids, &nids, val) != 0) {
+                fprintf(stderr, "atc: out of memory\n");
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--since", &val)) != 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+            if (m < 0) {
+                status = usage_error("replay-dlq", "--since wants a time or a duration");
+                goto out;
+            }
+            if (replay_parse_since(val, now_ms, &o.filter.since_ms, err, sizeof(err)) != 0) {
+                status = usage_error("replay-dlq", "%s", err);
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--max", &val)) != 0) {
+            uint32_t v = 0;
+            if (m < 0 || parse_u32(val, &v) != 0 || v == 0) {
+                status = usage_error("replay-dlq", "--max wants a whole number above 0");
+                goto out;
+            }
+            o.max = (long)v;
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            o.dry_run = 1;
+        } else {
+            status = usage_error("replay-dlq", "unknown argument '%s'", argv[i]);
+            goto out;
+        }
+    }
+    o.brokers = atc_env_or("ATC_BROKERS", ATC_DEFAULT_BROKERS);
+    o.topic = atc_env_or("ATC_DLQ_TOPIC", ATC_DEFAULT_DLQ_TOPIC);
+    o.xprops = cc->xprops;
+    o.nxprops = cc->nx;
+    o.filter.reasons = reasons;
+    o.filter.nreasons = nreasons;
+    o.filter.ids = ids;
+    o.filter.nids = nids;
+    o.json = cc->json;
+    o.timeout_ms = 15000;
+    r = open_results();
+    if (r == NULL)
+        goto out;
+    if (!o.dry_run) {
+        c = open_client(cc);
+        if (c == NULL)
+            goto out;
+    }
+    ran = 1;
+    int rc = replay_run(&o, r, c, stdout, &sum, err, sizeof(err));
+    if (rc == ATC_ENOTFOUND) {
+        fprintf(stderr, "atc: replay-dlq: %s: no dead letters to replay\n", err);
+        status = 0;
+    } else if (rc != 0) {
+        fprintf(stderr, "atc: replay-dlq: %s\n", err);
+    } else {
+        status = 0;
+    }
+out:
+    if (ran)
+        replay_summary_print(&sum, o.dry_run, stderr);
+    atc_client_destroy(c);
+    atc_results_destroy(r);
+    free(reasons);
+    free(ids);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct cli_common cc;
@@ -891,7 +1034,7 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", argv[i]);
     }
     if (i >= argc)
-        return usage_error(NULL, "no command given (submit, get, wait, cancel, watch, stats)");
+        return usage_error(NULL, "no command given (submit, get, wait, cancel, watch, stats, replay-dlq)");
     if (strcmp(argv[i], "submit") == 0)
         return cmd_submit(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "get") == 0 || strcmp(argv[i], "wait") == 0)
@@ -902,6 +1045,8 @@ int main(int argc, char **argv)
         return cmd_watch(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "stats") == 0)
         return cmd_stats(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "replay-dlq") == 0)
+        return cmd_replay_dlq(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "help") == 0) {
         fputs(main_usage, stdout);
         return 0;

@@ -175,7 +175,7 @@ static int is_numeric_field(const char *name)
 
     return strcmp(name, "exit_code") == 0 || strcmp(name, "attempt") == 0 ||
            strcmp(name, "output_truncated") == 0 || strcmp(name, "cached") == 0 ||
-           strncmp(name, "tests_", 6) == 0 || (n > 3 && strcmp(name + n - 3, "_ms") == 0);
+           strcmp(name, "replayed") == 0 || strncmp(name, "tests_", 6) == 0 || (n > 3 && strcmp(name + n - 3, "_ms") == 0);
 }
 
 static json_t *field_to_json(const struct atc_field *f)

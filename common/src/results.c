@@ -115,6 +115,43 @@ static const char results_lua_cancel[] =
     "if existed == 1 then return 1 end\n"
     "return 3\n";
 
+/* KEYS[1] hash, KEYS[2] done list, KEYS[3] cancel mark; ARGV[1] 1 where a
+ * rejected result may be reset, ARGV[2] 1 to change nothing, ARGV[3] now
+ * (ms), ARGV[4] ttl. Returns {outcome, status found}: 0 kept (a final status
+ * that is never reset), 1 reset (error, or rejected where allowed), 2 no hash
+ * (now queued), 3 queued by an earlier replay, 4 running or queued by a
+ * submit, 5 a cancel was asked. A reset keeps attempt, submitted_ms, labels,
+ * traceparent and replayed, sets status queued, replayed + 1, replayed_ms and
+ * the TTL, and deletes the done list (which would wake waiters at once). */
+static const char results_lua_replay[] =
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "local function requeue()\n"
+    "  if ARGV[2] == '1' then return end\n"
+    "  local keep = {attempt=true, submitted_ms=true, labels=true, traceparent=true,\n"
+    "                replayed=true}\n"
+    "  local drop = {}\n"
+    "  for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+    "    if not keep[k] then drop[#drop + 1] = k end\n"
+    "  end\n"
+    "  if #drop > 0 then redis.call('HDEL', KEYS[1], unpack(drop)) end\n"
+    "  redis.call('HINCRBY', KEYS[1], 'replayed', 1)\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'queued', 'replayed_ms', ARGV[3])\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "end\n"
+    "if st == 'running' then return {4, st} end\n"
+    "if st == 'queued' then\n"
+    "  if redis.call('HEXISTS', KEYS[1], 'replayed') == 1 then return {3, st} end\n"
+    "  return {4, st}\n"
+    "end\n"
+    "if st and st ~= 'error' and not (st == 'rejected' and ARGV[1] == '1') then\n"
+    "  return {0, st}\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[3]) == 1 then return {5, st or ''} end\n"
+    "requeue()\n"
+    "if st then return {1, st} end\n"
+    "return {2, ''}\n";
+
 int atc_status_is_final(const char *status)
 {
     if (status == NULL)
@@ -873,6 +910,58 @@ int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *o
     }
     if (outcome != NULL)
         *outcome = (int)reply->integer;
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned flags,
+                                 long ttl_s, int *outcome, char *status, size_t statuslen,
+                                 char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
+    char ttl[24], ms[24];
+    struct timespec ts;
+    redisReply *reply = NULL;
+    int rc;
+
+    if (outcome != NULL)
+        *outcome = ATC_REPLAY_KEPT;
+    if (status != NULL && statuslen > 0)
+        status[0] = '\0';
+    rc = results_check_id(id, err, errlen);
+    if (rc != 0)
+        return rc;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
+    int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+    int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
+    int nlen = snprintf(ms, sizeof(ms), "%llu",
+                        (unsigned long long)ts.tv_sec * 1000ull +
+                            (unsigned long long)ts.tv_nsec / 1000000ull);
+    const char *allow = (flags & ATC_REPLAY_ALLOW_REJECTED) != 0 ? "1" : "0";
+    const char *check = (flags & ATC_REPLAY_CHECK_ONLY) != 0 ? "1" : "0";
+    const char *argv[] = {"EVAL", results_lua_replay, "3", key, done, mark, allow, check,
+                          ms, ttl};
+    size_t lens[] = {4, sizeof(results_lua_replay) - 1, 1, (size_t)klen, (size_t)dlen,
+                     (size_t)mlen, 1, 1, (size_t)nlen, (size_t)tlen};
+    rc = results_run(r, "the reset for a replay", 10, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[0]->integer < 0 ||
+        reply->element[0]->integer > ATC_REPLAY_CANCELLED ||
+        reply->element[1]->type != REDIS_REPLY_STRING) {
+        snprintf(err, errlen, "Redis answered the reset of %s with an unexpected reply", id);
+        rc = ATC_EPROTO;
+        goto out;
+    }
+    if (outcome != NULL)
+        *outcome = (int)reply->element[0]->integer;
+    if (status != NULL && statuslen > 0)
+        snprintf(status, statuslen, "%.*s", (int)reply->element[1]->len, reply->element[1]->str);
 out:
     if (reply != NULL)
         freeReplyObject(reply);

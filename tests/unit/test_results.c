@@ -629,6 +629,161 @@ static void results__unix_socket__works(void **state)
     rmdir(dir);
 }
 
+/* ---- the reset for a replay ---- */
+
+static int reset(struct atc_results *r, const char *id, unsigned flags, char *status)
+{
+    int outcome = -1;
+    int rc = atc_results_reset_for_replay(r, id, flags, 0, &outcome, status, 32, err,
+                                          sizeof(err));
+    if (rc != 0)
+        print_error("reset_for_replay: %s\n", err);
+    assert_int_equal(rc, 0);
+    return outcome;
+}
+
+static void reset_for_replay__error_result__is_queued_again_keeping_attempt(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    struct atc_field run[] = {{"worker", "w-1", 3}, {"submitted_ms", "5", 1}};
+    struct atc_field fin[] = {{"reason", "sandbox_failed", 14}, {"error", "503", 3},
+                              {"labels", "\x80", 1}};
+    char status[32];
+    int attempt = 0;
+
+    assert_int_equal(atc_results_mark_running(r, "rp-1", run, 2, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_write_final(r, "rp-1", "error", fin, 3, 0, err, sizeof(err)), 0);
+    assert_int_equal(reset(r, "rp-1", 0, status), ATC_REPLAY_RESET);
+    assert_string_equal(status, "error");
+    assert_int_equal(atc_results_get(r, "rp-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    assert_string_equal(atc_result_str(res, "attempt"), "1");
+    assert_string_equal(atc_result_str(res, "replayed"), "1");
+    assert_string_equal(atc_result_str(res, "submitted_ms"), "5");
+    assert_non_null(atc_result_field(res, "replayed_ms"));
+    assert_non_null(atc_result_field(res, "labels"));
+    assert_null(atc_result_field(res, "reason"));
+    assert_null(atc_result_field(res, "error"));
+    assert_null(atc_result_field(res, "worker"));
+    atc_result_free(res);
+    /* No done element left to wake a waiter at once; a TTL remains. */
+    assert_int_equal(raw_int(c, "EXISTS %s", "atc:done:rp-1"), 0);
+    assert_true(raw_int(c, "TTL %s", "atc:result:rp-1") > 0);
+
+    /* The worker runs it again: attempt 2, and its final write lands. */
+    assert_int_equal(atc_results_mark_running(r, "rp-1", run, 1, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(attempt, 2);
+    write_final_ok(r, "rp-1", "passed", 0);
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:rp-1"), 1);
+    assert_int_equal(atc_results_get(r, "rp-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "passed");
+    assert_string_equal(atc_result_str(res, "replayed"), "1");
+    atc_result_free(res);
+    /* A passed result is never reset. */
+    assert_int_equal(reset(r, "rp-1", ATC_REPLAY_ALLOW_REJECTED, status), ATC_REPLAY_KEPT);
+    assert_string_equal(status, "passed");
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void reset_for_replay__verdicts_and_cancels__are_never_reset(void **state)
+{
+    static const char *const kept[] = {"passed", "failed", "timeout", "cancelled"};
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    char id[32], status[32];
+
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        snprintf(id, sizeof(id), "rp-k%zu", i);
+        write_final_ok(r, id, kept[i], 0);
+        assert_int_equal(reset(r, id, ATC_REPLAY_ALLOW_REJECTED, status), ATC_REPLAY_KEPT);
+        assert_string_equal(status, kept[i]);
+        assert_int_equal(raw_int(c, "LLEN atc:done:%s", id), 1);
+    }
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void reset_for_replay__rejected__is_reset_only_where_allowed(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    char status[32];
+
+    write_final_ok(r, "rp-rej", "rejected", 0);
+    assert_int_equal(reset(r, "rp-rej", 0, status), ATC_REPLAY_KEPT);
+    assert_string_equal(status, "rejected");
+    assert_int_equal(reset(r, "rp-rej", ATC_REPLAY_ALLOW_REJECTED, status), ATC_REPLAY_RESET);
+    assert_int_equal(atc_results_get(r, "rp-rej", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void reset_for_replay__check_only__changes_nothing(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    char status[32];
+
+    write_final_ok(r, "rp-dry", "error", 0);
+    assert_int_equal(reset(r, "rp-dry", ATC_REPLAY_CHECK_ONLY, status), ATC_REPLAY_RESET);
+    assert_int_equal(reset(r, "rp-dry-none", ATC_REPLAY_CHECK_ONLY, status), ATC_REPLAY_NEW);
+    assert_int_equal(atc_results_get(r, "rp-dry", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "error");
+    assert_null(atc_result_field(res, "replayed"));
+    atc_result_free(res);
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:rp-dry"), 1);
+    assert_int_equal(raw_int(c, "EXISTS %s", "atc:result:rp-dry-none"), 0);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void reset_for_replay__missing_queued_running__say_what_they_found(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    struct atc_field f[] = {{"worker", "w-1", 3}};
+    char status[32];
+    int attempt = 0;
+
+    /* Expired: queued afresh; then it is one an earlier replay queued. */
+    assert_int_equal(reset(r, "rp-gone", 0, status), ATC_REPLAY_NEW);
+    assert_string_equal(status, "");
+    assert_int_equal(atc_results_get(r, "rp-gone", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    assert_string_equal(atc_result_str(res, "replayed"), "1");
+    atc_result_free(res);
+    assert_int_equal(reset(r, "rp-gone", 0, status), ATC_REPLAY_AGAIN);
+    assert_string_equal(status, "queued");
+    /* Queued by a submit, or running: in flight. */
+    assert_int_equal(atc_results_mark_queued(r, "rp-q", 1, err, sizeof(err)), 0);
+    assert_int_equal(reset(r, "rp-q", 0, status), ATC_REPLAY_IN_FLIGHT);
+    assert_int_equal(atc_results_mark_running(r, "rp-gone", f, 1, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(reset(r, "rp-gone", 0, status), ATC_REPLAY_IN_FLIGHT);
+    assert_string_equal(status, "running");
+    atc_results_destroy(r);
+}
+
+static void reset_for_replay__cancel_asked__is_left_alone(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    char status[32];
+
+    write_final_ok(r, "rp-c", "error", 0);
+    redisReply *reply = redisCommand(c, "SET atc:cancel:rp-c 1");
+    assert_non_null(reply);
+    freeReplyObject(reply);
+    assert_int_equal(reset(r, "rp-c", 0, status), ATC_REPLAY_CANCELLED);
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:rp-c"), 1);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
 int main(void)
 {
     /* A write to a connection the server closed must fail, not kill us. */
@@ -657,6 +812,12 @@ int main(void)
         cmocka_unit_test(results__server_restarted__reconnects_on_a_later_call),
         cmocka_unit_test(results__password_and_database__are_used),
         cmocka_unit_test(results__unix_socket__works),
+        cmocka_unit_test(reset_for_replay__error_result__is_queued_again_keeping_attempt),
+        cmocka_unit_test(reset_for_replay__verdicts_and_cancels__are_never_reset),
+        cmocka_unit_test(reset_for_replay__rejected__is_reset_only_where_allowed),
+        cmocka_unit_test(reset_for_replay__check_only__changes_nothing),
+        cmocka_unit_test(reset_for_replay__missing_queued_running__say_what_they_found),
+        cmocka_unit_test(reset_for_replay__cancel_asked__is_left_alone),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -114,6 +114,36 @@ int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size
 int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *outcome,
                        char *err, size_t errlen);
 
+/* What atc_results_reset_for_replay found (*outcome). */
+#define ATC_REPLAY_KEPT 0        /* a final status that is never reset: nothing changed */
+#define ATC_REPLAY_RESET 1       /* error (or rejected, where allowed): now queued */
+#define ATC_REPLAY_NEW 2         /* no result (expired): now queued */
+#define ATC_REPLAY_AGAIN 3       /* queued by an earlier replay whose message may not
+                                    have been sent: nothing changed, send it again */
+#define ATC_REPLAY_IN_FLIGHT 4   /* running, or queued by a submit: nothing changed */
+#define ATC_REPLAY_CANCELLED 5   /* a cancel was asked (atc:cancel:<id>): nothing changed */
+
+/* Flags of atc_results_reset_for_replay. */
+#define ATC_REPLAY_ALLOW_REJECTED 1 /* a rejected result may be reset too */
+#define ATC_REPLAY_CHECK_ONLY 2     /* decide the outcome, change nothing (--dry-run) */
+
+/* Makes a final result run again when its job is sent again (atc replay-dlq),
+ * atomically (one Lua script). Only an `error` result (and `rejected` with
+ * ATC_REPLAY_ALLOW_REJECTED) is reset: every field but attempt, submitted_ms,
+ * labels, traceparent and replayed is removed, status is set to queued,
+ * replayed incremented, replayed_ms set to now, the TTL set to ttl_s (<= 0:
+ * the default), and atc:done:<id> deleted, so that a waiter blocks until the
+ * new final result and the worker, finding the status not final, runs the job
+ * (attempt + 1). A missing hash becomes {status queued, replayed 1,
+ * replayed_ms} the same way. passed, failed, timeout and cancelled are never
+ * reset; the atc:results stream keeps the entry of the earlier final write.
+ * With ATC_REPLAY_CHECK_ONLY nothing is written. Returns 0 with *outcome set
+ * (ATC_REPLAY_*) and the status found copied to status (may be NULL; "" when
+ * there was no result), or ATC_EINVAL (bad id), ATC_ECONN/ATC_EIO/ATC_EPROTO. */
+int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned flags,
+                                 long ttl_s, int *outcome, char *status, size_t statuslen,
+                                 char *err, size_t errlen);
+
 /* One entry of the atc:results stream: {id, status} with its stream id. */
 struct atc_stream_entry {
     char sid[48];     /* the entry's stream id, "<ms>-<seq>" */

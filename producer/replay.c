@@ -1,0 +1,856 @@
+/* replay.c: `atc replay-dlq`: the dead-letter topic read to its current end,
+ * records decoded and filtered, results reset and original jobs sent again. */
+#include "replay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atc/error.h"
+#include "atc/kafka.h"
+#include "atc/mpcheck.h"
+
+/* A dead-letter record has nine fields; this bounds what msgpack-c allocates
+ * for one that carries more, whatever it declares. */
+#define REPLAY_RECORD_OBJECTS_MAX 4096
+#define REPLAY_POLL_MS 200
+#define REPLAY_GROUP "atc-replay-dlq"
+
+/* ---- the record ---- */
+
+static const char *const replay_rejection_reasons[] = {"bad_message", "too_large"};
+
+int replay_reason_is_rejection(const char *reason)
+{
+    for (size_t i = 0; i < sizeof(replay_rejection_reasons) / sizeof(replay_rejection_reasons[0]);
+         i++) {
+        if (strcmp(reason, replay_rejection_reasons[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int reason_valid(const char *s, size_t n)
+{
+    if (n == 0 || n >= REPLAY_REASON_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Copies a str object into dst, cut to fit. 0, or -1 when it is not a str. */
+static int copy_str(const msgpack_object *o, char *dst, size_t dstlen)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return -1;
+    size_t n = o->via.str.size < dstlen - 1 ? o->via.str.size : dstlen - 1;
+    if (n > 0)
+        memcpy(dst, o->via.str.ptr, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int get_int(const msgpack_object *o, int64_t *v)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
+        *v = (int64_t)o->via.u64;
+        return 0;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *v = o->via.i64;
+        return 0;
+    }
+    return -1;
+}
+
+enum { F_V, F_REASON, F_ERROR, F_WORKER, F_TS, F_TOPIC, F_PARTITION, F_OFFSET, F_ORIGINAL,
+       F_COUNT };
+static const char *const record_keys[F_COUNT] = {
+    "v", "reason", "error", "worker", "ts_ms", "topic", "partition", "offset", "original",
+};
+
+int replay_record_decode(const void *buf, size_t len, struct replay_record *out, char *err,
+                         size_t errlen)
+{
+    const unsigned char *b = buf;
+    const msgpack_object *vals[F_COUNT] = {NULL};
+    msgpack_unpacked up;
+    char why[160];
+    size_t used = 0, off = 0;
+    int rc = ATC_EBADMSG;
+
+    msgpack_unpacked_init(&up);
+    memset(out, 0, sizeof(*out));
+    out->partition = -1;
+    out->offset = -1;
+    if (buf == NULL || len == 0) {
+        snprintf(err, errlen, "empty");
+        goto out;
+    }
+    if (!((b[0] >= 0x80 && b[0] <= 0x8f) || b[0] == 0xde || b[0] == 0xdf)) {
+        snprintf(err, errlen, "not a msgpack map");
+        goto out;
+    }
+    if (atc_mp_check(buf, len, REPLAY_RECORD_OBJECTS_MAX, &used, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "not valid msgpack: %s", why);
+        goto out;
+    }
+    if (used != len) {
+        snprintf(err, errlen, "%zu bytes of trailing data after the map", len - used);
+        goto out;
+    }
+    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+        up.data.type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, errlen, "not a single msgpack map");
+        goto out;
+    }
+    const msgpack_object_map *m = &up.data.via.map;
+    for (size_t i = 0; i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR)
+            continue;
+        for (int j = 0; j < F_COUNT; j++) {
+            if (k->via.str.size == strlen(record_keys[j]) &&
+                memcmp(k->via.str.ptr, record_keys[j], k->via.str.size) == 0) {
+                if (vals[j] != NULL) {
+                    snprintf(err, errlen, "key %s appears twice", record_keys[j]);
+                    goto out;
+                }
+                vals[j] = &m->ptr[i].val;
+            }
+        }
+    }
+    if (vals[F_V] == NULL || vals[F_V]->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        vals[F_V]->via.u64 != 1) {
+        snprintf(err, errlen, "v: missing, or not 1");
+        goto out;
+    }
+    if (vals[F_REASON] == NULL || vals[F_REASON]->type != MSGPACK_OBJECT_STR ||
+        !reason_valid(vals[F_REASON]->via.str.ptr, vals[F_REASON]->via.str.size)) {
+        snprintf(err, errlen, "reason: missing, or not 1 to %d bytes of [A-Za-z0-9_.-]",
+                 REPLAY_REASON_MAX - 1);
+        goto out;
+    }
+    (void)copy_str(vals[F_REASON], out->reason, sizeof(out->reason));
+    if ((vals[F_ERROR] != NULL && copy_str(vals[F_ERROR], out->error, sizeof(out->error)) != 0) ||
+        (vals[F_WORKER] != NULL &&
+         copy_str(vals[F_WORKER], out->worker, sizeof(out->worker)) != 0) ||
+        (vals[F_TOPIC] != NULL && copy_str(vals[F_TOPIC], out->topic, sizeof(out->topic)) != 0)) {
+        snprintf(err, errlen, "error, worker and topic must be strings");
+        goto out;
+    }
+    if (vals[F_TS] != NULL) {
+        if (vals[F_TS]->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            snprintf(err, errlen, "ts_ms: not an unsigned integer");
+            goto out;
+        }
+        out->ts_ms = vals[F_TS]->via.u64;
+    }
+    if ((vals[F_PARTITION] != NULL && get_int(vals[F_PARTITION], &out->partition) != 0) ||
+        (vals[F_OFFSET] != NULL && get_int(vals[F_OFFSET], &out->offset) != 0)) {
+        snprintf(err, errlen, "partition and offset must be integers");
+        goto out;
+    }
+    const msgpack_object *o = vals[F_ORIGINAL];
+    if (o == NULL || o->type != MSGPACK_OBJECT_BIN) {
+        snprintf(err, errlen, "original: missing, or not bin");
+        goto out;
+    }
+    /* msgpack-c points bin objects into the bytes unpacked; make sure. */
+    if (o->via.bin.size > 0 &&
+        (o->via.bin.ptr < (const char *)buf || o->via.bin.size > len ||
+         o->via.bin.ptr > (const char *)buf + (len - o->via.bin.size))) {
+        snprintf(err, errlen, "original: not within the record");
+        goto out;
+    }
+    out->original = o->via.bin.size > 0 ? (const void *)o->via.bin.ptr : (const void *)"";
+    out->original_len = o->via.bin.size;
+    rc = 0;
+out:
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+int replay_record_job_id(const struct replay_record *r, const void *key, size_t keylen,
+                         char id[ATC_JOB_ID_MAX + 1])
+{
+    struct atc_job *job = NULL;
+    struct atc_job_error jerr;
+
+    id[0] = '\0';
+    if (atc_job_decode(r->original, r->original_len, SIZE_MAX, &job, &jerr) == 0) {
+        snprintf(id, ATC_JOB_ID_MAX + 1, "%s", job->id);
+        atc_job_free(job);
+        return 0;
+    }
+    if (jerr.id[0] != '\0') {
+        snprintf(id, ATC_JOB_ID_MAX + 1, "%s", jerr.id);
+        return 0;
+    }
+    if (key != NULL && keylen > 0 && keylen <= ATC_JOB_ID_MAX && atc_job_id_valid(key, keylen)) {
+        memcpy(id, key, keylen);
+        id[keylen] = '\0';
+        return 0;
+    }
+    return ATC_ENOTFOUND;
+}
+
+/* ---- --since ---- */
+
+/* Reads exactly n digits at s. -1 when one is not a digit. */
+static int fixed_digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* RFC 3339, or a date alone. -1 when s is not one. */
+static int parse_time(const char *s, uint64_t *ms_out)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
+    const char *p = s;
+
+    if (fixed_digits(p, 4, &y) != 0 || p[4] != '-' || fixed_digits(p + 5, 2, &mo) != 0 ||
+        p[7] != '-' || fixed_digits(p + 8, 2, &d) != 0)
+        return -1;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        return -1;
+    p += 10;
+    if (*p != '\0') {
+        if (*p != 'T' && *p != 't' && *p != ' ')
+            return -1;
+        p++;
+        if (fixed_digits(p, 2, &h) != 0 || p[2] != ':' || fixed_digits(p + 3, 2, &mi) != 0 ||
+            p[5] != ':' || fixed_digits(p + 6, 2, &sec) != 0)
+            return -1;
+        if (h > 23 || mi > 59 || sec > 59)
+            return -1;
+        p += 8;
+        if (*p == '.') {
+            int scale = 100, digits = 0;
+            for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+                ms += (*p - '0') * scale;
+                scale /= 10;
+            }
+            if (digits == 0)
+                return -1;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh, om;
+            if (fixed_digits(p + 1, 2, &oh) != 0 || p[3] != ':' ||
+                fixed_digits(p + 4, 2, &om) != 0 || oh > 23 || om > 59)
+                return -1;
+            off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+            p += 6;
+        } else {
+            return -1; /* a time with no zone is ambiguous */
+        }
+        if (*p != '\0')
+            return -1;
+    }
+    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_min * 60;
+    if (t < 0)
+        return -1;
+    *ms_out = (uint64_t)t * 1000u + (uint64_t)ms;
+    return 0;
+}
+
+/* "90m", "1h30m": -1 when s is not one, or overflows. */
+static int parse_duration(const char *s, uint64_t *ms_out)
+{
+    uint64_t total = 0;
+    const char *p = s;
+
+    if (*p == '\0')
+        return -1;
+    while (*p != '\0') {
+        uint64_t n = 0, unit;
+        const char *start = p;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (n > (UINT64_MAX - 9) / 10)
+                return -1;
+            n = n * 10 + (uint64_t)(*p - '0');
+        }
+        if (p == start)
+            return -1;
+        switch (*p) {
+        case 's': unit = 1000u; break;
+        case 'm': unit = 60000u; break;
+        case 'h': unit = 3600000u; break;
+        case 'd': unit = 86400000u; break;
+        default: return -1;
+        }
+        p++;
+        if (n > UINT64_MAX / unit || total > UINT64_MAX - n * unit)
+            return -1;
+        total += n * unit;
+    }
+    *ms_out = total;
+    return 0;
+}
+
+int replay_parse_since(const char *s, uint64_t now_ms, uint64_t *since_ms, char *err,
+                       size_t errlen)
+{
+    size_t n = strlen(s), digits = strspn(s, "0123456789");
+    uint64_t v = 0;
+
+    if (n > 0 && digits == n) {
+        /* At least 12 digits: a forgotten unit is not taken for a time in 1970. */
+        if (n >= 12 && n <= 19) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long ull = strtoull(s, &end, 10);
+            if (errno == 0 && end != NULL && *end == '\0') {
+                *since_ms = (uint64_t)ull;
+                return 0;
+            }
+        }
+    } else if (digits == 4 && s[4] == '-') {
+        if (parse_time(s, &v) == 0) {
+            *since_ms = v;
+            return 0;
+        }
+    } else if (parse_duration(s, &v) == 0) {
+        *since_ms = v < now_ms ? now_ms - v : 0;
+        return 0;
+    }
+    snprintf(err, errlen,
+             "--since wants a duration (90m, 1h30m, 7d), a time (2026-11-26T07:00:00Z) or "
+             "ms since the epoch, not '%s'", s);
+    return ATC_EINVAL;
+}
+
+/* ---- filters ---- */
+
+static int in_list(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int replay_filter_match(const struct replay_filter *f, const struct replay_record *r,
+                        const char *id)
+{
+    if (f->nreasons > 0 && !in_list(f->reasons, f->nreasons, r->reason))
+        return 0;
+    if (f->nids > 0 && (id[0] == '\0' || !in_list(f->ids, f->nids, id)))
+        return 0;
+    if (f->since_ms > 0 && r->ts_ms < f->since_ms)
+        return 0;
+    return 1;
+}
+
+static const char *const skip_names[REPLAY_SKIP_COUNT] = {
+    [REPLAY_SKIP_FINAL] = "final",         [REPLAY_SKIP_REJECTED] = "rejected",
+    [REPLAY_SKIP_IN_FLIGHT] = "in-flight", [REPLAY_SKIP_CANCEL] = "cancelled",
+    [REPLAY_SKIP_NO_ID] = "no-id",         [REPLAY_SKIP_DUPLICATE] = "duplicate",
+};
+
+const char *replay_skip_name(enum replay_skip s)
+{
+    return s >= 0 && s < REPLAY_SKIP_COUNT ? skip_names[s] : "?";
+}
+
+/* ---- the ids seen in one run: a set of strings, open addressing ---- */
+
+struct idset {
+    char **slots;
+    size_t cap, n;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void idset_free(struct idset *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slots[i]);
+    free(s->slots);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Adds id. 1 when it was new, 0 when it was there, -1 out of memory. */
+static int idset_add(struct idset *s, const char *id)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t ncap = s->cap == 0 ? 64 : s->cap * 2;
+        struct idset grown = {calloc(ncap, sizeof(char *)), ncap, 0};
+        if (grown.slots == NULL)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slots[i] == NULL)
+                continue;
+            size_t j = fnv1a(s->slots[i]) & (ncap - 1);
+            while (grown.slots[j] != NULL)
+                j = (j + 1) & (ncap - 1);
+            grown.slots[j] = s->slots[i];
+            grown.n++;
+        }
+        free(s->slots);
+        *s = grown;
+    }
+    size_t j = fnv1a(id) & (s->cap - 1);
+    while (s->slots[j] != NULL) {
+        if (strcmp(s->slots[j], id) == 0)
+            return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->slots[j] = strdup(id);
+    if (s->slots[j] == NULL)
+        return -1;
+    s->n++;
+    return 1;
+}
+
+/* ---- output ---- */
+
+/* Bytes a terminal would act on become '?'. */
+static void text_clean(char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+    }
+}
+
+/* A JSON string; bytes that are not valid UTF-8 turn the string to ASCII
+ * with '?' for every byte above 0x7f. */
+static json_t *json_str(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    char *copy = strdup(s);
+    if (copy == NULL)
+        return NULL;
+    for (char *p = copy; *p != '\0'; p++) {
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    }
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+static void format_when(uint64_t ts_ms, char *buf, size_t buflen)
+{
+    time_t t = (time_t)(ts_ms / 1000u);
+    struct tm tm;
+    char day[32];
+
+    if (ts_ms == 0 || gmtime_r(&t, &tm) == NULL ||
+        strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(buf, buflen, "-");
+        return;
+    }
+    snprintf(buf, buflen, "%s.%03uZ", day, (unsigned)(ts_ms % 1000u));
+}
+
+/* What became of one matching record. */
+struct replay_line {
+    const char *id;            /* "" when none */
+    const char *action;        /* replayed, would-replay, skipped, failed */
+    int skip;                  /* with skipped: an enum replay_skip */
+    const char *status;        /* the status found in Redis; "" when unknown or none */
+    int32_t dlq_partition;
+    int64_t dlq_offset;
+};
+
+static void print_line(FILE *out, int json, const struct replay_record *r,
+                       const struct replay_line *l)
+{
+    char when[48];
+
+    format_when(r->ts_ms, when, sizeof(when));
+    if (!json) {
+        char error[sizeof(r->error)];
+        char action[48];
+        snprintf(error, sizeof(error), "%s", r->error[0] != '\0' ? r->error : "-");
+        text_clean(error);
+        if (strcmp(l->action, "skipped") == 0)
+            snprintf(action, sizeof(action), "skip:%s", replay_skip_name(l->skip));
+        else
+            snprintf(action, sizeof(action), "%s", l->action);
+        fprintf(out, "%s %s %s %s %s\n", l->id[0] != '\0' ? l->id : "-", r->reason, when, action,
+                error);
+        fflush(out);
+        return;
+    }
+    json_t *o = json_object();
+    if (o == NULL)
+        return;
+    json_object_set_new(o, "id", l->id[0] != '\0' ? json_string(l->id) : json_null());
+    json_object_set_new(o, "reason", json_string(r->reason));
+    json_object_set_new(o, "error", json_str(r->error));
+    json_object_set_new(o, "worker", json_str(r->worker));
+    json_object_set_new(o, "ts_ms", json_integer((json_int_t)r->ts_ms));
+    json_object_set_new(o, "when", json_string(when));
+    json_object_set_new(o, "topic", json_str(r->topic));
+    json_object_set_new(o, "partition", json_integer((json_int_t)r->partition));
+    json_object_set_new(o, "offset", json_integer((json_int_t)r->offset));
+    json_object_set_new(o, "dlq_partition", json_integer(l->dlq_partition));
+    json_object_set_new(o, "dlq_offset", json_integer((json_int_t)l->dlq_offset));
+    json_object_set_new(o, "action", json_string(l->action));
+    if (strcmp(l->action, "skipped") == 0)
+        json_object_set_new(o, "skip", json_string(replay_skip_name(l->skip)));
+    json_object_set_new(o, "status", l->status[0] != '\0' ? json_str(l->status) : json_null());
+    json_dumpf(o, out, JSON_COMPACT | JSON_SORT_KEYS);
+    fputc('\n', out);
+    fflush(out);
+    json_decref(o);
+}
+
+void replay_summary_print(const struct replay_summary *s, int dry_run, FILE *out)
+{
+    long skipped = 0;
+    int first = 1;
+
+    for (int i = 0; i < REPLAY_SKIP_COUNT; i++)
+        skipped += s->skipped[i];
+    fprintf(out, "atc: replay-dlq: %ld read, %ld invalid, %ld matched, %ld %s, %ld skipped", s->read,
+            s->invalid, s->matched, s->replayed, dry_run ? "would be replayed" : "replayed",
+            skipped);
+    for (int i = 0; i < REPLAY_SKIP_COUNT; i++) {
+        if (s->skipped[i] == 0)
+            continue;
+        fprintf(out, "%s%ld %s", first ? " (" : ", ", s->skipped[i], replay_skip_name(i));
+        first = 0;
+    }
+    if (!first)
+        fputc(')', out);
+    if (s->stopped_at_max)
+        fputs("; stopped at --max", out);
+    fputc('\n', out);
+}
+
+/* ---- the run ---- */
+
+struct replay_ctx {
+    const struct replay_opts *o;
+    struct atc_results *r;
+    struct atc_client *c;
+    FILE *out;
+    struct replay_summary *sum;
+    struct idset seen;
+};
+
+/* Handles one message of the topic. 0 to go on, 1 to stop (--max), or an
+ * error with err set. */
+static int replay_one(struct replay_ctx *x, const rd_kafka_message_t *m, char *err,
+                      size_t errlen)
+{
+    const struct replay_opts *o = x->o;
+    struct replay_record rec;
+    struct replay_line line = {.action = "skipped", .status = ""};
+    char id[ATC_JOB_ID_MAX + 1];
+    char status[32] = "";
+    char why[256];
+    int rc;
+
+    x->sum->read++;
+    if (replay_record_decode(m->payload, m->len, &rec, why, sizeof(why)) != 0) {
+        x->sum->invalid++;
+        fprintf(stderr, "atc: replay-dlq: %s [%d] offset %" PRId64 ": not a dead-letter record (%s); "
+                        "skipped\n", o->topic, (int)m->partition, m->offset, why);
+        return 0;
+    }
+    (void)replay_record_job_id(&rec, m->key, m->key_len, id);
+    if (!replay_filter_match(&o->filter, &rec, id))
+        return 0;
+    x->sum->matched++;
+    line.id = id;
+    line.dlq_partition = m->partition;
+    line.dlq_offset = m->offset;
+    if (id[0] == '\0') {
+        line.skip = REPLAY_SKIP_NO_ID;
+        goto done;
+    }
+    rc = idset_add(&x->seen, id);
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        return ATC_ENOMEM;
+    }
+    if (rc == 0) {
+        line.skip = REPLAY_SKIP_DUPLICATE;
+        goto done;
+    }
+    /* A rejected message is rejected again unless its cause is gone: only
+     * where --reason names its reason (then the record matched through it). */
+    int allow_rejected = o->filter.nreasons > 0;
+    if (replay_reason_is_rejection(rec.reason) && !allow_rejected) {
+        line.skip = REPLAY_SKIP_REJECTED;
+        goto done;
+    }
+    int outcome = ATC_REPLAY_KEPT;
+    unsigned flags = (allow_rejected ? ATC_REPLAY_ALLOW_REJECTED : 0u) |
+                     (o->dry_run ? ATC_REPLAY_CHECK_ONLY : 0u);
+    rc = atc_results_reset_for_replay(x->r, id, flags, 0, &outcome, status, sizeof(status), err,
+                                      errlen);
+    if (rc != 0)
+        return rc;
+    line.status = status;
+    switch (outcome) {
+    case ATC_REPLAY_RESET:
+    case ATC_REPLAY_NEW:
+    case ATC_REPLAY_AGAIN:
+        break;
+    case ATC_REPLAY_IN_FLIGHT:
+        line.skip = REPLAY_SKIP_IN_FLIGHT;
+        goto done;
+    case ATC_REPLAY_CANCELLED:
+        line.skip = REPLAY_SKIP_CANCEL;
+        goto done;
+    default:
+        line.skip = strcmp(status, "rejected") == 0 ? REPLAY_SKIP_REJECTED : REPLAY_SKIP_FINAL;
+        goto done;
+    }
+    if (o->dry_run) {
+        line.action = "would-replay";
+    } else {
+        rc = atc_client_submit_raw(x->c, id, rec.original, rec.original_len, err, errlen);
+        if (rc != 0) {
+            line.action = "failed";
+            print_line(x->out, o->json, &rec, &line);
+            return rc;
+        }
+        line.action = "replayed";
+    }
+    x->sum->replayed++;
+    print_line(x->out, o->json, &rec, &line);
+    if (o->max > 0 && x->sum->replayed >= o->max) {
+        x->sum->stopped_at_max = 1;
+        return 1;
+    }
+    return 0;
+done:
+    x->sum->skipped[line.skip]++;
+    print_line(x->out, o->json, &rec, &line);
+    return 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One partition to read: [next, end). */
+struct replay_part {
+    int32_t partition;
+    int64_t end;
+    int done;
+};
+
+int replay_run(const struct replay_opts *o, struct atc_results *r, struct atc_client *c,
+               FILE *out, struct replay_summary *sum, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_t *rkt = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    struct replay_part *parts = NULL;
+    struct replay_ctx x = {.o = o, .r = r, .c = c, .out = out, .sum = sum};
+    char errstr[512], last_err[256] = "";
+    rd_kafka_resp_err_t kerr;
+    int nparts = 0, left = 0;
+    int rc = 0;
+
+    memset(sum, 0, sizeof(*sum));
+    if (conf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    /* A group id only because librdkafka's consumer wants one: partitions are
+     * assigned, never subscribed, and nothing is committed. */
+    if (rd_kafka_conf_set(conf, "group.id", REPLAY_GROUP, errstr, sizeof(errstr)) != 0 ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) != 0 ||
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) != 0 ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr)) != 0 ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr)) != 0) {
+        snprintf(err, errlen, "kafka: %s", errstr);
+        rc = ATC_EINVAL;
+        goto out;
+    }
+    rc = atc_kafka_conf_apply(conf, o->brokers, o->xprops, o->nxprops, err, errlen);
+    if (rc != 0)
+        goto out;
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        snprintf(err, errlen, "cannot create a kafka consumer: %s", errstr);
+        rc = ATC_EINVAL;
+        goto out;
+    }
+    conf = NULL; /* owned by rk */
+    rd_kafka_poll_set_consumer(rk);
+    rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+    if (rkt == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    kerr = rd_kafka_metadata(rk, 0, rkt, &md, o->timeout_ms);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "cannot read the metadata of topic '%s': %s", o->topic,
+                 rd_kafka_err2str(kerr));
+        rc = ATC_ECONN;
+        goto out;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "topic '%s': %s", o->topic,
+                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "not found");
+        rc = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                 ? ATC_ENOTFOUND
+                 : ATC_ECONN;
+        goto out;
+    }
+    nparts = md->topics[0].partition_cnt;
+    parts = calloc(nparts > 0 ? (size_t)nparts : 1, sizeof(*parts));
+    list = rd_kafka_topic_partition_list_new(nparts > 0 ? nparts : 1);
+    if (parts == NULL || list == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    /* The end of each partition now: records added while we replay (a
+     * replayed job that fails again) are left for the next run. */
+    for (int i = 0; i < nparts; i++) {
+        int64_t low = 0, high = 0;
+        parts[i].partition = md->topics[0].partitions[i].id;
+        kerr = rd_kafka_query_watermark_offsets(rk, o->topic, parts[i].partition, &low, &high,
+                                                o->timeout_ms);
+        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(err, errlen, "cannot read the offsets of %s [%d]: %s", o->topic,
+                     (int)parts[i].partition, rd_kafka_err2str(kerr));
+            rc = ATC_ECONN;
+            goto out;
+        }
+        parts[i].end = high;
+        if (high <= low) {
+            parts[i].done = 1;
+            continue;
+        }
+        rd_kafka_topic_partition_list_add(list, o->topic, parts[i].partition)->offset = low;
+        left++;
+    }
+    if (left == 0)
+        goto out;
+    kerr = rd_kafka_assign(rk, list);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "cannot assign the partitions of %s: %s", o->topic,
+                 rd_kafka_err2str(kerr));
+        rc = ATC_ECONN;
+        goto out;
+    }
+    int64_t last_progress = mono_ms();
+    while (left > 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, REPLAY_POLL_MS);
+        if (m == NULL) {
+            if (mono_ms() - last_progress > o->timeout_ms) {
+                snprintf(err, errlen, "reading %s made no progress for %d ms (%d partitions "
+                                      "not read to their end)%s%s",
+                         o->topic, o->timeout_ms, left, last_err[0] ? ": " : "", last_err);
+                rc = ATC_ETIMEDOUT;
+                goto out;
+            }
+            continue;
+        }
+        struct replay_part *p = NULL;
+        for (int i = 0; i < nparts; i++) {
+            if (parts[i].partition == m->partition)
+                p = &parts[i];
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (p != NULL && !p->done) {
+                p->done = 1;
+                left--;
+            }
+        } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* Often passing (a broker reconnecting): the progress timeout
+             * decides, and names the last one. */
+            snprintf(last_err, sizeof(last_err), "%s", rd_kafka_message_errstr(m));
+        } else if (p != NULL && !p->done) {
+            last_progress = mono_ms();
+            if (m->offset < p->end)
+                rc = replay_one(&x, m, err, errlen);
+            if (m->offset + 1 >= p->end) {
+                p->done = 1;
+                left--;
+            }
+            last_progress = mono_ms();
+        }
+        rd_kafka_message_destroy(m);
+        if (rc < 0)
+            goto out;
+        if (rc == 1) {
+            rc = 0;
+            break;
+        }
+    }
+out:
+    idset_free(&x.seen);
+    if (rk != NULL && list != NULL)
+        rd_kafka_assign(rk, NULL);
+    if (list != NULL)
+        rd_kafka_topic_partition_list_destroy(list);
+    free(parts);
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    if (rkt != NULL)
+        rd_kafka_topic_destroy(rkt);
+    if (rk != NULL) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    if (conf != NULL)
+        rd_kafka_conf_destroy(conf);
+    return rc;
+}
