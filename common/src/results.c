@@ -4,6 +4,10 @@
 
 #include "atc/error.h"
 #include "redis_url.h"
+/* The Redis scripts, generated from the files in common/lua (each says its KEYS,
+ * ARGV and answer): atc_lua_queued, atc_lua_running, atc_lua_final,
+ * atc_lua_cancel, atc_lua_replay. The Python client runs the same files. */
+#include "atc_lua_scripts.h"
 
 #include <hiredis/hiredis.h>
 
@@ -35,122 +39,6 @@ struct atc_results {
 static const char *const results_final[] = {
     "passed", "failed", "error", "timeout", "rejected", "cancelled",
 };
-
-#define LUA_FINAL_TABLE                                                             \
-    "local final = {passed=true, failed=true, error=true, timeout=true,\n"          \
-    "               rejected=true, cancelled=true}\n"
-
-/* KEYS[1] hash; ARGV[1] submitted_ms, ARGV[2] ttl. Writes only where the key
- * does not exist; the TTL makes a job that never runs vanish eventually. */
-static const char results_lua_queued[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-    "redis.call('HSET', KEYS[1], 'status', 'queued', 'submitted_ms', ARGV[1])\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-    "return 1\n";
-
-/* KEYS[1] hash; ARGV[1] ttl, then name, value pairs. -1 when final, else the
- * new attempt number. The caller's status and attempt fields are ignored. */
-static const char results_lua_running[] =
-    LUA_FINAL_TABLE
-    "local st = redis.call('HGET', KEYS[1], 'status')\n"
-    "if st and final[st] then return -1 end\n"
-    "local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)\n"
-    "local args = {'status', 'running'}\n"
-    "for i = 2, #ARGV - 1, 2 do\n"
-    "  if ARGV[i] ~= 'status' and ARGV[i] ~= 'attempt' then\n"
-    "    args[#args + 1] = ARGV[i]\n"
-    "    args[#args + 1] = ARGV[i + 1]\n"
-    "  end\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], unpack(args))\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
-    "return attempt\n";
-
-/* KEYS[1] hash, KEYS[2] done list, KEYS[3] stream; ARGV[1] id, ARGV[2]
- * status, ARGV[3] ttl, then name, value pairs. 0 when a final status was
- * already there (nothing changed), 1 when written and notified. */
-static const char results_lua_final[] =
-    LUA_FINAL_TABLE
-    "local st = redis.call('HGET', KEYS[1], 'status')\n"
-    "if st and final[st] then return 0 end\n"
-    "local args = {'status', ARGV[2]}\n"
-    "for i = 4, #ARGV - 1, 2 do\n"
-    "  if ARGV[i] ~= 'status' then\n"
-    "    args[#args + 1] = ARGV[i]\n"
-    "    args[#args + 1] = ARGV[i + 1]\n"
-    "  end\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], unpack(args))\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*',\n"
-    "           'id', ARGV[1], 'status', ARGV[2])\n"
-    "redis.call('RPUSH', KEYS[2], ARGV[2])\n"
-    "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-    "return 1\n";
-
-/* KEYS[1] hash, KEYS[2] done list, KEYS[3] stream, KEYS[4] cancel mark;
- * ARGV[1] id, ARGV[2] ttl, ARGV[3] finished_ms. 0: already final, nothing
- * changed. Otherwise sets the cancel mark (a worker watches it for its running
- * jobs), then: a queued job (or none known yet) gets its final cancelled
- * result with the notifications of the final write, 1 (3 when there was no
- * hash); a running job gets cancel_requested=1 and the worker ends it, 2.
- * The Python client (producer/python/atc_fleet/_lua.py) holds a copy. */
-static const char results_lua_cancel[] =
-    LUA_FINAL_TABLE
-    "local st = redis.call('HGET', KEYS[1], 'status')\n"
-    "if st and final[st] then return 0 end\n"
-    "redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])\n"
-    "if st == 'running' then\n"
-    "  redis.call('HSET', KEYS[1], 'cancel_requested', '1')\n"
-    "  return 2\n"
-    "end\n"
-    "local existed = redis.call('EXISTS', KEYS[1])\n"
-    "redis.call('HSET', KEYS[1], 'status', 'cancelled', 'reason', 'cancelled',\n"
-    "           'error', 'cancelled before it ran', 'finished_ms', ARGV[3])\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*',\n"
-    "           'id', ARGV[1], 'status', 'cancelled')\n"
-    "redis.call('RPUSH', KEYS[2], 'cancelled')\n"
-    "redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-    "if existed == 1 then return 1 end\n"
-    "return 3\n";
-
-/* KEYS[1] hash, KEYS[2] done list, KEYS[3] cancel mark; ARGV[1] 1 where a
- * rejected result may be reset, ARGV[2] 1 to change nothing, ARGV[3] now
- * (ms), ARGV[4] ttl. Returns {outcome, status found}: 0 kept (a final status
- * that is never reset), 1 reset (error, or rejected where allowed), 2 no hash
- * (now queued), 3 queued by an earlier replay, 4 running or queued by a
- * submit, 5 a cancel was asked. A reset keeps attempt, submitted_ms, labels,
- * traceparent and replayed, sets status queued, replayed + 1, replayed_ms and
- * the TTL, and deletes the done list (which would wake waiters at once). */
-static const char results_lua_replay[] =
-    "local st = redis.call('HGET', KEYS[1], 'status')\n"
-    "local function requeue()\n"
-    "  if ARGV[2] == '1' then return end\n"
-    "  local keep = {attempt=true, submitted_ms=true, labels=true, traceparent=true,\n"
-    "                replayed=true}\n"
-    "  local drop = {}\n"
-    "  for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
-    "    if not keep[k] then drop[#drop + 1] = k end\n"
-    "  end\n"
-    "  if #drop > 0 then redis.call('HDEL', KEYS[1], unpack(drop)) end\n"
-    "  redis.call('HINCRBY', KEYS[1], 'replayed', 1)\n"
-    "  redis.call('HSET', KEYS[1], 'status', 'queued', 'replayed_ms', ARGV[3])\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
-    "  redis.call('DEL', KEYS[2])\n"
-    "end\n"
-    "if st == 'running' then return {4, st} end\n"
-    "if st == 'queued' then\n"
-    "  if redis.call('HEXISTS', KEYS[1], 'replayed') == 1 then return {3, st} end\n"
-    "  return {4, st}\n"
-    "end\n"
-    "if st and st ~= 'error' and not (st == 'rejected' and ARGV[1] == '1') then\n"
-    "  return {0, st}\n"
-    "end\n"
-    "if redis.call('EXISTS', KEYS[3]) == 1 then return {5, st or ''} end\n"
-    "requeue()\n"
-    "if st then return {1, st} end\n"
-    "return {2, ''}\n";
 
 int atc_status_is_final(const char *status)
 {
@@ -428,8 +316,8 @@ int atc_results_mark_queued(struct atc_results *r, const char *id, uint64_t subm
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int mlen = snprintf(ms, sizeof(ms), "%llu", (unsigned long long)submitted_ms);
     int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
-    const char *argv[] = {"EVAL", results_lua_queued, "1", key, ms, ttl};
-    size_t lens[] = {4, sizeof(results_lua_queued) - 1, 1, (size_t)klen, (size_t)mlen,
+    const char *argv[] = {"EVAL", atc_lua_queued, "1", key, ms, ttl};
+    size_t lens[] = {4, sizeof(atc_lua_queued) - 1, 1, (size_t)klen, (size_t)mlen,
                      (size_t)tlen};
     rc = results_run(r, "the queued mark", 6, argv, lens, &reply, err, errlen);
     if (reply != NULL)
@@ -499,7 +387,7 @@ int atc_results_mark_running(struct atc_results *r, const char *id,
     int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
     const char *head[] = {key, ttl};
     size_t head_lens[] = {(size_t)klen, (size_t)tlen};
-    rc = results_eval_argv(results_lua_running, sizeof(results_lua_running) - 1, head,
+    rc = results_eval_argv(atc_lua_running, sizeof(atc_lua_running) - 1, head,
                            head_lens, 2, "1", fields, nfields, &argv, &lens, &argc);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory writing the running mark of %s", id);
@@ -556,7 +444,7 @@ int atc_results_write_final(struct atc_results *r, const char *id, const char *s
     const char *head[] = {key, done, ATC_RESULTS_STREAM, id, status, ttl};
     size_t head_lens[] = {(size_t)klen, (size_t)dlen, strlen(ATC_RESULTS_STREAM),
                           strlen(id), strlen(status), (size_t)tlen};
-    rc = results_eval_argv(results_lua_final, sizeof(results_lua_final) - 1, head, head_lens,
+    rc = results_eval_argv(atc_lua_final, sizeof(atc_lua_final) - 1, head, head_lens,
                            6, "3", fields, nfields, &argv, &lens, &argc);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory writing the result of %s", id);
@@ -895,9 +783,9 @@ int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *o
     int nlen = snprintf(ms, sizeof(ms), "%llu",
                         (unsigned long long)ts.tv_sec * 1000ull +
                             (unsigned long long)ts.tv_nsec / 1000000ull);
-    const char *argv[] = {"EVAL", results_lua_cancel, "4", key, done, ATC_RESULTS_STREAM,
+    const char *argv[] = {"EVAL", atc_lua_cancel, "4", key, done, ATC_RESULTS_STREAM,
                           mark, id, ttl, ms};
-    size_t lens[] = {4, sizeof(results_lua_cancel) - 1, 1, (size_t)klen, (size_t)dlen,
+    size_t lens[] = {4, sizeof(atc_lua_cancel) - 1, 1, (size_t)klen, (size_t)dlen,
                      strlen(ATC_RESULTS_STREAM), (size_t)mlen, strlen(id), (size_t)tlen,
                      (size_t)nlen};
     rc = results_run(r, "the cancel", 10, argv, lens, &reply, err, errlen);
@@ -943,9 +831,9 @@ int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned
                             (unsigned long long)ts.tv_nsec / 1000000ull);
     const char *allow = (flags & ATC_REPLAY_ALLOW_REJECTED) != 0 ? "1" : "0";
     const char *check = (flags & ATC_REPLAY_CHECK_ONLY) != 0 ? "1" : "0";
-    const char *argv[] = {"EVAL", results_lua_replay, "3", key, done, mark, allow, check,
+    const char *argv[] = {"EVAL", atc_lua_replay, "3", key, done, mark, allow, check,
                           ms, ttl};
-    size_t lens[] = {4, sizeof(results_lua_replay) - 1, 1, (size_t)klen, (size_t)dlen,
+    size_t lens[] = {4, sizeof(atc_lua_replay) - 1, 1, (size_t)klen, (size_t)dlen,
                      (size_t)mlen, 1, 1, (size_t)nlen, (size_t)tlen};
     rc = results_run(r, "the reset for a replay", 10, argv, lens, &reply, err, errlen);
     if (rc != 0)
