@@ -615,14 +615,120 @@ out:
     return rc;
 }
 
+/* The multipart body of a bulk upload, built by hand: curl_mime would draw its
+ * boundary from the system's random source on every upload. */
+struct mp_buf {
+    char *p;
+    size_t len;
+};
+
+/* Appends n bytes (when out->p is NULL, only counts them). */
+static void mp_put(struct mp_buf *out, const void *s, size_t n)
+{
+    if (out->p != NULL && n > 0)
+        memcpy(out->p + out->len, s, n);
+    out->len += n;
+}
+
+static void mp_puts(struct mp_buf *out, const char *s)
+{
+    mp_put(out, s, strlen(s));
+}
+
+/* Appends a form field or file name the way curl does (HTML5): '"', CR and
+ * LF percent-escaped. */
+static void mp_put_name(struct mp_buf *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '"')
+            mp_put(out, "%22", 3);
+        else if (*s == '\r')
+            mp_put(out, "%0D", 3);
+        else if (*s == '\n')
+            mp_put(out, "%0A", 3);
+        else
+            mp_put(out, s, 1);
+    }
+}
+
+/* Writes (or, with out->p NULL, measures) the whole body. */
+static void mp_body(struct mp_buf *out, const char *boundary, const struct atc_job_file *files,
+                    size_t nfiles)
+{
+    char name[64];
+
+    for (size_t i = 0; i < nfiles; i++) {
+        /* The daemon needs each path field before its file part. */
+        mp_puts(out, "--");
+        mp_puts(out, boundary);
+        mp_puts(out, "\r\nContent-Disposition: form-data; name=\"");
+        snprintf(name, sizeof(name), "files[%zu].path", i);
+        mp_puts(out, name);
+        mp_puts(out, "\"\r\n\r\n");
+        mp_puts(out, files[i].path);
+        mp_puts(out, "\r\n--");
+        mp_puts(out, boundary);
+        mp_puts(out, "\r\nContent-Disposition: form-data; name=\"");
+        snprintf(name, sizeof(name), "files[%zu].file", i);
+        mp_puts(out, name);
+        mp_puts(out, "\"; filename=\"");
+        mp_put_name(out, files[i].path);
+        mp_puts(out, "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        mp_put(out, files[i].data, files[i].len);
+        mp_puts(out, "\r\n");
+    }
+    mp_puts(out, "--");
+    mp_puts(out, boundary);
+    mp_puts(out, "--\r\n");
+}
+
+/* 1 when the boundary occurs in a path or a file's data. */
+static int mp_boundary_used(const char *boundary, const struct atc_job_file *files,
+                            size_t nfiles)
+{
+    size_t blen = strlen(boundary);
+
+    for (size_t i = 0; i < nfiles; i++) {
+        if (strstr(files[i].path, boundary) != NULL ||
+            (files[i].len >= blen && memmem(files[i].data, files[i].len, boundary, blen) != NULL))
+            return 1;
+    }
+    return 0;
+}
+
+/* A boundary that occurs in none of the files: a 64-bit mix of the clock and
+ * a counter, in hex, drawn again in the unlikely case that it does occur.
+ * Returns 0, or -1 when every draw occurred. */
+static int mp_boundary(char *out, size_t outlen, const struct atc_job_file *files,
+                       size_t nfiles)
+{
+    static _Atomic unsigned long long counter;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    for (int draw = 0; draw < 64; draw++) {
+        /* splitmix64 */
+        unsigned long long z = (unsigned long long)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^
+                               (unsigned long long)ts.tv_sec ^ (counter++ << 32);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        snprintf(out, outlen, "------------------------atc%016llx", z);
+        if (!mp_boundary_used(out, files, nfiles))
+            return 0;
+    }
+    return -1;
+}
+
 int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
                        const struct atc_job_file *files, size_t nfiles, char *err,
                        size_t errlen)
 {
     char what[256];
-    char name[64];
-    curl_mime *mime = NULL;
+    char boundary[64];
+    char ctype[128];
     char *url = NULL;
+    struct mp_buf mp = {0};
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
 
@@ -630,10 +736,6 @@ int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
     snprintf(what, sizeof(what), "POST /toolbox/%s/files/bulk-upload", sb->id);
     if (nfiles == 0)
         return 0;
-    url = atc_dhttp_fmt("%s/files/bulk-upload", sb->toolbox_url);
-    mime = curl_mime_init(d->http.curl);
-    if (url == NULL || mime == NULL)
-        goto nomem;
     for (size_t i = 0; i < nfiles; i++) {
         if (files[i].path == NULL || files[i].path[0] == '\0' ||
             (files[i].data == NULL && files[i].len > 0)) {
@@ -641,22 +743,23 @@ int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
             snprintf(err, errlen, "%s: file %zu has no path or no data", what, i);
             goto out;
         }
-        /* The daemon needs each path field before its file part. */
-        curl_mimepart *part = curl_mime_addpart(mime);
-        snprintf(name, sizeof(name), "files[%zu].path", i);
-        if (part == NULL || curl_mime_name(part, name) != CURLE_OK ||
-            curl_mime_data(part, files[i].path, CURL_ZERO_TERMINATED) != CURLE_OK)
-            goto nomem;
-        part = curl_mime_addpart(mime);
-        snprintf(name, sizeof(name), "files[%zu].file", i);
-        if (part == NULL || curl_mime_name(part, name) != CURLE_OK ||
-            curl_mime_data(part, files[i].len > 0 ? (const char *)files[i].data : "",
-                           files[i].len) != CURLE_OK ||
-            curl_mime_filename(part, files[i].path) != CURLE_OK ||
-            curl_mime_type(part, "application/octet-stream") != CURLE_OK)
-            goto nomem;
     }
-    struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .mime = mime,
+    if (mp_boundary(boundary, sizeof(boundary), files, nfiles) != 0) {
+        rc = ATC_EINVAL;
+        snprintf(err, errlen, "%s: no multipart boundary fits the files", what);
+        goto out;
+    }
+    snprintf(ctype, sizeof(ctype), "Content-Type: multipart/form-data; boundary=%s", boundary);
+    mp_body(&mp, boundary, files, nfiles);
+    size_t total = mp.len;
+    url = atc_dhttp_fmt("%s/files/bulk-upload", sb->toolbox_url);
+    mp.p = malloc(total + 1);
+    if (url == NULL || mp.p == NULL)
+        goto nomem;
+    mp.len = 0;
+    mp_body(&mp, boundary, files, nfiles);
+    struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .body = mp.p,
+                                .body_len = mp.len, .content_type = ctype,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
     daytona_observe(d, "upload");
@@ -673,7 +776,7 @@ nomem:
     snprintf(err, errlen, "%s: out of memory", what);
 out:
     atc_dhttp_body_free(&body);
-    curl_mime_free(mime);
+    free(mp.p);
     free(url);
     return rc;
 }
