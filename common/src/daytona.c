@@ -14,6 +14,7 @@
 #include "atc/error.h"
 #include "atc/output.h"
 #include "daytona_http.h"
+#include "json_pick.h"
 
 #define DT_DEFAULT_CONNECT_MS 10000L
 #define DT_DEFAULT_REQUEST_MS 60000L
@@ -199,28 +200,60 @@ out:
     return rc;
 }
 
-/* Fills out from a sandbox JSON object; asks for the toolbox proxy URL when the
- * object has none. */
-static int parse_sandbox(struct atc_daytona *d, json_t *obj, struct atc_sandbox *out,
-                         const char *what, char *err, size_t errlen)
+/* Picks members out of a JSON object reply; a sentence in err when it is not
+ * one. Returns 0 or ATC_EPROTO. */
+static int pick_reply(const struct atc_dhttp_body *body, struct atc_jpick *picks, size_t n,
+                      const char *what, char *err, size_t errlen)
 {
+    char jerr[128] = "";
+    int rc = atc_jpick_object(body->data, body->len, picks, n, jerr, sizeof(jerr));
+
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: the response is not JSON (%.100s)", what, jerr);
+        return ATC_EPROTO;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: the response is not a JSON object", what);
+        return ATC_EPROTO;
+    }
+    return 0;
+}
+
+/* Fills out from a sandbox JSON object reply; asks for the toolbox proxy URL
+ * when the object has none. */
+static int parse_sandbox(struct atc_daytona *d, const struct atc_dhttp_body *body,
+                         struct atc_sandbox *out, const char *what, char *err, size_t errlen)
+{
+    enum { F_ID, F_NAME, F_STATE, F_ERROR_REASON, F_PROXY };
+    struct atc_jpick f[] = {
+        [F_ID] = {.key = "id"},
+        [F_NAME] = {.key = "name"},
+        [F_STATE] = {.key = "state"},
+        [F_ERROR_REASON] = {.key = "errorReason"},
+        [F_PROXY] = {.key = "toolboxProxyUrl"},
+    };
     char proxy[sizeof(out->toolbox_url)];
     char *eid = NULL;
-    int rc = ATC_EPROTO;
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    const char *id = json_string_value(json_object_get(obj, "id"));
-    if (!id_ok(id)) {
+    rc = pick_reply(body, f, sizeof(f) / sizeof(f[0]), what, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = ATC_EPROTO;
+    if (f[F_ID].type != ATC_JPICK_STRING ||
+        atc_jpick_copy(&f[F_ID], out->id, sizeof(out->id)) >= sizeof(out->id) ||
+        !id_ok(out->id)) {
+        out->id[0] = '\0';
         snprintf(err, errlen, "%s: the sandbox in the response has no usable id", what);
         goto out;
     }
-    snprintf(out->id, sizeof(out->id), "%s", id);
-    copy_member(out->name, sizeof(out->name), obj, "name");
-    copy_member(out->state, sizeof(out->state), obj, "state");
-    copy_member(out->error_reason, sizeof(out->error_reason), obj, "errorReason");
-    const char *p = json_string_value(json_object_get(obj, "toolboxProxyUrl"));
-    if (p != NULL && p[0] != '\0') {
-        if ((size_t)snprintf(proxy, sizeof(proxy), "%s", p) >= sizeof(proxy)) {
+    atc_jpick_copy(&f[F_NAME], out->name, sizeof(out->name));
+    atc_jpick_copy(&f[F_STATE], out->state, sizeof(out->state));
+    atc_jpick_copy(&f[F_ERROR_REASON], out->error_reason, sizeof(out->error_reason));
+    size_t plen = atc_jpick_copy(&f[F_PROXY], proxy, sizeof(proxy));
+    if (plen > 0) {
+        if (plen >= sizeof(proxy)) {
             snprintf(err, errlen, "%s: toolboxProxyUrl is too long", what);
             goto out;
         }
@@ -279,7 +312,7 @@ int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spe
                        struct atc_sandbox *out, char *err, size_t errlen)
 {
     const char *what = "POST /sandbox";
-    json_t *req_json = NULL, *root = NULL;
+    json_t *req_json = NULL;
     char *payload = NULL, *url = NULL;
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
@@ -315,17 +348,12 @@ int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spe
     daytona_observe(d, "create");
     if (rc != 0)
         goto out;
-    rc = ATC_EPROTO;
-    root = load_json(&body, JSON_OBJECT, what, err, errlen);
-    if (root == NULL)
-        goto out;
-    rc = parse_sandbox(d, root, out, what, err, errlen);
+    rc = parse_sandbox(d, &body, out, what, err, errlen);
     goto out;
 nomem:
     rc = ATC_ENOMEM;
     snprintf(err, errlen, "%s: out of memory", what);
 out:
-    json_decref(root);
     atc_dhttp_body_free(&body);
     free(url);
     free(payload);
@@ -339,7 +367,6 @@ int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *o
     char what[256];
     char *eid = NULL, *url = NULL;
     struct atc_dhttp_body body = {0};
-    json_t *root = NULL;
     int rc = ATC_ENOMEM;
 
     reset_last(d);
@@ -362,13 +389,8 @@ int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *o
     daytona_observe(d, "get");
     if (rc != 0)
         goto out;
-    rc = ATC_EPROTO;
-    root = load_json(&body, JSON_OBJECT, what, err, errlen);
-    if (root == NULL)
-        goto out;
-    rc = parse_sandbox(d, root, out, what, err, errlen);
+    rc = parse_sandbox(d, &body, out, what, err, errlen);
 out:
-    json_decref(root);
     atc_dhttp_body_free(&body);
     free(url);
     free(eid);
@@ -788,7 +810,7 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
                      size_t errlen)
 {
     char what[256];
-    json_t *req_json = NULL, *root = NULL;
+    json_t *req_json = NULL;
     char *payload = NULL, *url = NULL, *out_buf = NULL;
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
@@ -832,33 +854,36 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
     daytona_observe(d, "exec");
     if (rc != 0)
         goto out;
-    rc = ATC_EPROTO;
-    root = load_json(&body, JSON_OBJECT, what, err, errlen);
-    if (root == NULL)
+    enum { F_EXIT_CODE, F_CODE, F_RESULT };
+    struct atc_jpick f[] = {
+        [F_EXIT_CODE] = {.key = "exitCode"},
+        [F_CODE] = {.key = "code"},
+        [F_RESULT] = {.key = "result"},
+    };
+    rc = pick_reply(&body, f, sizeof(f) / sizeof(f[0]), what, err, errlen);
+    if (rc != 0)
         goto out;
+    rc = ATC_EPROTO;
     /* Daemons up to about v0.100 called the exit code "code". */
-    json_t *ec = json_object_get(root, "exitCode");
-    if (!json_is_integer(ec))
-        ec = json_object_get(root, "code");
-    if (!json_is_integer(ec) || json_integer_value(ec) < INT32_MIN ||
-        json_integer_value(ec) > INT32_MAX) {
+    const struct atc_jpick *ec = f[F_EXIT_CODE].type == ATC_JPICK_INT ? &f[F_EXIT_CODE]
+                                                                      : &f[F_CODE];
+    if (ec->type != ATC_JPICK_INT || ec->num < INT32_MIN || ec->num > INT32_MAX) {
         snprintf(err, errlen, "%s: the response has no exitCode", what);
         goto out;
     }
-    json_t *res = json_object_get(root, "result");
-    if (res != NULL && !json_is_null(res) && !json_is_string(res)) {
+    const struct atc_jpick *res = &f[F_RESULT];
+    if (res->type != ATC_JPICK_NONE && res->type != ATC_JPICK_NULL &&
+        res->type != ATC_JPICK_STRING) {
         snprintf(err, errlen, "%s: result is not a string", what);
         goto out;
     }
-    size_t len = json_is_string(res) ? json_string_length(res) : 0;
-    out_buf = malloc(len + 1);
+    size_t len = 0;
+    out_buf = atc_jpick_dup(res, &len);
     if (out_buf == NULL)
         goto nomem;
-    if (len > 0)
-        memcpy(out_buf, json_string_value(res), len);
     len = atc_output_cap(out_buf, len, max_output, truncated);
     out_buf[len] = '\0';
-    *exit_code = (int)json_integer_value(ec);
+    *exit_code = (int)ec->num;
     *output = out_buf;
     *output_len = len;
     out_buf = NULL;
@@ -869,7 +894,6 @@ nomem:
     snprintf(err, errlen, "%s: out of memory", what);
 out:
     free(out_buf);
-    json_decref(root);
     atc_dhttp_body_free(&body);
     free(url);
     free(payload);
