@@ -302,43 +302,178 @@ static json_t *kv_object(const struct atc_kv *kv, size_t n)
     return o;
 }
 
-/* Sets key to a new value in obj (which takes it). Returns 0 or -1. */
-static int set_new(json_t *obj, const char *key, json_t *v)
+/* A JSON request body written directly (a jansson tree and its dump cost more
+ * than the request): compact, strings escaped as json_dumps escapes them. A
+ * string that is not UTF-8 (or a NULL) marks the body bad, as json_string
+ * refuses it. */
+struct jw {
+    char *p;
+    size_t len;
+    size_t cap;
+    int bad;            /* 1: a NULL or non-UTF-8 string; 2: out of memory */
+};
+
+static void jw_put(struct jw *w, const char *s, size_t n)
 {
-    return v != NULL && json_object_set_new(obj, key, v) == 0 ? 0 : -1;
+    if (w->bad)
+        return;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap : 512;
+        while (cap < w->len + n + 1)
+            cap *= 2;
+        char *p = realloc(w->p, cap);
+        if (p == NULL) {
+            w->bad = 2;
+            return;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+    w->p[w->len] = '\0';
+}
+
+static void jw_lit(struct jw *w, const char *s)
+{
+    jw_put(w, s, strlen(s));
+}
+
+static void jw_str(struct jw *w, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    if (s == NULL || !atc_jpick_utf8_valid(s, strlen(s))) {
+        if (!w->bad)
+            w->bad = 1;
+        return;
+    }
+    jw_put(w, "\"", 1);
+    const char *run = s;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = {'\\', 0};
+        size_t n = 2;
+        if (c == '"' || c == '\\')
+            esc[1] = (char)c;
+        else if (c == '\b')
+            esc[1] = 'b';
+        else if (c == '\f')
+            esc[1] = 'f';
+        else if (c == '\n')
+            esc[1] = 'n';
+        else if (c == '\r')
+            esc[1] = 'r';
+        else if (c == '\t')
+            esc[1] = 't';
+        else if (c < 0x20) {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        } else
+            continue;
+        jw_put(w, run, (size_t)(s - run));
+        jw_put(w, esc, n);
+        run = s + 1;
+    }
+    jw_put(w, run, (size_t)(s - run));
+    jw_put(w, "\"", 1);
+}
+
+/* ,"key": (the comma unless first) */
+static void jw_key(struct jw *w, const char *key, int *first)
+{
+    if (!*first)
+        jw_put(w, ",", 1);
+    *first = 0;
+    jw_str(w, key);
+    jw_put(w, ":", 1);
+}
+
+/* An object of string pairs; of pairs with the same key the last wins, as in
+ * a jansson object. */
+static void jw_kv(struct jw *w, const struct atc_kv *kv, size_t n)
+{
+    int first = 1;
+
+    jw_put(w, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        int later = 0;
+        if (kv[i].key == NULL || kv[i].value == NULL) {
+            if (!w->bad)
+                w->bad = 1;
+            break;
+        }
+        for (size_t k = i + 1; k < n && !later; k++)
+            later = kv[k].key != NULL && strcmp(kv[k].key, kv[i].key) == 0;
+        if (later)
+            continue;
+        jw_key(w, kv[i].key, &first);
+        jw_str(w, kv[i].value);
+    }
+    jw_put(w, "}", 1);
+}
+
+static void jw_int(struct jw *w, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+    jw_put(w, num, (size_t)n);
 }
 
 int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spec,
                        struct atc_sandbox *out, char *err, size_t errlen)
 {
     const char *what = "POST /sandbox";
-    json_t *req_json = NULL;
+    struct jw w = {0};
     char *payload = NULL, *url = NULL;
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
 
     reset_last(d);
     memset(out, 0, sizeof(*out));
-    req_json = json_object();
-    if (req_json == NULL)
+    int first = 1;
+    jw_put(&w, "{", 1);
+    if (spec->name != NULL) {
+        jw_key(&w, "name", &first);
+        jw_str(&w, spec->name);
+    }
+    if (spec->snapshot != NULL) {
+        jw_key(&w, "snapshot", &first);
+        jw_str(&w, spec->snapshot);
+    }
+    if (d->target != NULL) {
+        jw_key(&w, "target", &first);
+        jw_str(&w, d->target);
+    }
+    jw_key(&w, "labels", &first);
+    jw_kv(&w, spec->labels, spec->nlabels);
+    jw_key(&w, "env", &first);
+    jw_kv(&w, spec->env, spec->nenv);
+    if (spec->auto_stop_min >= 0) {
+        jw_key(&w, "autoStopInterval", &first);
+        jw_int(&w, spec->auto_stop_min);
+    }
+    if (spec->auto_delete_min >= 0) {
+        jw_key(&w, "autoDeleteInterval", &first);
+        jw_int(&w, spec->auto_delete_min);
+    }
+    if (spec->network_block_all) {
+        jw_key(&w, "networkBlockAll", &first);
+        jw_lit(&w, "true");
+    }
+    jw_put(&w, "}", 1);
+    if (w.bad == 2)
         goto nomem;
-    if ((spec->name != NULL && set_new(req_json, "name", json_string(spec->name)) != 0) ||
-        (spec->snapshot != NULL &&
-         set_new(req_json, "snapshot", json_string(spec->snapshot)) != 0) ||
-        (d->target != NULL && set_new(req_json, "target", json_string(d->target)) != 0) ||
-        set_new(req_json, "labels", kv_object(spec->labels, spec->nlabels)) != 0 ||
-        set_new(req_json, "env", kv_object(spec->env, spec->nenv)) != 0 ||
-        (spec->auto_stop_min >= 0 &&
-         set_new(req_json, "autoStopInterval", json_integer(spec->auto_stop_min)) != 0) ||
-        (spec->auto_delete_min >= 0 &&
-         set_new(req_json, "autoDeleteInterval", json_integer(spec->auto_delete_min)) != 0) ||
-        (spec->network_block_all && set_new(req_json, "networkBlockAll", json_true()) != 0)) {
+    if (w.bad) {
         rc = ATC_EINVAL;
         snprintf(err, errlen, "%s: could not build the request (a NULL or non-UTF-8 "
                               "label, env entry, name or snapshot?)", what);
         goto out;
     }
-    payload = json_dumps(req_json, JSON_COMPACT);
+    payload = w.p;
+    w.p = NULL;
     url = atc_dhttp_fmt("%s/sandbox", d->api_url);
     if (payload == NULL || url == NULL)
         goto nomem;
@@ -357,7 +492,7 @@ out:
     atc_dhttp_body_free(&body);
     free(url);
     free(payload);
-    json_decref(req_json);
+    free(w.p);
     return rc;
 }
 
@@ -735,7 +870,7 @@ static int mp_boundary(char *out, size_t outlen, const struct atc_job_file *file
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         z ^= z >> 31;
-        snprintf(out, outlen, "------------------------atc%016llx", z);
+        snprintf(out, outlen, "atc-%016llx", z);
         if (!mp_boundary_used(out, files, nfiles))
             return 0;
     }
@@ -810,7 +945,7 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
                      size_t errlen)
 {
     char what[256];
-    json_t *req_json = NULL;
+    struct jw w = {0};
     char *payload = NULL, *url = NULL, *out_buf = NULL;
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
@@ -825,19 +960,33 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
         snprintf(err, errlen, "%s: empty command", what);
         return ATC_EINVAL;
     }
-    req_json = json_object();
-    if (req_json == NULL)
+    int first = 1;
+    jw_put(&w, "{", 1);
+    jw_key(&w, "command", &first);
+    jw_str(&w, command);
+    if (cwd != NULL && cwd[0] != '\0') {
+        jw_key(&w, "cwd", &first);
+        jw_str(&w, cwd);
+    }
+    if (nenv > 0) {
+        jw_key(&w, "envs", &first);
+        jw_kv(&w, env, nenv);
+    }
+    if (timeout_s > 0) {
+        jw_key(&w, "timeout", &first);
+        jw_int(&w, timeout_s);
+    }
+    jw_put(&w, "}", 1);
+    if (w.bad == 2)
         goto nomem;
-    if (set_new(req_json, "command", json_string(command)) != 0 ||
-        (cwd != NULL && cwd[0] != '\0' && set_new(req_json, "cwd", json_string(cwd)) != 0) ||
-        (nenv > 0 && set_new(req_json, "envs", kv_object(env, nenv)) != 0) ||
-        (timeout_s > 0 && set_new(req_json, "timeout", json_integer(timeout_s)) != 0)) {
+    if (w.bad) {
         rc = ATC_EINVAL;
         snprintf(err, errlen, "%s: could not build the request (a NULL or non-UTF-8 "
                               "command, cwd or env entry?)", what);
         goto out;
     }
-    payload = json_dumps(req_json, JSON_COMPACT);
+    payload = w.p;
+    w.p = NULL;
     url = atc_dhttp_fmt("%s/process/execute", sb->toolbox_url);
     if (payload == NULL || url == NULL)
         goto nomem;
@@ -897,7 +1046,7 @@ out:
     atc_dhttp_body_free(&body);
     free(url);
     free(payload);
-    json_decref(req_json);
+    free(w.p);
     return rc;
 }
 

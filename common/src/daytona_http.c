@@ -513,7 +513,9 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
     SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
     SETOPT(CURLOPT_USERAGENT, "atc-fleet");
-    SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+    /* gzip only: curl formats every header byte by byte, and "" would list
+     * every encoding it knows (deflate, gzip, br, zstd) on each request. */
+    SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
     SETOPT(CURLOPT_HTTPHEADER, req->json != NULL                                   ? h->hdrs_json
                                : req->body != NULL && req->content_type != NULL ? &ct

@@ -491,3 +491,20 @@ char *atc_jpick_dup(const struct atc_jpick *p, size_t *len)
     *len = o.n;
     return s;
 }
+
+int atc_jpick_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (size_t i = 0; i < n;) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(u + i, n - i);
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}

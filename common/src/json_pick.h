@@ -47,4 +47,8 @@ size_t atc_jpick_copy(const struct atc_jpick *p, char *buf, size_t size);
  * not a string gives "". Returns NULL when out of memory. */
 char *atc_jpick_dup(const struct atc_jpick *p, size_t *len);
 
+/* 1 when s[0..n) is valid UTF-8 as jansson requires of every string (no
+ * overlong forms, no surrogates, nothing above U+10FFFF), else 0. */
+int atc_jpick_utf8_valid(const char *s, size_t n);
+
 #endif
