@@ -4,7 +4,9 @@
  * value of it. The whole document is still checked the way json_loadb with
  * JSON_ALLOW_NUL checks it: well-formed JSON, valid UTF-8 and escapes,
  * integers that fit in a long long, nesting at most 2048 deep, nothing but
- * white space after the value. */
+ * white space after the value. Two differences, on bytes no server sends: a
+ * raw NUL byte is refused (jansson lets some through), and a real number too large for
+ * a double is accepted (jansson refuses it). */
 #ifndef ATC_JSON_PICK_H
 #define ATC_JSON_PICK_H
 
