@@ -288,9 +288,11 @@ static void reject(struct job_thread *jt, struct task *t, const struct atc_job_e
     t->store = 1;
 }
 
-/* Marks the attempt running. Returns the attempt (>= 1), 0 when the result is
- * already final, -1 when given up (shutdown). */
-static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint64_t started)
+/* Marks the attempt running and reads, in the same round trip, whether a
+ * cancel came in while the job was queued (*cancel). Returns the attempt
+ * (>= 1), 0 when the result is already final, -1 when given up (shutdown). */
+static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint64_t started,
+                         int *cancel)
 {
     struct report_fields rf = {0};
     char err[512];
@@ -303,7 +305,8 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
         return -1;
     }
     for (int tries = 1;; tries++) {
-        int rc = atc_results_mark_running(jt->r, job->id, rf.f, rf.n, &attempt, err, sizeof(err));
+        int rc = atc_results_mark_running_cancel(jt->r, job->id, rf.f, rf.n, &attempt, cancel,
+                                                 err, sizeof(err));
         if (rc == 0 || rc == ATC_EFINAL) {
             report_fields_cleanup(&rf);
             return rc == 0 ? attempt : 0;
@@ -443,7 +446,8 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
                           cache_key) == 0 &&
         answer_from_cache(jt, t, job, cache_key, started))
         goto out;
-    int attempt = start_attempt(jt, job, started);
+    int asked = 0;
+    int attempt = start_attempt(jt, job, started, &asked);
     if (attempt < 0)
         goto out;
     if (attempt == 0) {
@@ -456,9 +460,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     ATC_INFO(job->id, "started attempt %d from %s[%d]@%lld (%zu files, %zu deps)", attempt,
              t->topic, (int)t->partition, (long long)t->offset, job->nfiles, job->ndeps);
     /* A cancel that came in while the job was queued here stops it before it starts. */
-    int asked = 0;
-    const char *ids[1] = {job->id};
-    if (atc_results_cancel_check(jt->r, ids, 1, &asked, err, sizeof(err)) == 0 && asked)
+    if (asked)
         jt->cancel = 1;
 
     struct run_params params = ctx->run;

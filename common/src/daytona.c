@@ -14,6 +14,7 @@
 #include "atc/error.h"
 #include "atc/output.h"
 #include "daytona_http.h"
+#include "json_pick.h"
 
 #define DT_DEFAULT_CONNECT_MS 10000L
 #define DT_DEFAULT_REQUEST_MS 60000L
@@ -199,28 +200,60 @@ out:
     return rc;
 }
 
-/* Fills out from a sandbox JSON object; asks for the toolbox proxy URL when the
- * object has none. */
-static int parse_sandbox(struct atc_daytona *d, json_t *obj, struct atc_sandbox *out,
-                         const char *what, char *err, size_t errlen)
+/* Picks members out of a JSON object reply; a sentence in err when it is not
+ * one. Returns 0 or ATC_EPROTO. */
+static int pick_reply(const struct atc_dhttp_body *body, struct atc_jpick *picks, size_t n,
+                      const char *what, char *err, size_t errlen)
 {
+    char jerr[128] = "";
+    int rc = atc_jpick_object(body->data, body->len, picks, n, jerr, sizeof(jerr));
+
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: the response is not JSON (%.100s)", what, jerr);
+        return ATC_EPROTO;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: the response is not a JSON object", what);
+        return ATC_EPROTO;
+    }
+    return 0;
+}
+
+/* Fills out from a sandbox JSON object reply; asks for the toolbox proxy URL
+ * when the object has none. */
+static int parse_sandbox(struct atc_daytona *d, const struct atc_dhttp_body *body,
+                         struct atc_sandbox *out, const char *what, char *err, size_t errlen)
+{
+    enum { F_ID, F_NAME, F_STATE, F_ERROR_REASON, F_PROXY };
+    struct atc_jpick f[] = {
+        [F_ID] = {.key = "id"},
+        [F_NAME] = {.key = "name"},
+        [F_STATE] = {.key = "state"},
+        [F_ERROR_REASON] = {.key = "errorReason"},
+        [F_PROXY] = {.key = "toolboxProxyUrl"},
+    };
     char proxy[sizeof(out->toolbox_url)];
     char *eid = NULL;
-    int rc = ATC_EPROTO;
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    const char *id = json_string_value(json_object_get(obj, "id"));
-    if (!id_ok(id)) {
+    rc = pick_reply(body, f, sizeof(f) / sizeof(f[0]), what, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = ATC_EPROTO;
+    if (f[F_ID].type != ATC_JPICK_STRING ||
+        atc_jpick_copy(&f[F_ID], out->id, sizeof(out->id)) >= sizeof(out->id) ||
+        !id_ok(out->id)) {
+        out->id[0] = '\0';
         snprintf(err, errlen, "%s: the sandbox in the response has no usable id", what);
         goto out;
     }
-    snprintf(out->id, sizeof(out->id), "%s", id);
-    copy_member(out->name, sizeof(out->name), obj, "name");
-    copy_member(out->state, sizeof(out->state), obj, "state");
-    copy_member(out->error_reason, sizeof(out->error_reason), obj, "errorReason");
-    const char *p = json_string_value(json_object_get(obj, "toolboxProxyUrl"));
-    if (p != NULL && p[0] != '\0') {
-        if ((size_t)snprintf(proxy, sizeof(proxy), "%s", p) >= sizeof(proxy)) {
+    atc_jpick_copy(&f[F_NAME], out->name, sizeof(out->name));
+    atc_jpick_copy(&f[F_STATE], out->state, sizeof(out->state));
+    atc_jpick_copy(&f[F_ERROR_REASON], out->error_reason, sizeof(out->error_reason));
+    size_t plen = atc_jpick_copy(&f[F_PROXY], proxy, sizeof(proxy));
+    if (plen > 0) {
+        if (plen >= sizeof(proxy)) {
             snprintf(err, errlen, "%s: toolboxProxyUrl is too long", what);
             goto out;
         }
@@ -269,43 +302,178 @@ static json_t *kv_object(const struct atc_kv *kv, size_t n)
     return o;
 }
 
-/* Sets key to a new value in obj (which takes it). Returns 0 or -1. */
-static int set_new(json_t *obj, const char *key, json_t *v)
+/* A JSON request body written directly (a jansson tree and its dump cost more
+ * than the request): compact, strings escaped as json_dumps escapes them. A
+ * string that is not UTF-8 (or a NULL) marks the body bad, as json_string
+ * refuses it. */
+struct jw {
+    char *p;
+    size_t len;
+    size_t cap;
+    int bad;            /* 1: a NULL or non-UTF-8 string; 2: out of memory */
+};
+
+static void jw_put(struct jw *w, const char *s, size_t n)
 {
-    return v != NULL && json_object_set_new(obj, key, v) == 0 ? 0 : -1;
+    if (w->bad)
+        return;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap : 512;
+        while (cap < w->len + n + 1)
+            cap *= 2;
+        char *p = realloc(w->p, cap);
+        if (p == NULL) {
+            w->bad = 2;
+            return;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+    w->p[w->len] = '\0';
+}
+
+static void jw_lit(struct jw *w, const char *s)
+{
+    jw_put(w, s, strlen(s));
+}
+
+static void jw_str(struct jw *w, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    if (s == NULL || !atc_jpick_utf8_valid(s, strlen(s))) {
+        if (!w->bad)
+            w->bad = 1;
+        return;
+    }
+    jw_put(w, "\"", 1);
+    const char *run = s;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = {'\\', 0};
+        size_t n = 2;
+        if (c == '"' || c == '\\')
+            esc[1] = (char)c;
+        else if (c == '\b')
+            esc[1] = 'b';
+        else if (c == '\f')
+            esc[1] = 'f';
+        else if (c == '\n')
+            esc[1] = 'n';
+        else if (c == '\r')
+            esc[1] = 'r';
+        else if (c == '\t')
+            esc[1] = 't';
+        else if (c < 0x20) {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        } else
+            continue;
+        jw_put(w, run, (size_t)(s - run));
+        jw_put(w, esc, n);
+        run = s + 1;
+    }
+    jw_put(w, run, (size_t)(s - run));
+    jw_put(w, "\"", 1);
+}
+
+/* ,"key": (the comma unless first) */
+static void jw_key(struct jw *w, const char *key, int *first)
+{
+    if (!*first)
+        jw_put(w, ",", 1);
+    *first = 0;
+    jw_str(w, key);
+    jw_put(w, ":", 1);
+}
+
+/* An object of string pairs; of pairs with the same key the last wins, as in
+ * a jansson object. */
+static void jw_kv(struct jw *w, const struct atc_kv *kv, size_t n)
+{
+    int first = 1;
+
+    jw_put(w, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        int later = 0;
+        if (kv[i].key == NULL || kv[i].value == NULL) {
+            if (!w->bad)
+                w->bad = 1;
+            break;
+        }
+        for (size_t k = i + 1; k < n && !later; k++)
+            later = kv[k].key != NULL && strcmp(kv[k].key, kv[i].key) == 0;
+        if (later)
+            continue;
+        jw_key(w, kv[i].key, &first);
+        jw_str(w, kv[i].value);
+    }
+    jw_put(w, "}", 1);
+}
+
+static void jw_int(struct jw *w, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+    jw_put(w, num, (size_t)n);
 }
 
 int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spec,
                        struct atc_sandbox *out, char *err, size_t errlen)
 {
     const char *what = "POST /sandbox";
-    json_t *req_json = NULL, *root = NULL;
+    struct jw w = {0};
     char *payload = NULL, *url = NULL;
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
 
     reset_last(d);
     memset(out, 0, sizeof(*out));
-    req_json = json_object();
-    if (req_json == NULL)
+    int first = 1;
+    jw_put(&w, "{", 1);
+    if (spec->name != NULL) {
+        jw_key(&w, "name", &first);
+        jw_str(&w, spec->name);
+    }
+    if (spec->snapshot != NULL) {
+        jw_key(&w, "snapshot", &first);
+        jw_str(&w, spec->snapshot);
+    }
+    if (d->target != NULL) {
+        jw_key(&w, "target", &first);
+        jw_str(&w, d->target);
+    }
+    jw_key(&w, "labels", &first);
+    jw_kv(&w, spec->labels, spec->nlabels);
+    jw_key(&w, "env", &first);
+    jw_kv(&w, spec->env, spec->nenv);
+    if (spec->auto_stop_min >= 0) {
+        jw_key(&w, "autoStopInterval", &first);
+        jw_int(&w, spec->auto_stop_min);
+    }
+    if (spec->auto_delete_min >= 0) {
+        jw_key(&w, "autoDeleteInterval", &first);
+        jw_int(&w, spec->auto_delete_min);
+    }
+    if (spec->network_block_all) {
+        jw_key(&w, "networkBlockAll", &first);
+        jw_lit(&w, "true");
+    }
+    jw_put(&w, "}", 1);
+    if (w.bad == 2)
         goto nomem;
-    if ((spec->name != NULL && set_new(req_json, "name", json_string(spec->name)) != 0) ||
-        (spec->snapshot != NULL &&
-         set_new(req_json, "snapshot", json_string(spec->snapshot)) != 0) ||
-        (d->target != NULL && set_new(req_json, "target", json_string(d->target)) != 0) ||
-        set_new(req_json, "labels", kv_object(spec->labels, spec->nlabels)) != 0 ||
-        set_new(req_json, "env", kv_object(spec->env, spec->nenv)) != 0 ||
-        (spec->auto_stop_min >= 0 &&
-         set_new(req_json, "autoStopInterval", json_integer(spec->auto_stop_min)) != 0) ||
-        (spec->auto_delete_min >= 0 &&
-         set_new(req_json, "autoDeleteInterval", json_integer(spec->auto_delete_min)) != 0) ||
-        (spec->network_block_all && set_new(req_json, "networkBlockAll", json_true()) != 0)) {
+    if (w.bad) {
         rc = ATC_EINVAL;
         snprintf(err, errlen, "%s: could not build the request (a NULL or non-UTF-8 "
                               "label, env entry, name or snapshot?)", what);
         goto out;
     }
-    payload = json_dumps(req_json, JSON_COMPACT);
+    payload = w.p;
+    w.p = NULL;
     url = atc_dhttp_fmt("%s/sandbox", d->api_url);
     if (payload == NULL || url == NULL)
         goto nomem;
@@ -315,21 +483,16 @@ int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spe
     daytona_observe(d, "create");
     if (rc != 0)
         goto out;
-    rc = ATC_EPROTO;
-    root = load_json(&body, JSON_OBJECT, what, err, errlen);
-    if (root == NULL)
-        goto out;
-    rc = parse_sandbox(d, root, out, what, err, errlen);
+    rc = parse_sandbox(d, &body, out, what, err, errlen);
     goto out;
 nomem:
     rc = ATC_ENOMEM;
     snprintf(err, errlen, "%s: out of memory", what);
 out:
-    json_decref(root);
     atc_dhttp_body_free(&body);
     free(url);
     free(payload);
-    json_decref(req_json);
+    free(w.p);
     return rc;
 }
 
@@ -339,7 +502,6 @@ int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *o
     char what[256];
     char *eid = NULL, *url = NULL;
     struct atc_dhttp_body body = {0};
-    json_t *root = NULL;
     int rc = ATC_ENOMEM;
 
     reset_last(d);
@@ -362,13 +524,8 @@ int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *o
     daytona_observe(d, "get");
     if (rc != 0)
         goto out;
-    rc = ATC_EPROTO;
-    root = load_json(&body, JSON_OBJECT, what, err, errlen);
-    if (root == NULL)
-        goto out;
-    rc = parse_sandbox(d, root, out, what, err, errlen);
+    rc = parse_sandbox(d, &body, out, what, err, errlen);
 out:
-    json_decref(root);
     atc_dhttp_body_free(&body);
     free(url);
     free(eid);
@@ -615,14 +772,127 @@ out:
     return rc;
 }
 
+/* The multipart body of a bulk upload, built by hand: curl_mime would draw its
+ * boundary from the system's random source on every upload. */
+struct mp_buf {
+    char *p;
+    size_t len;
+};
+
+/* Appends n bytes (when out->p is NULL, only counts them). */
+static void mp_put(struct mp_buf *out, const void *s, size_t n)
+{
+    if (out->p != NULL && n > 0)
+        memcpy(out->p + out->len, s, n);
+    out->len += n;
+}
+
+static void mp_puts(struct mp_buf *out, const char *s)
+{
+    mp_put(out, s, strlen(s));
+}
+
+/* Appends a form field or file name the way curl does (HTML5): '"', CR and
+ * LF percent-escaped. */
+static void mp_put_name(struct mp_buf *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '"')
+            mp_put(out, "%22", 3);
+        else if (*s == '\r')
+            mp_put(out, "%0D", 3);
+        else if (*s == '\n')
+            mp_put(out, "%0A", 3);
+        else
+            mp_put(out, s, 1);
+    }
+}
+
+/* Writes (or, with out->p NULL, measures) the whole body. */
+static void mp_body(struct mp_buf *out, const char *boundary, const struct atc_job_file *files,
+                    size_t nfiles)
+{
+    char index[24];
+
+    for (size_t i = 0; i < nfiles; i++) {
+        /* i in decimal, without printf (called twice per file and upload). */
+        char *d = index + sizeof(index) - 1;
+        size_t v = i;
+        *d = '\0';
+        do {
+            *--d = (char)('0' + v % 10);
+            v /= 10;
+        } while (v > 0);
+        memmove(index, d, (size_t)(index + sizeof(index) - d));
+        /* The daemon needs each path field before its file part. */
+        mp_puts(out, "--");
+        mp_puts(out, boundary);
+        mp_puts(out, "\r\nContent-Disposition: form-data; name=\"files[");
+        mp_puts(out, index);
+        mp_puts(out, "].path\"\r\n\r\n");
+        mp_puts(out, files[i].path);
+        mp_puts(out, "\r\n--");
+        mp_puts(out, boundary);
+        mp_puts(out, "\r\nContent-Disposition: form-data; name=\"files[");
+        mp_puts(out, index);
+        mp_puts(out, "].file\"; filename=\"");
+        mp_put_name(out, files[i].path);
+        mp_puts(out, "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        mp_put(out, files[i].data, files[i].len);
+        mp_puts(out, "\r\n");
+    }
+    mp_puts(out, "--");
+    mp_puts(out, boundary);
+    mp_puts(out, "--\r\n");
+}
+
+/* 1 when the boundary occurs in a path or a file's data. */
+static int mp_boundary_used(const char *boundary, const struct atc_job_file *files,
+                            size_t nfiles)
+{
+    size_t blen = strlen(boundary);
+
+    for (size_t i = 0; i < nfiles; i++) {
+        if (strstr(files[i].path, boundary) != NULL ||
+            (files[i].len >= blen && memmem(files[i].data, files[i].len, boundary, blen) != NULL))
+            return 1;
+    }
+    return 0;
+}
+
+/* A boundary that occurs in none of the files: a 64-bit mix of the clock and
+ * a counter, in hex, drawn again in the unlikely case that it does occur.
+ * Returns 0, or -1 when every draw occurred. */
+static int mp_boundary(char *out, size_t outlen, const struct atc_job_file *files,
+                       size_t nfiles)
+{
+    static _Atomic unsigned long long counter;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    for (int draw = 0; draw < 64; draw++) {
+        /* splitmix64 */
+        unsigned long long z = (unsigned long long)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^
+                               (unsigned long long)ts.tv_sec ^ (counter++ << 32);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        snprintf(out, outlen, "atc-%016llx", z);
+        if (!mp_boundary_used(out, files, nfiles))
+            return 0;
+    }
+    return -1;
+}
+
 int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
                        const struct atc_job_file *files, size_t nfiles, char *err,
                        size_t errlen)
 {
     char what[256];
-    char name[64];
-    curl_mime *mime = NULL;
+    char boundary[64];
+    char ctype[128];
     char *url = NULL;
+    struct mp_buf mp = {0};
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
 
@@ -630,10 +900,6 @@ int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
     snprintf(what, sizeof(what), "POST /toolbox/%s/files/bulk-upload", sb->id);
     if (nfiles == 0)
         return 0;
-    url = atc_dhttp_fmt("%s/files/bulk-upload", sb->toolbox_url);
-    mime = curl_mime_init(d->http.curl);
-    if (url == NULL || mime == NULL)
-        goto nomem;
     for (size_t i = 0; i < nfiles; i++) {
         if (files[i].path == NULL || files[i].path[0] == '\0' ||
             (files[i].data == NULL && files[i].len > 0)) {
@@ -641,22 +907,23 @@ int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
             snprintf(err, errlen, "%s: file %zu has no path or no data", what, i);
             goto out;
         }
-        /* The daemon needs each path field before its file part. */
-        curl_mimepart *part = curl_mime_addpart(mime);
-        snprintf(name, sizeof(name), "files[%zu].path", i);
-        if (part == NULL || curl_mime_name(part, name) != CURLE_OK ||
-            curl_mime_data(part, files[i].path, CURL_ZERO_TERMINATED) != CURLE_OK)
-            goto nomem;
-        part = curl_mime_addpart(mime);
-        snprintf(name, sizeof(name), "files[%zu].file", i);
-        if (part == NULL || curl_mime_name(part, name) != CURLE_OK ||
-            curl_mime_data(part, files[i].len > 0 ? (const char *)files[i].data : "",
-                           files[i].len) != CURLE_OK ||
-            curl_mime_filename(part, files[i].path) != CURLE_OK ||
-            curl_mime_type(part, "application/octet-stream") != CURLE_OK)
-            goto nomem;
     }
-    struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .mime = mime,
+    if (mp_boundary(boundary, sizeof(boundary), files, nfiles) != 0) {
+        rc = ATC_EINVAL;
+        snprintf(err, errlen, "%s: no multipart boundary fits the files", what);
+        goto out;
+    }
+    snprintf(ctype, sizeof(ctype), "Content-Type: multipart/form-data; boundary=%s", boundary);
+    mp_body(&mp, boundary, files, nfiles);
+    size_t total = mp.len;
+    url = atc_dhttp_fmt("%s/files/bulk-upload", sb->toolbox_url);
+    mp.p = malloc(total + 1);
+    if (url == NULL || mp.p == NULL)
+        goto nomem;
+    mp.len = 0;
+    mp_body(&mp, boundary, files, nfiles);
+    struct atc_dhttp_req req = {.method = "POST", .url = url, .what = what, .body = mp.p,
+                                .body_len = mp.len, .content_type = ctype,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
     daytona_observe(d, "upload");
@@ -673,7 +940,7 @@ nomem:
     snprintf(err, errlen, "%s: out of memory", what);
 out:
     atc_dhttp_body_free(&body);
-    curl_mime_free(mime);
+    free(mp.p);
     free(url);
     return rc;
 }
@@ -685,7 +952,7 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
                      size_t errlen)
 {
     char what[256];
-    json_t *req_json = NULL, *root = NULL;
+    struct jw w = {0};
     char *payload = NULL, *url = NULL, *out_buf = NULL;
     struct atc_dhttp_body body = {0};
     int rc = ATC_ENOMEM;
@@ -700,19 +967,33 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
         snprintf(err, errlen, "%s: empty command", what);
         return ATC_EINVAL;
     }
-    req_json = json_object();
-    if (req_json == NULL)
+    int first = 1;
+    jw_put(&w, "{", 1);
+    jw_key(&w, "command", &first);
+    jw_str(&w, command);
+    if (cwd != NULL && cwd[0] != '\0') {
+        jw_key(&w, "cwd", &first);
+        jw_str(&w, cwd);
+    }
+    if (nenv > 0) {
+        jw_key(&w, "envs", &first);
+        jw_kv(&w, env, nenv);
+    }
+    if (timeout_s > 0) {
+        jw_key(&w, "timeout", &first);
+        jw_int(&w, timeout_s);
+    }
+    jw_put(&w, "}", 1);
+    if (w.bad == 2)
         goto nomem;
-    if (set_new(req_json, "command", json_string(command)) != 0 ||
-        (cwd != NULL && cwd[0] != '\0' && set_new(req_json, "cwd", json_string(cwd)) != 0) ||
-        (nenv > 0 && set_new(req_json, "envs", kv_object(env, nenv)) != 0) ||
-        (timeout_s > 0 && set_new(req_json, "timeout", json_integer(timeout_s)) != 0)) {
+    if (w.bad) {
         rc = ATC_EINVAL;
         snprintf(err, errlen, "%s: could not build the request (a NULL or non-UTF-8 "
                               "command, cwd or env entry?)", what);
         goto out;
     }
-    payload = json_dumps(req_json, JSON_COMPACT);
+    payload = w.p;
+    w.p = NULL;
     url = atc_dhttp_fmt("%s/process/execute", sb->toolbox_url);
     if (payload == NULL || url == NULL)
         goto nomem;
@@ -729,33 +1010,36 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
     daytona_observe(d, "exec");
     if (rc != 0)
         goto out;
-    rc = ATC_EPROTO;
-    root = load_json(&body, JSON_OBJECT, what, err, errlen);
-    if (root == NULL)
+    enum { F_EXIT_CODE, F_CODE, F_RESULT };
+    struct atc_jpick f[] = {
+        [F_EXIT_CODE] = {.key = "exitCode"},
+        [F_CODE] = {.key = "code"},
+        [F_RESULT] = {.key = "result"},
+    };
+    rc = pick_reply(&body, f, sizeof(f) / sizeof(f[0]), what, err, errlen);
+    if (rc != 0)
         goto out;
+    rc = ATC_EPROTO;
     /* Daemons up to about v0.100 called the exit code "code". */
-    json_t *ec = json_object_get(root, "exitCode");
-    if (!json_is_integer(ec))
-        ec = json_object_get(root, "code");
-    if (!json_is_integer(ec) || json_integer_value(ec) < INT32_MIN ||
-        json_integer_value(ec) > INT32_MAX) {
+    const struct atc_jpick *ec = f[F_EXIT_CODE].type == ATC_JPICK_INT ? &f[F_EXIT_CODE]
+                                                                      : &f[F_CODE];
+    if (ec->type != ATC_JPICK_INT || ec->num < INT32_MIN || ec->num > INT32_MAX) {
         snprintf(err, errlen, "%s: the response has no exitCode", what);
         goto out;
     }
-    json_t *res = json_object_get(root, "result");
-    if (res != NULL && !json_is_null(res) && !json_is_string(res)) {
+    const struct atc_jpick *res = &f[F_RESULT];
+    if (res->type != ATC_JPICK_NONE && res->type != ATC_JPICK_NULL &&
+        res->type != ATC_JPICK_STRING) {
         snprintf(err, errlen, "%s: result is not a string", what);
         goto out;
     }
-    size_t len = json_is_string(res) ? json_string_length(res) : 0;
-    out_buf = malloc(len + 1);
+    size_t len = 0;
+    out_buf = atc_jpick_dup(res, &len);
     if (out_buf == NULL)
         goto nomem;
-    if (len > 0)
-        memcpy(out_buf, json_string_value(res), len);
     len = atc_output_cap(out_buf, len, max_output, truncated);
     out_buf[len] = '\0';
-    *exit_code = (int)json_integer_value(ec);
+    *exit_code = (int)ec->num;
     *output = out_buf;
     *output_len = len;
     out_buf = NULL;
@@ -766,11 +1050,10 @@ nomem:
     snprintf(err, errlen, "%s: out of memory", what);
 out:
     free(out_buf);
-    json_decref(root);
     atc_dhttp_body_free(&body);
     free(url);
     free(payload);
-    json_decref(req_json);
+    free(w.p);
     return rc;
 }
 

@@ -493,6 +493,9 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     CURL *c = h->curl;
     char errbuf[CURL_ERROR_SIZE] = "";
     struct dhttp_sink sink = {.max_ok = req->max_body, .retry_after = -1};
+    /* The body's Content-Type goes in front of the shared headers for this
+     * request only: a list node on the stack, no allocation. */
+    struct curl_slist ct = {.data = (char *)req->content_type, .next = h->hdrs};
     int rc;
 
     body->data = NULL;
@@ -510,15 +513,20 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
     SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
     SETOPT(CURLOPT_USERAGENT, "atc-fleet");
-    SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+    /* gzip only: curl formats every header byte by byte, and "" would list
+     * every encoding it knows (deflate, gzip, br, zstd) on each request. */
+    SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
-    SETOPT(CURLOPT_HTTPHEADER, req->json != NULL ? h->hdrs_json : h->hdrs);
+    SETOPT(CURLOPT_HTTPHEADER, req->json != NULL                                   ? h->hdrs_json
+                               : req->body != NULL && req->content_type != NULL ? &ct
+                                                                                : h->hdrs);
     SETOPT(CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(CURLOPT_HEADERDATA, &sink);
     SETOPT(CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(CURLOPT_WRITEDATA, &sink);
-    if (req->mime != NULL) {
-        SETOPT(CURLOPT_MIMEPOST, req->mime);
+    if (req->body != NULL) {
+        SETOPT(CURLOPT_POSTFIELDS, req->body);
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     } else if (req->json != NULL) {
         SETOPT(CURLOPT_POSTFIELDS, req->json);
         SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->json));
@@ -575,5 +583,6 @@ out:
     free(sink.data);
     /* The handle must not keep pointers into this frame or the caller's request. */
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
     return rc;
 }

@@ -26,7 +26,9 @@ struct atc_dhttp_req {
     const char *url;
     const char *what;               /* "POST /sandbox": the start of messages */
     const char *json;               /* JSON body (POST), or NULL */
-    curl_mime *mime;                /* multipart body (POST), or NULL */
+    const char *body;               /* another body (POST) of body_len bytes, or NULL */
+    size_t body_len;
+    const char *content_type;       /* the body's "Content-Type: ..." header line */
     long timeout_ms;                /* whole-request deadline; 0: none */
     size_t max_body;                /* a 2xx body beyond this fails with ATC_ETOOBIG */
 };

@@ -232,6 +232,55 @@ static int results_run(struct atc_results *r, const char *what, int argc, const 
     return 0;
 }
 
+/* Like results_run, with a second command pipelined behind the first (one
+ * round trip). *out2 is the second reply when the call returns 0; an error
+ * reply to the second command gives NULL there and leaves the return 0. */
+static int results_run2(struct atc_results *r, const char *what, int argc, const char **argv,
+                        const size_t *lens, int argc2, const char **argv2, const size_t *lens2,
+                        redisReply **out, redisReply **out2, char *err, size_t errlen)
+{
+    redisReply *reply = NULL, *reply2 = NULL;
+    int rc;
+
+    *out = NULL;
+    *out2 = NULL;
+    if (r->c == NULL) {
+        rc = results_connect(r, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    if (redisAppendCommandArgv(r->c, argc, argv, lens) != REDIS_OK ||
+        redisAppendCommandArgv(r->c, argc2, argv2, lens2) != REDIS_OK ||
+        redisGetReply(r->c, (void **)&reply) != REDIS_OK || reply == NULL ||
+        redisGetReply(r->c, (void **)&reply2) != REDIS_OK || reply2 == NULL) {
+        char where[300];
+        results_where(r, where, sizeof(where));
+        snprintf(err, errlen, "Redis at %s failed during %s: %s", where, what,
+                 r->c->errstr[0] != '\0' ? r->c->errstr : "connection lost");
+        if (reply != NULL)
+            freeReplyObject(reply);
+        if (reply2 != NULL)
+            freeReplyObject(reply2);
+        redisFree(r->c);
+        r->c = NULL;
+        return ATC_ECONN;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rc = results_reply_code(reply->str);
+        snprintf(err, errlen, "Redis refused %s: %.200s", what, reply->str);
+        freeReplyObject(reply);
+        freeReplyObject(reply2);
+        return rc;
+    }
+    if (reply2->type == REDIS_REPLY_ERROR) {
+        freeReplyObject(reply2);
+        reply2 = NULL;
+    }
+    *out = reply;
+    *out2 = reply2;
+    return 0;
+}
+
 static int results_check_id(const char *id, char *err, size_t errlen)
 {
     size_t n = id != NULL ? strlen(id) : 0;
@@ -365,19 +414,23 @@ static int results_eval_argv(const char *script, size_t script_len, const char *
     return 0;
 }
 
-int atc_results_mark_running(struct atc_results *r, const char *id,
-                             const struct atc_field *fields, size_t nfields, int *attempt_out,
-                             char *err, size_t errlen)
+/* The running mark, with the cancel check pipelined behind it when cancel_out
+ * is not NULL. */
+static int results_mark_running(struct atc_results *r, const char *id,
+                                const struct atc_field *fields, size_t nfields,
+                                int *attempt_out, int *cancel_out, char *err, size_t errlen)
 {
-    char key[RESULTS_KEY_MAX], ttl[24];
+    char key[RESULTS_KEY_MAX], ttl[24], cancel[RESULTS_KEY_MAX];
     const char **argv = NULL;
     size_t *lens = NULL;
-    redisReply *reply = NULL;
+    redisReply *reply = NULL, *reply2 = NULL;
     int argc = 0;
     int rc;
 
     if (attempt_out != NULL)
         *attempt_out = 0;
+    if (cancel_out != NULL)
+        *cancel_out = 0;
     rc = results_check_id(id, err, errlen);
     if (rc == 0)
         rc = results_check_fields(fields, nfields, err, errlen);
@@ -393,7 +446,15 @@ int atc_results_mark_running(struct atc_results *r, const char *id,
         snprintf(err, errlen, "out of memory writing the running mark of %s", id);
         goto out;
     }
-    rc = results_run(r, "the running mark", argc, argv, lens, &reply, err, errlen);
+    if (cancel_out != NULL) {
+        int clen = snprintf(cancel, sizeof(cancel), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+        const char *argv2[] = {"GET", cancel};
+        size_t lens2[] = {3, (size_t)clen};
+        rc = results_run2(r, "the running mark", argc, argv, lens, 2, argv2, lens2, &reply,
+                          &reply2, err, errlen);
+    } else {
+        rc = results_run(r, "the running mark", argc, argv, lens, &reply, err, errlen);
+    }
     if (rc != 0)
         goto out;
     if (reply->type != REDIS_REPLY_INTEGER) {
@@ -409,12 +470,32 @@ int atc_results_mark_running(struct atc_results *r, const char *id,
     }
     if (attempt_out != NULL)
         *attempt_out = reply->integer > 1000000000 ? 1000000000 : (int)reply->integer;
+    /* As atc_results_cancel_check reads it: a string there is a cancel. */
+    if (cancel_out != NULL && reply2 != NULL)
+        *cancel_out = reply2->type == REDIS_REPLY_STRING;
 out:
     if (reply != NULL)
         freeReplyObject(reply);
+    if (reply2 != NULL)
+        freeReplyObject(reply2);
     free(argv);
     free(lens);
     return rc;
+}
+
+int atc_results_mark_running(struct atc_results *r, const char *id,
+                             const struct atc_field *fields, size_t nfields, int *attempt_out,
+                             char *err, size_t errlen)
+{
+    return results_mark_running(r, id, fields, nfields, attempt_out, NULL, err, errlen);
+}
+
+int atc_results_mark_running_cancel(struct atc_results *r, const char *id,
+                                    const struct atc_field *fields, size_t nfields,
+                                    int *attempt_out, int *cancel_out, char *err,
+                                    size_t errlen)
+{
+    return results_mark_running(r, id, fields, nfields, attempt_out, cancel_out, err, errlen);
 }
 
 int atc_results_write_final(struct atc_results *r, const char *id, const char *status,

@@ -733,6 +733,78 @@ static void upload__sends_path_then_file_parts(void **state)
     atc_daytona_destroy(d);
 }
 
+static void exec__request_body__escapes_strings_and_keeps_the_last_duplicate_env_key(void **state)
+{
+    struct canned c = {0};
+    char r0[512];
+    int code = -1, trunc = -1;
+    char *out = NULL;
+    size_t len = 0;
+    const char *cmd = "echo \"a\\b\" \x01\t\xc3\xa9/";
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "", "{\"exitCode\":0,\"result\":\"\"}");
+    c.nreplies = 1;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    struct atc_sandbox sb = canned_sb(&c);
+    struct atc_kv env[] = {{"K", "first"}, {"L", "l\n"}, {"K", "last"}};
+    int rc = atc_daytona_exec(d, &sb, cmd, NULL, env, 3, 0, 100, &code, &out, &len, &trunc,
+                              err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, 0, err);
+    free(out);
+    json_t *body = json_loads(strstr(c.requests[0], "\r\n\r\n") + 4, 0, NULL);
+    assert_non_null(body);
+    assert_string_equal(json_string_value(json_object_get(body, "command")), cmd);
+    json_t *envs = json_object_get(body, "envs");
+    assert_int_equal(json_object_size(envs), 2);
+    assert_string_equal(json_string_value(json_object_get(envs, "K")), "last");
+    assert_string_equal(json_string_value(json_object_get(envs, "L")), "l\n");
+    assert_null(json_object_get(body, "cwd"));
+    assert_null(json_object_get(body, "timeout"));
+    json_decref(body);
+    atc_daytona_destroy(d);
+}
+
+static void create__non_utf8_label__is_einval_and_sends_nothing(void **state)
+{
+    struct canned c = {0};
+    char r0[512];
+    struct atc_sandbox sb;
+    struct atc_kv labels[] = {{"atc-job", "bad\xff"}};
+    struct atc_sandbox_spec spec = {.name = "n1", .labels = labels, .nlabels = 1,
+                                    .auto_stop_min = -1, .auto_delete_min = -1};
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "", "{\"id\":\"sb-1\",\"state\":\"started\"}");
+    c.nreplies = 1;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    int rc = atc_daytona_create(d, &spec, &sb, err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, ATC_EINVAL, err);
+    assert_int_equal(c.nrequests, 0);
+    atc_daytona_destroy(d);
+}
+
+static void upload__quote_and_line_break_in_a_path__are_percent_escaped_in_the_filename(void **state)
+{
+    struct canned c = {0};
+    char r0[512];
+    struct atc_job_file files[] = {{"a\"b\n.py", (unsigned char *)"x", 1}};
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "", "{\"files\":[]}");
+    c.nreplies = 1;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    struct atc_sandbox sb = canned_sb(&c);
+    int rc = atc_daytona_upload(d, &sb, files, 1, err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, 0, err);
+    assert_non_null(strstr(c.requests[0], "; filename=\"a%22b%0A.py\"\r\n"));
+    assert_non_null(strstr(c.requests[0], "Content-Type: multipart/form-data; boundary="));
+    atc_daytona_destroy(d);
+}
+
 /* ---- pure parts ------------------------------------------------------------- */
 
 static void status_code__maps_every_class(void **state)
@@ -892,6 +964,9 @@ int main(void)
         cmocka_unit_test(replies__not_json_or_conflict__are_eproto_and_econflict),
         cmocka_unit_test(list__follows_next_cursor_across_pages),
         cmocka_unit_test(upload__sends_path_then_file_parts),
+        cmocka_unit_test(exec__request_body__escapes_strings_and_keeps_the_last_duplicate_env_key),
+        cmocka_unit_test(create__non_utf8_label__is_einval_and_sends_nothing),
+        cmocka_unit_test(upload__quote_and_line_break_in_a_path__are_percent_escaped_in_the_filename),
     };
     int failed = cmocka_run_group_tests_name("daytona_pure", pure, NULL, NULL);
     failed += cmocka_run_group_tests_name("daytona_canned", canned, NULL, NULL);

@@ -261,6 +261,33 @@ static void mark_running__after_a_final_result__is_refused(void **state)
     atc_results_destroy(r);
 }
 
+static void mark_running_cancel__reads_the_cancel_mark_in_the_same_call(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_field f[] = {{"worker", "w-3", 3}};
+    int attempt = 0, cancel = -1, outcome = -1;
+
+    assert_int_equal(atc_results_mark_queued(r, "r-3", 5, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_mark_running_cancel(r, "r-3", f, 1, &attempt, &cancel, err,
+                                                     sizeof(err)), 0);
+    assert_int_equal(attempt, 1);
+    assert_int_equal(cancel, 0);
+    assert_int_equal(atc_results_cancel(r, "r-3", 60, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
+    assert_int_equal(atc_results_mark_running_cancel(r, "r-3", f, 1, &attempt, &cancel, err,
+                                                     sizeof(err)), 0);
+    assert_int_equal(attempt, 2);
+    assert_int_equal(cancel, 1);
+    /* The connection stays in step: the next call reads its own reply. */
+    assert_int_equal(atc_results_ping(r, err, sizeof(err)), 0);
+    write_final_ok(r, "r-3", "failed", 0);
+    cancel = -1;
+    assert_int_equal(atc_results_mark_running_cancel(r, "r-3", f, 1, &attempt, &cancel, err,
+                                                     sizeof(err)), ATC_EFINAL);
+    assert_int_equal(cancel, 0);
+    atc_results_destroy(r);
+}
+
 static void write_final__second_write__returns_efinal_and_changes_nothing(void **state)
 {
     struct atc_results *r = store_open();
@@ -798,6 +825,7 @@ int main(void)
         cmocka_unit_test(mark_queued__existing_key__is_left_as_it_is),
         cmocka_unit_test(mark_running__each_attempt__increments_attempt_and_sets_fields),
         cmocka_unit_test(mark_running__after_a_final_result__is_refused),
+        cmocka_unit_test(mark_running_cancel__reads_the_cancel_mark_in_the_same_call),
         cmocka_unit_test(write_final__second_write__returns_efinal_and_changes_nothing),
         cmocka_unit_test(write_final__sets_the_ttl_on_hash_and_done_list),
         cmocka_unit_test(write_final__adds_a_stream_entry_with_id_and_status),

@@ -60,6 +60,14 @@ int atc_results_mark_running(struct atc_results *r, const char *id,
                              const struct atc_field *fields, size_t nfields,
                              int *attempt_out, char *err, size_t errlen);
 
+/* atc_results_mark_running, and in the same round trip (pipelined right after
+ * it) whether a cancel was asked for id, as atc_results_cancel_check reads
+ * it: *cancel_out is 1 when atc:cancel:<id> holds a string, else 0 (also when the call fails). Same returns. */
+int atc_results_mark_running_cancel(struct atc_results *r, const char *id,
+                                    const struct atc_field *fields, size_t nfields,
+                                    int *attempt_out, int *cancel_out, char *err,
+                                    size_t errlen);
+
 /* The final write, atomic (one Lua script): unless the hash already holds a final
  * status, sets status and fields, sets the TTL, XADDs {id, status} to
  * atc:results (MAXLEN ~ 100000) and pushes status onto atc:done:<id> with the
