@@ -197,7 +197,45 @@ out:
     return rc;
 }
 
-/* Runs one command, connecting first where needed. On a connection error the
+/* A script's command as EVALSHA <sha1> ...: *sargv and *slens are malloc'd
+ * copies of argv and lens with the first two replaced. 0 when the command is
+ * not an EVAL of one of libatc's scripts (or memory ran out): send it as is. */
+static int results_evalsha(int argc, const char **argv, const size_t *lens,
+                           const char ***sargv, size_t **slens)
+{
+    const char *sha = argc >= 2 && strcmp(argv[0], "EVAL") == 0 ? atc_lua_sha1(argv[1]) : NULL;
+
+    *sargv = NULL;
+    *slens = NULL;
+    if (sha == NULL)
+        return 0;
+    *sargv = malloc((size_t)argc * sizeof(**sargv));
+    *slens = malloc((size_t)argc * sizeof(**slens));
+    if (*sargv == NULL || *slens == NULL) {
+        free(*sargv);
+        free(*slens);
+        *sargv = NULL;
+        *slens = NULL;
+        return 0;
+    }
+    memcpy(*sargv, argv, (size_t)argc * sizeof(**sargv));
+    memcpy(*slens, lens, (size_t)argc * sizeof(**slens));
+    (*sargv)[0] = "EVALSHA";
+    (*slens)[0] = 7;
+    (*sargv)[1] = sha;
+    (*slens)[1] = strlen(sha);
+    return 1;
+}
+
+/* 1 when reply says the server does not have the script (yet). */
+static int results_noscript(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
+           strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+/* Runs one command, connecting first where needed. A script goes as EVALSHA,
+ * and as EVAL (which makes the server keep it) only when it answers NOSCRIPT. On a connection error the
  * context is dropped (the next call reconnects) and ATC_ECONN returned; an
  * error reply becomes ATC_EIO (or ATC_EAUTH). *out is the reply on success. */
 static int results_run(struct atc_results *r, const char *what, int argc, const char **argv,
@@ -212,7 +250,19 @@ static int results_run(struct atc_results *r, const char *what, int argc, const 
         if (rc != 0)
             return rc;
     }
-    reply = redisCommandArgv(r->c, argc, argv, lens);
+    const char **sargv;
+    size_t *slens;
+    if (results_evalsha(argc, argv, lens, &sargv, &slens)) {
+        reply = redisCommandArgv(r->c, argc, sargv, slens);
+        free(sargv);
+        free(slens);
+        if (results_noscript(reply)) {
+            freeReplyObject(reply);
+            reply = redisCommandArgv(r->c, argc, argv, lens);
+        }
+    } else {
+        reply = redisCommandArgv(r->c, argc, argv, lens);
+    }
     if (reply == NULL) {
         char where[300];
         results_where(r, where, sizeof(where));
@@ -233,7 +283,7 @@ static int results_run(struct atc_results *r, const char *what, int argc, const 
 }
 
 /* Like results_run, with a second command pipelined behind the first (one
- * round trip). *out2 is the second reply when the call returns 0; an error
+ * round trip; two when the first is a script the server does not have yet). *out2 is the second reply when the call returns 0; an error
  * reply to the second command gives NULL there and leaves the return 0. */
 static int results_run2(struct atc_results *r, const char *what, int argc, const char **argv,
                         const size_t *lens, int argc2, const char **argv2, const size_t *lens2,
@@ -249,10 +299,27 @@ static int results_run2(struct atc_results *r, const char *what, int argc, const
         if (rc != 0)
             return rc;
     }
-    if (redisAppendCommandArgv(r->c, argc, argv, lens) != REDIS_OK ||
-        redisAppendCommandArgv(r->c, argc2, argv2, lens2) != REDIS_OK ||
-        redisGetReply(r->c, (void **)&reply) != REDIS_OK || reply == NULL ||
-        redisGetReply(r->c, (void **)&reply2) != REDIS_OK || reply2 == NULL) {
+    const char **sargv;
+    size_t *slens;
+    int sha = results_evalsha(argc, argv, lens, &sargv, &slens);
+    int ok;
+    for (;;) {
+        ok = redisAppendCommandArgv(r->c, argc, sha ? sargv : argv, sha ? slens : lens) ==
+                 REDIS_OK &&
+             redisAppendCommandArgv(r->c, argc2, argv2, lens2) == REDIS_OK &&
+             redisGetReply(r->c, (void **)&reply) == REDIS_OK && reply != NULL &&
+             redisGetReply(r->c, (void **)&reply2) == REDIS_OK && reply2 != NULL;
+        if (!ok || !sha || !results_noscript(reply))
+            break;
+        /* Again with the script's text; the server keeps it from now on. */
+        freeReplyObject(reply);
+        freeReplyObject(reply2);
+        reply = reply2 = NULL;
+        sha = 0;
+    }
+    free(sargv);
+    free(slens);
+    if (!ok) {
         char where[300];
         results_where(r, where, sizeof(where));
         snprintf(err, errlen, "Redis at %s failed during %s: %s", where, what,

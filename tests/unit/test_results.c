@@ -288,6 +288,45 @@ static void mark_running_cancel__reads_the_cancel_mark_in_the_same_call(void **s
     atc_results_destroy(r);
 }
 
+static int commandstats_has(redisContext *c, const char *needle)
+{
+    redisReply *reply = redisCommand(c, "INFO commandstats");
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_STRING);
+    int found = strstr(reply->str, needle) != NULL;
+    freeReplyObject(reply);
+    return found;
+}
+
+static void scripts__unknown_to_the_server__are_sent_whole_once_then_by_hash(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    struct atc_field f[] = {{"worker", "w-s", 3}};
+    int attempt = 0, cancel = -1;
+
+    freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
+    /* NOSCRIPT on a single command, and on a pipelined one. */
+    assert_int_equal(atc_results_mark_queued(r, "s-1", 5, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_mark_running_cancel(r, "s-1", f, 1, &attempt, &cancel, err,
+                                                     sizeof(err)), 0);
+    assert_int_equal(attempt, 1);
+    assert_int_equal(cancel, 0);
+    write_final_ok(r, "s-1", "passed", 0);
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:s-1"), 1);
+
+    /* Now the server has them: only their hashes travel. */
+    freeReplyObject(redisCommand(c, "CONFIG RESETSTAT"));
+    assert_int_equal(atc_results_mark_queued(r, "s-2", 5, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_mark_running_cancel(r, "s-2", f, 1, &attempt, &cancel, err,
+                                                     sizeof(err)), 0);
+    write_final_ok(r, "s-2", "passed", 0);
+    assert_true(commandstats_has(c, "cmdstat_evalsha:calls=3,"));
+    assert_false(commandstats_has(c, "cmdstat_eval:"));
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
 static void write_final__second_write__returns_efinal_and_changes_nothing(void **state)
 {
     struct atc_results *r = store_open();
@@ -826,6 +865,7 @@ int main(void)
         cmocka_unit_test(mark_running__each_attempt__increments_attempt_and_sets_fields),
         cmocka_unit_test(mark_running__after_a_final_result__is_refused),
         cmocka_unit_test(mark_running_cancel__reads_the_cancel_mark_in_the_same_call),
+        cmocka_unit_test(scripts__unknown_to_the_server__are_sent_whole_once_then_by_hash),
         cmocka_unit_test(write_final__second_write__returns_efinal_and_changes_nothing),
         cmocka_unit_test(write_final__sets_the_ttl_on_hash_and_done_list),
         cmocka_unit_test(write_final__adds_a_stream_entry_with_id_and_status),
