@@ -20,7 +20,7 @@ static const char RUN_SH[] =
     "# atc-worker: run $ATC_CMD for at most $1 seconds; print its output capped.\n"
     "mkdir -p .atc\n"
     "{ timeout -k 5 \"$1\" sh -c \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
-    " | python3 .atc/cap.py \"$2\" \"$3\"\n"
+    " | python3 -I -S .atc/cap.py \"$2\" \"$3\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
 /* Reads everything on stdin; prints the byte count and whether a JUnit report

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_hostile_jobs.sh: a job printing 1 GiB, a (bounded) fork bomb and an endless
-# loop, with a normal job beside them. Each hostile job ends with its status,
+# loop, and one whose environment breaks every python3 (PYTHONHOME), with a
+# normal job beside them. Each hostile job ends with its status,
 # its output capped, its sandbox deleted and its processes gone; the normal job
 # passes.
 source "$(dirname "$0")/lib.sh"
@@ -52,7 +53,10 @@ submit big --file big.py=big.py --cmd 'python3 big.py' --timeout 60
 submit bomb --tests test_bomb.py --timeout 10
 submit spin --tests test_spin.py --timeout 5
 submit normal --code tool.py --tests test_tool.py --timeout 60
-printf '%s\n' big bomb spin normal >all.ids
+# The job's environment reaches its command, not the worker's own runner.
+submit pyenv --code tool.py --env PYTHONHOME=/nonexistent --env PYTHONPATH=/nonexistent \
+    --cmd 'echo hostile env; python3 -c pass || echo its python3 is broken' --timeout 30
+printf '%s\n' big bomb spin normal pyenv >all.ids
 bomb_count() { pgrep -c -f '^sleep 31[.]4159$' || true; }
 it_wait_eq 60 "the fork bomb's 150 processes" 150 bomb_count
 it_wait_all_final all.ids 120
@@ -75,6 +79,9 @@ it_assert_eq "$(field big exit_code)" 1 "big exit_code"
 check bomb timeout test_timeout
 check spin timeout test_timeout
 check normal passed tests_passed
+check pyenv passed tests_passed
+it_assert_contains "$(field pyenv output)" "hostile env" "pyenv output"
+it_assert_contains "$(field pyenv output)" "its python3 is broken" "pyenv output (the env reached it)"
 
 it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
 it_wait_eq 15 "no process of the fork bomb left" 0 bomb_count
