@@ -74,9 +74,10 @@ static int get_int(const msgpack_object *o, int64_t *v)
 }
 
 enum { F_V, F_REASON, F_ERROR, F_WORKER, F_TS, F_TOPIC, F_PARTITION, F_OFFSET, F_ORIGINAL,
-       F_COUNT };
+       F_TRUNCATED, F_COUNT };
 static const char *const record_keys[F_COUNT] = {
     "v", "reason", "error", "worker", "ts_ms", "topic", "partition", "offset", "original",
+    "original_truncated",
 };
 
 int replay_record_decode(const void *buf, size_t len, struct replay_record *out, char *err,
@@ -160,6 +161,13 @@ int replay_record_decode(const void *buf, size_t len, struct replay_record *out,
         (vals[F_OFFSET] != NULL && get_int(vals[F_OFFSET], &out->offset) != 0)) {
         snprintf(err, errlen, "partition and offset must be integers");
         goto out;
+    }
+    if (vals[F_TRUNCATED] != NULL) {
+        if (vals[F_TRUNCATED]->type != MSGPACK_OBJECT_BOOLEAN) {
+            snprintf(err, errlen, "original_truncated: not a bool");
+            goto out;
+        }
+        out->original_truncated = vals[F_TRUNCATED]->via.boolean;
     }
     const msgpack_object *o = vals[F_ORIGINAL];
     if (o == NULL || o->type != MSGPACK_OBJECT_BIN) {
@@ -383,6 +391,7 @@ static const char *const skip_names[REPLAY_SKIP_COUNT] = {
     [REPLAY_SKIP_FINAL] = "final",         [REPLAY_SKIP_REJECTED] = "rejected",
     [REPLAY_SKIP_IN_FLIGHT] = "in-flight", [REPLAY_SKIP_CANCEL] = "cancelled",
     [REPLAY_SKIP_NO_ID] = "no-id",         [REPLAY_SKIP_DUPLICATE] = "duplicate",
+    [REPLAY_SKIP_TRUNCATED] = "truncated",
 };
 
 const char *replay_skip_name(enum replay_skip s)
@@ -609,6 +618,11 @@ static int replay_one(struct replay_ctx *x, const rd_kafka_message_t *m, char *e
     line.dlq_offset = m->offset;
     if (id[0] == '\0') {
         line.skip = REPLAY_SKIP_NO_ID;
+        goto done;
+    }
+    /* Only the start of a message too large to keep: nothing to send. */
+    if (rec.original_truncated) {
+        line.skip = REPLAY_SKIP_TRUNCATED;
         goto done;
     }
     rc = idset_add(&x->seen, id);

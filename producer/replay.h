@@ -26,12 +26,13 @@ struct replay_record {
     int64_t offset;      /* -1 when absent */
     const void *original;
     size_t original_len;
+    int original_truncated; /* original is only the start of the message */
 };
 
 /* Decodes buf[0..len) as a dead-letter record: a msgpack map with v 1, a
  * non-empty reason and original (bin); error, worker, topic (str), ts_ms,
- * partition, offset (int) where present must have those types; unknown keys
- * are ignored. Nothing is allocated beyond what the bytes could hold.
+ * partition, offset (int) and original_truncated (bool) where present must
+ * have those types; unknown keys are ignored. Nothing is allocated beyond what the bytes could hold.
  * Returns 0, or ATC_EBADMSG with a sentence in err. */
 int replay_record_decode(const void *buf, size_t len, struct replay_record *out, char *err,
                          size_t errlen);
@@ -76,6 +77,7 @@ enum replay_skip {
     REPLAY_SKIP_CANCEL,      /* a cancel was asked for the job */
     REPLAY_SKIP_NO_ID,       /* no job id could be read */
     REPLAY_SKIP_DUPLICATE,   /* a record of the same job came earlier in this run */
+    REPLAY_SKIP_TRUNCATED,   /* the record holds only the start of the message */
     REPLAY_SKIP_COUNT
 };
 

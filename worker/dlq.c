@@ -23,7 +23,8 @@ int dlq_encode(const struct dlq_record *r, char **buf, size_t *len)
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 9);
+    int cut = r->original_full_len > r->original_len;
+    msgpack_pack_map(&pk, cut ? 11 : 9);
     pack_str(&pk, "v");
     msgpack_pack_uint32(&pk, 1);
     pack_str(&pk, "reason");
@@ -43,6 +44,12 @@ int dlq_encode(const struct dlq_record *r, char **buf, size_t *len)
     pack_str(&pk, "original");
     msgpack_pack_bin(&pk, r->original_len);
     msgpack_pack_bin_body(&pk, r->original, r->original_len);
+    if (cut) {
+        pack_str(&pk, "original_len");
+        msgpack_pack_uint64(&pk, r->original_full_len);
+        pack_str(&pk, "original_truncated");
+        msgpack_pack_true(&pk);
+    }
     if (!sb.data) {
         msgpack_sbuffer_destroy(&sb);
         return ATC_ENOMEM;
@@ -52,7 +59,13 @@ int dlq_encode(const struct dlq_record *r, char **buf, size_t *len)
     return 0;
 }
 
+/* Room for the record's other fields around the original. */
+#define DLQ_RECORD_OVERHEAD (64 * 1024)
+/* What is left of an original the broker refuses even at the job size cap. */
+#define DLQ_ORIGINAL_FALLBACK (64 * 1024)
+
 struct dlq {
+    size_t max_original;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
     pthread_mutex_t lock;
@@ -77,8 +90,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     pthread_mutex_unlock(&d->lock);
 }
 
-struct dlq *dlq_new(rd_kafka_conf_t *conf, const char *topic, char *err, size_t errlen)
+struct dlq *dlq_new(rd_kafka_conf_t *conf, const char *topic, size_t max_original, char *err,
+                    size_t errlen)
 {
+    char val[32];
+    size_t vlen = sizeof(val);
+
     struct dlq *d = calloc(1, sizeof(*d));
     if (!d) {
         rd_kafka_conf_destroy(conf);
@@ -87,9 +104,25 @@ struct dlq *dlq_new(rd_kafka_conf_t *conf, const char *topic, char *err, size_t 
     }
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->cond, NULL);
+    d->max_original = max_original;
     rd_kafka_conf_set_opaque(conf, d);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) != RD_KAFKA_CONF_OK) {
+    /* librdkafka's default cap (1,000,000 bytes) is below the largest job. */
+    unsigned long long max_msg = (unsigned long long)max_original + DLQ_RECORD_OVERHEAD;
+    if (max_msg < 1000000)
+        max_msg = 1000000;
+    if (max_msg > 1000000000)
+        max_msg = 1000000000;
+    snprintf(val, sizeof(val), "%llu", max_msg);
+    int ok = rd_kafka_conf_set(conf, "message.max.bytes", val, err, errlen) == RD_KAFKA_CONF_OK;
+    /* A send waits for its report; 5 min (the default) is too long to hold a
+     * job thread that a shutdown may want back. Retries are the caller's. */
+    if (ok && rd_kafka_conf_get(conf, "message.timeout.ms", val, &vlen) == RD_KAFKA_CONF_OK &&
+        strcmp(val, "300000") == 0)
+        ok = rd_kafka_conf_set(conf, "message.timeout.ms", "30000", err, errlen) ==
+             RD_KAFKA_CONF_OK;
+    if (!ok || rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) !=
+                   RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         dlq_destroy(d);
         return NULL;
@@ -125,20 +158,24 @@ void dlq_destroy(struct dlq *d)
     free(d);
 }
 
-int dlq_send(struct dlq *d, const char *key, const struct dlq_record *r, char *err, size_t errlen)
+/* One produce and the wait for its report. */
+static int dlq_send_once(struct dlq *d, const char *key, const struct dlq_record *r,
+                         rd_kafka_resp_err_t *kerr, char *err, size_t errlen)
 {
     char *buf = NULL;
     size_t len = 0;
     struct dlq_wait w = {0};
     int rc;
 
+    *kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
     if ((rc = dlq_encode(r, &buf, &len)) != 0) {
         snprintf(err, errlen, "out of memory");
         return rc;
     }
     if (rd_kafka_produce(d->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, buf, len, key,
                          key ? strlen(key) : 0, &w) != 0) {
-        snprintf(err, errlen, "dead-letter produce: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        *kerr = rd_kafka_last_error();
+        snprintf(err, errlen, "dead-letter produce: %s", rd_kafka_err2str(*kerr));
         free(buf);
         return ATC_ECONN;
     }
@@ -154,8 +191,28 @@ int dlq_send(struct dlq *d, const char *key, const struct dlq_record *r, char *e
         rd_kafka_poll(d->rk, 50);
     }
     if (w.err) {
+        *kerr = w.err;
         snprintf(err, errlen, "dead-letter delivery: %s", rd_kafka_err2str(w.err));
         return w.err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? ATC_ETIMEDOUT : ATC_ECONN;
     }
     return 0;
+}
+
+int dlq_send(struct dlq *d, const char *key, const struct dlq_record *r, char *err, size_t errlen)
+{
+    struct dlq_record cut = *r;
+    rd_kafka_resp_err_t kerr;
+
+    if (cut.original_full_len < cut.original_len)
+        cut.original_full_len = cut.original_len;
+    if (cut.original_len > d->max_original)
+        cut.original_len = d->max_original;
+    int rc = dlq_send_once(d, key, &cut, &kerr, err, errlen);
+    if ((kerr == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+         kerr == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
+        cut.original_len > DLQ_ORIGINAL_FALLBACK) {
+        cut.original_len = DLQ_ORIGINAL_FALLBACK;
+        rc = dlq_send_once(d, key, &cut, &kerr, err, errlen);
+    }
+    return rc;
 }

@@ -242,8 +242,12 @@ static int write_final(struct job_thread *jt, const char *id, const char *status
     }
 }
 
-static void send_dlq(struct job_thread *jt, struct task *t, const char *key, const char *reason,
-                     const char *error)
+/* Sends the dead-letter record of t, retrying until the broker has it: a
+ * record is part of the job's outcome, so a message is not done without it.
+ * 0, or -1 when a shutdown gave it up (then the offset must not be stored:
+ * the message comes again and is dead-lettered then). */
+static int send_dlq(struct job_thread *jt, struct task *t, const char *key, const char *reason,
+                    const char *error)
 {
     char err[512];
     struct dlq_record rec = {
@@ -257,10 +261,21 @@ static void send_dlq(struct job_thread *jt, struct task *t, const char *key, con
         .original = t->value,
         .original_len = t->len,
     };
-    if (dlq_send(jt->ctx->dlq, key, &rec, err, sizeof(err)) != 0)
-        ATC_ERROR(key, "dead-letter record not delivered: %s", err);
-    else
-        metrics_count("dlq_records");
+    for (int tries = 1;; tries++) {
+        if (dlq_send(jt->ctx->dlq, key, &rec, err, sizeof(err)) == 0) {
+            metrics_count("dlq_records");
+            return 0;
+        }
+        metrics_count("kafka_errors");
+        if (jt->ctx->abandon || jt->ctx->stopping) {
+            ATC_ERROR(key, "dead-letter record not delivered (%s); given up at shutdown, the "
+                      "message will come again", err);
+            return -1;
+        }
+        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        ATC_WARN(key, "dead-letter record not delivered (%s); retrying in %ld ms", err, wait);
+        sleep_ms(wait);
+    }
 }
 
 static void reject(struct job_thread *jt, struct task *t, const struct atc_job_error *jerr)
@@ -283,7 +298,8 @@ static void reject(struct job_thread *jt, struct task *t, const struct atc_job_e
         if (rc != 0 && rc != ATC_EFINAL)
             return; /* given up at shutdown: the message will come again */
     }
-    send_dlq(jt, t, id ? id : t->key, jerr->reason, jerr->message);
+    if (send_dlq(jt, t, id ? id : t->key, jerr->reason, jerr->message) != 0)
+        return;
     metrics_job_finished("rejected", jerr->reason);
     t->store = 1;
 }
@@ -486,6 +502,12 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         run_outcome_cleanup(&out);
         goto out;
     }
+    /* A fleet fault's dead-letter record goes first: once the final result
+     * is written, a redelivered message is skipped and could not send it. */
+    if (out.fleet_fault && send_dlq(jt, t, job->id, out.reason, out.error) != 0) {
+        run_outcome_cleanup(&out);
+        goto out;
+    }
     int rc = write_final(jt, job->id, out.status, &rf);
     if (rc == 0 || rc == ATC_EFINAL) {
         if (rc == ATC_EFINAL)
@@ -493,8 +515,6 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         ATC_INFO(job->id, "finished: %s (%s) in %llu ms%s%s", out.status, out.reason,
                  (unsigned long long)(meta.finished_ms - started), out.error[0] ? ": " : "",
                  out.error);
-        if (out.fleet_fault && rc == 0)
-            send_dlq(jt, t, job->id, out.reason, out.error);
         if (rc == 0 && cache_key[0] &&
             (strcmp(out.status, "passed") == 0 || strcmp(out.status, "failed") == 0) &&
             atc_results_cache_store(jt->r, cache_key, job->id, (long)ctx->cfg->result_ttl_s, err,

@@ -113,7 +113,8 @@ int main(int argc, char **argv)
     hs.redis_ok = 1;
 
     rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
-    if (!dconf || !(dlq = dlq_new(dconf, cfg.dlq_topic, err, sizeof(err)))) {
+    if (!dconf ||
+        !(dlq = dlq_new(dconf, cfg.dlq_topic, (size_t)cfg.max_job_bytes, err, sizeof(err)))) {
         ATC_ERROR(NULL, "dead-letter producer: %s", err);
         goto out;
     }

@@ -65,6 +65,29 @@ static void record_decode__a_worker_record__reads_every_field(void **state)
     free(job);
 }
 
+static void record_decode__a_cut_original__is_marked_truncated(void **state)
+{
+    size_t jlen = 0, rlen = 0;
+    char *job = job_bytes("job-2", &jlen);
+    struct dlq_record rec = {.reason = "too_large", .error = "too large", .worker = "w-1",
+                             .topic = "atc.jobs", .original = job, .original_len = jlen / 2,
+                             .original_full_len = jlen};
+    char *buf = NULL;
+    struct replay_record r;
+
+    assert_int_equal(dlq_encode(&rec, &buf, &rlen), 0);
+    assert_int_equal(replay_record_decode(buf, rlen, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.original_truncated, 1);
+    assert_int_equal(r.original_len, jlen / 2);
+    free(buf);
+    /* A whole original is not. */
+    buf = record_bytes("too_large", job, jlen, &rlen);
+    assert_int_equal(replay_record_decode(buf, rlen, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.original_truncated, 0);
+    free(buf);
+    free(job);
+}
+
 /* Packs a map of the given pairs: key, then a value written by the callback. */
 typedef void (*pack_fn)(msgpack_packer *pk);
 static void pk_str(msgpack_packer *pk, const char *s)
@@ -322,6 +345,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(record_decode__a_worker_record__reads_every_field),
+        cmocka_unit_test(record_decode__a_cut_original__is_marked_truncated),
         cmocka_unit_test(record_decode__minimal_record__is_read_with_defaults),
         cmocka_unit_test(record_decode__broken_records__are_refused_naming_the_field),
         cmocka_unit_test(record_decode__bytes_that_are_not_a_record__are_refused),
