@@ -135,31 +135,39 @@ static void on_sandbox(void *arg, const char *id)
     pthread_mutex_unlock(&jt->lock);
 }
 
-/* Deletes the sandbox jt is using, from outside its thread, which is blocked
- * on its own handle: the run then ends at its next step. */
-static void delete_sandbox_of(struct job_thread *jt, const char *why)
+/* Deletes sandbox id of job (a cancelled or abandoned one), from outside the
+ * job's thread, which is blocked on its own handle: its run then ends at its
+ * next step. The reaper thread does it, so the main loop does not wait on the
+ * service; where there is no reaper, it is done here. */
+static void delete_sandbox_of(struct job_thread *jt, const char *id, const char *job,
+                              const char *why)
 {
-    char id[128], job[ATC_JOB_ID_MAX + 1], err[512] = "";
+    char err[512] = "";
 
-    pthread_mutex_lock(&jt->lock);
-    snprintf(id, sizeof(id), "%s", jt->sandbox);
-    snprintf(job, sizeof(job), "%s", jt->job_id);
-    pthread_mutex_unlock(&jt->lock);
     if (!id[0])
         return;
+    if (reaper_delete_now(jt->ctx->reaper, id, why)) {
+        ATC_INFO(job, "deleting sandbox %s (%s)", id, why);
+        return;
+    }
     struct atc_daytona *d = jobs_daytona_new(jt->ctx->cfg, err, sizeof(err));
-    if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0) {
-        int deferred = reaper_defer_delete(jt->ctx->reaper, id);
-        ATC_LOGJ(deferred ? ATC_LOG_WARN : ATC_LOG_ERROR, job, "deleting sandbox %s of a %s job: "
-                 "%s%s", id, why, err, deferred ? "; the reaper thread retries" : "");
-    } else
-        ATC_INFO(job, "deleted sandbox %s of a %s job", id, why);
+    if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0)
+        ATC_ERROR(job, "deleting sandbox %s (%s): %s", id, why, err);
+    else
+        ATC_INFO(job, "deleted sandbox %s (%s)", id, why);
     atc_daytona_destroy(d);
 }
 
 void jobs_abandon_sandbox(void *arg, void *state)
 {
-    delete_sandbox_of(state, "abandoned");
+    struct job_thread *jt = state;
+    char id[128], job[ATC_JOB_ID_MAX + 1];
+
+    pthread_mutex_lock(&jt->lock);
+    snprintf(id, sizeof(id), "%s", jt->sandbox);
+    snprintf(job, sizeof(job), "%s", jt->job_id);
+    pthread_mutex_unlock(&jt->lock);
+    delete_sandbox_of(jt, id, job, "its job was abandoned at shutdown");
 }
 
 struct cancel_scan {
@@ -203,15 +211,19 @@ void jobs_watch_cancels(struct jobs_ctx *ctx, struct pool *pool, size_t nthreads
         if (!flags[i])
             continue;
         struct job_thread *jt = cs.threads[i];
+        char sandbox[128] = "";
         pthread_mutex_lock(&jt->lock);
-        /* Still the same job? It may have finished since the scan. */
+        /* Still the same job? It may have finished since the scan. Its
+         * sandbox is read under the same lock: never the next job's. */
         int same = strcmp(jt->job_id, cs.ids[i]) == 0;
-        if (same)
+        if (same) {
             jt->cancel = 1;
+            snprintf(sandbox, sizeof(sandbox), "%s", jt->sandbox);
+        }
         pthread_mutex_unlock(&jt->lock);
         if (same) {
             ATC_INFO(cs.ids[i], "cancel requested: stopping the run");
-            delete_sandbox_of(jt, "cancelled");
+            delete_sandbox_of(jt, sandbox, cs.ids[i], "its job was cancelled");
         }
     }
 out:

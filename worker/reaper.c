@@ -60,6 +60,7 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
  * a minute, until it is gone. */
 struct deferred {
     char id[128];
+    char why[48]; /* whose sandbox, for the log: "its job's delete failed" */
     long long next_ms; /* monotonic */
     int tries;
 };
@@ -92,7 +93,7 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
+static int defer(struct reaper *r, const char *sandbox_id, long long delay_ms, const char *why)
 {
     if (!r || !sandbox_id || !*sandbox_id || strlen(sandbox_id) >= sizeof(r->deferred->id))
         return 0;
@@ -101,14 +102,26 @@ int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
     if (ok) {
         struct deferred *dd = &r->deferred[r->ndeferred++];
         snprintf(dd->id, sizeof(dd->id), "%s", sandbox_id);
-        dd->next_ms = mono_ms() + 1000;
+        snprintf(dd->why, sizeof(dd->why), "%s", why);
+        dd->next_ms = mono_ms() + delay_ms;
         dd->tries = 0;
         pthread_cond_signal(&r->cond);
     }
     pthread_mutex_unlock(&r->lock);
+    return ok;
+}
+
+int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
+{
+    int ok = defer(r, sandbox_id, 1000, "its job's delete failed");
     if (ok)
         metrics_count("sandbox_deletes_deferred");
     return ok;
+}
+
+int reaper_delete_now(struct reaper *r, const char *sandbox_id, const char *why)
+{
+    return defer(r, sandbox_id, 0, why);
 }
 
 /* Tries the deferred deletes that are due (all of them when final). Calls
@@ -116,7 +129,7 @@ int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
 static void retry_deferred(struct reaper *r, int final)
 {
     for (;;) {
-        char id[128];
+        char id[128], why[48];
         long long now = mono_ms();
         size_t i;
 
@@ -129,6 +142,7 @@ static void retry_deferred(struct reaper *r, int final)
             return;
         }
         snprintf(id, sizeof(id), "%s", r->deferred[i].id);
+        snprintf(why, sizeof(why), "%s", r->deferred[i].why);
         int tries = ++r->deferred[i].tries;
         /* Taken off the list while the call runs; put back if it fails. */
         r->deferred[i] = r->deferred[--r->ndeferred];
@@ -136,9 +150,9 @@ static void retry_deferred(struct reaper *r, int final)
 
         char err[512];
         if (atc_daytona_delete(r->d, id, err, sizeof(err)) == 0) {
-            ATC_INFO(NULL, "deleted sandbox %s on try %d after its job's delete failed", id,
-                     tries + 1);
-            metrics_count("sandboxes_reaped");
+            ATC_INFO(NULL, "deleted sandbox %s (%s) on try %d", id, why, tries);
+            if (strcmp(why, "its job's delete failed") == 0)
+                metrics_count("sandboxes_reaped");
             continue;
         }
         if (final) {
@@ -156,6 +170,7 @@ static void retry_deferred(struct reaper *r, int final)
         if (r->ndeferred < REAPER_MAX_DEFERRED) {
             struct deferred *dd = &r->deferred[r->ndeferred++];
             snprintf(dd->id, sizeof(dd->id), "%s", id);
+            snprintf(dd->why, sizeof(dd->why), "%s", why);
             dd->next_ms = mono_ms() + wait;
             dd->tries = tries;
         }

@@ -31,6 +31,12 @@ struct reaper *reaper_start(const struct worker_settings *cfg);
  * sweep then finds the sandbox by its age). */
 int reaper_defer_delete(struct reaper *r, const char *sandbox_id);
 
+/* Hands over a sandbox to delete at once, from the reaper thread: how the
+ * main thread stops a cancelled or abandoned job's run without waiting on the
+ * service itself. why names the job's state for the log. Retried like a
+ * deferred delete. Returns as reaper_defer_delete. */
+int reaper_delete_now(struct reaper *r, const char *sandbox_id, const char *why);
+
 /* Accepts NULL; joins the thread, after one last try of each deferred delete. */
 void reaper_stop(struct reaper *r);
 

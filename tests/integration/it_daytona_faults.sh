@@ -67,5 +67,5 @@ it_wait_eq 10 "the five DELETE faults taken" 0 \
 deferred=$(it_metric "$WORKER_HTTP" atc_sandbox_deletes_deferred_total)
 [[ "$deferred" -gt "$deferred0" ]] || it_fail "no delete was handed to the reaper thread"
 it_wait_eq 60 "no live sandbox after the reaper thread's retries" 0 it_daytona_live
-grep -q "after its job's delete failed" "$WORKER_LOG" || it_fail "the reaper thread did not log the delete"
+grep -q "(its job's delete failed)" "$WORKER_LOG" || it_fail "the reaper thread did not log the delete"
 it_log "ok"
