@@ -375,6 +375,14 @@ static void redact(char *s, const char *secret)
         memcpy(p, "***", 3);
         memmove(p + 3, p + sl, strlen(p + sl) + 1);
     }
+    /* A message cut short may end in the key's first bytes. */
+    size_t n = strlen(s);
+    for (size_t k = sl - 1 < n ? sl - 1 : n; k >= 4; k--) {
+        if (memcmp(s + n - k, secret, k) == 0) {
+            memcpy(s + n - k, "***", 4);
+            break;
+        }
+    }
 }
 
 /* The first string of a JSON value that is a string or an array of strings. */

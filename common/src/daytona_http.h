@@ -81,7 +81,8 @@ int atc_dhttp_iso8601_ms(const char *s, long long *ms);
 /* Writes "<what>: HTTP <status>: <message>" into err, the message taken from a
  * JSON error body (message, error, errors[0] or code; body "code" also goes to
  * code[codelen]) or from the raw body, made printable and shortened. secret,
- * when non-empty, is replaced by "***" wherever it appears. */
+ * when non-empty, is replaced by "***" wherever it appears, and so is a start
+ * of it (4 bytes or more) that the shortening left at the end. */
 void atc_dhttp_http_error(const char *what, long status, const char *body, size_t len,
                           const char *secret, char *code, size_t codelen,
                           char *err, size_t errlen);
