@@ -198,11 +198,18 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     return 0;
 }
 
+/* 1 when sb carries the labels this worker gives its job's sandbox. */
+static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, const char *group)
+{
+    return strcmp(sb->job_label, job_id) == 0 && group != NULL &&
+           strcmp(sb->fleet_label, group) == 0;
+}
+
 static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
     struct run_outcome *o = t->o;
     const struct run_params *p = t->p;
-    char name[160];
+    char name[VERDICT_SANDBOX_NAME_MAX];
     char err[512];
     int rc;
 
@@ -237,8 +244,17 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         }
         rc = atc_daytona_create(t->d, &spec, &t->sb, err, sizeof(err));
         if (rc == ATC_ECONFLICT) {
-            /* Our own name: an earlier create reached the service but its reply was lost. */
+            /* Our own name: an earlier create reached the service but its reply
+             * was lost. Adopted only when its labels say it is this job's. */
             rc = atc_daytona_get(t->d, name, &t->sb, err, sizeof(err));
+            if (rc == 0 && !sandbox_is_ours(&t->sb, t->job->id, p->group)) {
+                snprintf(err, sizeof(err),
+                         "the name %s is taken by sandbox %s, which is not this job's "
+                         "(labels atc-job=\"%.64s\", atc-fleet=\"%.64s\")",
+                         name, t->sb.id, t->sb.job_label, t->sb.fleet_label);
+                memset(&t->sb, 0, sizeof(t->sb));
+                rc = ATC_ECONFLICT;
+            }
         }
         if (p->breaker)
             /* A rate limit is the service working as meant, not failing. */

@@ -675,6 +675,73 @@ static void replies__not_json_or_conflict__are_eproto_and_econflict(void **state
     atc_daytona_destroy(d);
 }
 
+static void get__labels_atc_job_and_atc_fleet__are_exposed(void **state)
+{
+    struct canned c = {0};
+    char r[4][1024];
+    struct atc_sandbox sb;
+
+    c.replies[0] = reply(r[0], sizeof(r[0]), "200 OK", "",
+                         "{\"id\":\"sb-1\",\"state\":\"started\",\"toolboxProxyUrl\":\"http://t/x\","
+                         "\"labels\":{\"other\":{\"atc-job\":\"no\"},\"atc-job\":\"j\\u00e9-1\","
+                         "\"atc-fleet\":\"g1\"}}");
+    /* Not strings, a NUL inside, too long: read as absent. */
+    c.replies[1] = reply(r[1], sizeof(r[1]), "200 OK", "",
+                         "{\"id\":\"sb-2\",\"toolboxProxyUrl\":\"http://t/x\","
+                         "\"labels\":{\"atc-job\":\"victim\\u0000x\",\"atc-fleet\":7}}");
+    c.replies[2] = reply(r[2], sizeof(r[2]), "200 OK", "",
+                         "{\"id\":\"sb-3\",\"toolboxProxyUrl\":\"http://t/x\",\"labels\":["
+                         "\"atc-job\",\"victim\"],\"atc-job\":\"victim\"}");
+    char big[400];
+    memset(big, 'a', 300);
+    big[300] = '\0';
+    char body[900];
+    snprintf(body, sizeof(body),
+             "{\"id\":\"sb-4\",\"toolboxProxyUrl\":\"http://t/x\",\"labels\":{\"atc-job\":\"%s\","
+             "\"atc-fleet\":\"%s\"}}", big, big);
+    c.replies[3] = reply(r[3], sizeof(r[3]), "200 OK", "", body);
+    c.nreplies = 4;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    int rc = atc_daytona_get(d, "sb-1", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "j\xc3\xa9-1");
+    assert_string_equal(sb.fleet_label, "g1");
+    rc = atc_daytona_get(d, "sb-2", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "");
+    assert_string_equal(sb.fleet_label, "");
+    rc = atc_daytona_get(d, "sb-3", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "");
+    rc = atc_daytona_get(d, "sb-4", &sb, err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "");
+    assert_string_equal(sb.fleet_label, "");
+    atc_daytona_destroy(d);
+}
+
+static void create__unusable_reply_with_an_id__keeps_the_id_for_cleanup(void **state)
+{
+    struct canned c = {0};
+    char r0[512];
+    struct atc_sandbox sb;
+    struct atc_sandbox_spec spec = {.name = "n1", .auto_stop_min = -1, .auto_delete_min = -1};
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "",
+                         "{\"id\":\"sb-9\",\"state\":\"started\",\"toolboxProxyUrl\":\"ftp://x/\"}");
+    c.nreplies = 1;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    int rc = atc_daytona_create(d, &spec, &sb, err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, ATC_EPROTO, err);
+    /* The service made it: the caller needs the id to delete it. */
+    assert_string_equal(sb.id, "sb-9");
+    atc_daytona_destroy(d);
+}
+
 static void list__follows_next_cursor_across_pages(void **state)
 {
     struct canned c = {0};
@@ -963,6 +1030,8 @@ int main(void)
         cmocka_unit_test(rate_limit__largest_retry_after_header__wins),
         cmocka_unit_test(replies__not_json_or_conflict__are_eproto_and_econflict),
         cmocka_unit_test(list__follows_next_cursor_across_pages),
+        cmocka_unit_test(get__labels_atc_job_and_atc_fleet__are_exposed),
+        cmocka_unit_test(create__unusable_reply_with_an_id__keeps_the_id_for_cleanup),
         cmocka_unit_test(upload__sends_path_then_file_parts),
         cmocka_unit_test(exec__request_body__escapes_strings_and_keeps_the_last_duplicate_env_key),
         cmocka_unit_test(create__non_utf8_label__is_einval_and_sends_nothing),

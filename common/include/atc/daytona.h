@@ -35,6 +35,11 @@ struct atc_sandbox {
     char state[32];
     char toolbox_url[512];      /* toolboxProxyUrl + "/" + id */
     char error_reason[256];
+    /* The labels atc-job and atc-fleet of the reply (the fleet's own, which
+     * tell whose sandbox it is); "" when absent, not a string, holding a NUL
+     * or too long for the field. */
+    char job_label[ATC_JOB_ID_MAX + 1];
+    char fleet_label[256];
 };
 
 struct atc_sandbox_spec {
