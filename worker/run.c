@@ -198,6 +198,68 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     return 0;
 }
 
+/* A delete asked to wait longer than this is handed over at once. */
+#define DELETE_WAIT_MAX_MS 5000
+
+/* Deletes the sandbox id_or_name (the API takes either; gone already is
+ * fine): three tries here, then it is handed to the reaper thread, so that the
+ * job's result does not wait on the service. */
+static void delete_sandbox(struct try_ctx *t, const char *id_or_name)
+{
+    char err[512];
+    int rc;
+
+    for (int tries = 1;; tries++) {
+        rc = atc_daytona_delete(t->d, id_or_name, err, sizeof(err));
+        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3)
+            break;
+        long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
+                                       (unsigned)rand());
+        if (wait > DELETE_WAIT_MAX_MS)
+            break;
+        sleep_ms(wait);
+    }
+    if (rc != 0) {
+        if (t->p->defer_delete && t->p->defer_delete(t->p->defer_delete_arg, id_or_name))
+            ATC_WARN(t->job->id, "could not delete sandbox %s (%s); the reaper thread retries",
+                     id_or_name, err);
+        else
+            ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper's sweep will): %s",
+                      id_or_name, err);
+    }
+}
+
+static void do_delete(struct try_ctx *t)
+{
+    long t0 = mono_ms();
+
+    delete_sandbox(t, t->sb.id);
+    long took = mono_ms() - t0;
+    t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
+    t->created = 0;
+    if (t->p->on_sandbox)
+        t->p->on_sandbox(t->p->on_sandbox_arg, NULL);
+}
+
+/* After a create that failed for good: the service may still have made the
+ * sandbox. rc is the last try's code, unanswered 1 when some try got no answer
+ * (dropped, timed out). A reply that named a sandbox but was unusable left its
+ * id in t->sb; an unanswered create may have made one under name. Either is
+ * deleted (or handed to the reaper). */
+static void forget_failed_create(struct try_ctx *t, const char *name, int unanswered, int rc)
+{
+    if (t->sb.id[0] != '\0') {
+        ATC_WARN(t->job->id, "deleting sandbox %s, made by a create whose reply was unusable",
+                 t->sb.id);
+        delete_sandbox(t, t->sb.id);
+    } else if (unanswered && rc != ATC_ECONFLICT) {
+        /* (After a 409 for a sandbox that is not ours, the name is not ours.) */
+        ATC_INFO(t->job->id, "deleting sandbox %s, in case the unanswered create made it", name);
+        delete_sandbox(t, name);
+    }
+    memset(&t->sb, 0, sizeof(t->sb));
+}
+
 /* 1 when sb carries the labels this worker gives its job's sandbox. */
 static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, const char *group)
 {
@@ -232,9 +294,13 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .auto_delete_min = 0,
     };
     long t0 = mono_ms();
+    int unanswered = 0;
+    rc = 0;
     for (int tries = 0;; tries++) {
-        if (stop_asked(p))
+        if (stop_asked(p)) {
+            forget_failed_create(t, name, unanswered, rc);
             return ATC_ECANCELED;
+        }
         long long hold_ms = 0;
         if (p->breaker && !breaker_allow(p->breaker, &hold_ms)) {
             /* The service keeps failing: wait for the breaker, spending no retry. */
@@ -261,8 +327,11 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
             breaker_record(p->breaker, rc == 0 || rc == ATC_ERATELIMIT);
         if (rc == 0)
             break;
+        if (rc == ATC_ECONN || rc == ATC_ETIMEDOUT)
+            unanswered = 1;
         if (!retry_pause(t->d, p, t->job->id, rc, tries + 1, "creating the sandbox", err)) {
             set_fleet_error(o, rc, "creating the sandbox", err);
+            forget_failed_create(t, name, unanswered, rc);
             o->create_ms = mono_ms() - t0;
             return rc;
         }
@@ -445,42 +514,6 @@ static int do_test(struct try_ctx *t, int with_deps)
     if (exit_code == VERDICT_TIMEOUT_EXIT)
         snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);
     return 0;
-}
-
-/* A delete asked to wait longer than this is handed over at once. */
-#define DELETE_WAIT_MAX_MS 5000
-
-static void do_delete(struct try_ctx *t)
-{
-    char err[512];
-    long t0 = mono_ms();
-    int rc;
-
-    /* Sandboxes cost money: three tries here, then the reaper thread keeps
-     * trying, so that the job's result does not wait on the service. */
-    for (int tries = 1;; tries++) {
-        rc = atc_daytona_delete(t->d, t->sb.id, err, sizeof(err));
-        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3)
-            break;
-        long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
-                                       (unsigned)rand());
-        if (wait > DELETE_WAIT_MAX_MS)
-            break;
-        sleep_ms(wait);
-    }
-    if (rc != 0) {
-        if (t->p->defer_delete && t->p->defer_delete(t->p->defer_delete_arg, t->sb.id))
-            ATC_WARN(t->job->id, "could not delete sandbox %s (%s); the reaper thread retries",
-                     t->sb.id, err);
-        else
-            ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper's sweep will): %s",
-                      t->sb.id, err);
-    }
-    long took = mono_ms() - t0;
-    t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
-    t->created = 0;
-    if (t->p->on_sandbox)
-        t->p->on_sandbox(t->p->on_sandbox_arg, NULL);
 }
 
 /* Clears what a failed try left in the outcome before the next try. */
