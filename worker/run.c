@@ -294,19 +294,25 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .auto_delete_min = 0,
     };
     long t0 = mono_ms();
+    /* The service keeps failing: wait for the breaker, spending no retry. Once
+     * let through, the create and its retries go on without it, and their
+     * outcome is told to it once. */
+    for (;;) {
+        long long hold_ms = 0;
+        if (stop_asked(p))
+            return ATC_ECANCELED;
+        if (!p->breaker || breaker_allow(p->breaker, &hold_ms))
+            break;
+        sleep_ms(hold_ms < 1000 ? (long)hold_ms : 1000);
+    }
     int unanswered = 0;
     rc = 0;
     for (int tries = 0;; tries++) {
         if (stop_asked(p)) {
+            if (p->breaker)
+                breaker_release(p->breaker);
             forget_failed_create(t, name, unanswered, rc);
             return ATC_ECANCELED;
-        }
-        long long hold_ms = 0;
-        if (p->breaker && !breaker_allow(p->breaker, &hold_ms)) {
-            /* The service keeps failing: wait for the breaker, spending no retry. */
-            sleep_ms(hold_ms < 1000 ? (long)hold_ms : 1000);
-            tries--;
-            continue;
         }
         rc = atc_daytona_create(t->d, &spec, &t->sb, err, sizeof(err));
         if (rc == ATC_ECONFLICT) {
@@ -322,20 +328,36 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
                 rc = ATC_ECONFLICT;
             }
         }
-        if (p->breaker)
-            /* A rate limit is the service working as meant, not failing. */
-            breaker_record(p->breaker, rc == 0 || rc == ATC_ERATELIMIT);
         if (rc == 0)
             break;
         if (rc == ATC_ECONN || rc == ATC_ETIMEDOUT)
             unanswered = 1;
         if (!retry_pause(t->d, p, t->job->id, rc, tries + 1, "creating the sandbox", err)) {
-            set_fleet_error(o, rc, "creating the sandbox", err);
+            long status = atc_daytona_last(t->d)->http_status;
+            if (p->breaker)
+                breaker_record(p->breaker, !breaker_is_fleet_fault(rc));
+            if (rc == ATC_EPROTO && status >= 400 && status < 500) {
+                /* The service answered and refused the sandbox as asked: an
+                 * unknown snapshot, say. No retry can cure it. */
+                o->status = "error";
+                o->reason = "sandbox_rejected";
+                /* The fleet's own default snapshot refused is the fleet's fault. */
+                o->fleet_fault = t->job->snapshot == NULL;
+                snprintf(o->error, sizeof(o->error),
+                         "the sandbox service refused to create the sandbox%s%s%s: %s",
+                         t->job->snapshot ? " (snapshot \"" : "",
+                         t->job->snapshot ? t->job->snapshot : "",
+                         t->job->snapshot ? "\")" : "", err);
+            } else {
+                set_fleet_error(o, rc, "creating the sandbox", err);
+            }
             forget_failed_create(t, name, unanswered, rc);
             o->create_ms = mono_ms() - t0;
             return rc;
         }
     }
+    if (p->breaker)
+        breaker_record(p->breaker, 1);
     t->created = 1;
     snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
     if (p->on_sandbox)
