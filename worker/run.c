@@ -71,6 +71,26 @@ static int stop_asked(const struct run_params *p)
     return *p->abandon || (p->cancel && *p->cancel);
 }
 
+/* The Daytona client's stop test while a job runs (atc_daytona_set_stop). */
+static int client_stop(void *arg)
+{
+    return stop_asked(arg);
+}
+
+#define PAUSE_SLICE_MS 200
+
+/* Sleeps ms in slices, ending early when the job is abandoned or cancelled.
+ * Returns 1 when it ended early, else 0. */
+static int pause_ms(const struct run_params *p, long ms)
+{
+    for (long slept = 0; slept < ms; slept += PAUSE_SLICE_MS) {
+        if (stop_asked(p))
+            return 1;
+        sleep_ms(ms - slept < PAUSE_SLICE_MS ? ms - slept : PAUSE_SLICE_MS);
+    }
+    return stop_asked(p);
+}
+
 /* 1 for the failures of the service that a retry may cure. */
 static int is_fleet_retryable(int rc)
 {
@@ -91,8 +111,8 @@ static int retry_pause(struct atc_daytona *d, const struct run_params *p, const 
     long wait = verdict_backoff_ms(tries, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
     ATC_WARN(job_id, "%s failed (%s); retry %d in %ld ms", what, err, tries, wait);
     metrics_count("retries");
-    sleep_ms(wait);
-    return 1;
+    /* A Retry-After may ask for minutes: a job given up meanwhile stops now. */
+    return !pause_ms(p, wait);
 }
 
 static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
@@ -209,16 +229,19 @@ static void delete_sandbox(struct try_ctx *t, const char *id_or_name)
     char err[512];
     int rc;
 
+    /* A job given up still deletes what it made (nobody else may know of it),
+     * but once, without waiting: the client's stop test is off meanwhile. */
+    atc_daytona_set_stop(t->d, NULL, NULL);
     for (int tries = 1;; tries++) {
         rc = atc_daytona_delete(t->d, id_or_name, err, sizeof(err));
-        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3)
+        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3 || stop_asked(t->p))
             break;
         long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
                                        (unsigned)rand());
-        if (wait > DELETE_WAIT_MAX_MS)
+        if (wait > DELETE_WAIT_MAX_MS || pause_ms(t->p, wait))
             break;
-        sleep_ms(wait);
     }
+    atc_daytona_set_stop(t->d, client_stop, (void *)t->p);
     if (rc != 0) {
         if (t->p->defer_delete && t->p->defer_delete(t->p->defer_delete_arg, id_or_name))
             ATC_WARN(t->job->id, "could not delete sandbox %s (%s); the reaper thread retries",
@@ -253,7 +276,8 @@ static void forget_failed_create(struct try_ctx *t, const char *name, int unansw
                  t->sb.id);
         delete_sandbox(t, t->sb.id);
     } else if (unanswered && rc != ATC_ECONFLICT) {
-        /* (After a 409 for a sandbox that is not ours, the name is not ours.) */
+        /* (After a 409 for a sandbox that is not ours, the name is not ours.)
+         * Also after a stop: the create in flight may have been carried out. */
         ATC_INFO(t->job->id, "deleting sandbox %s, in case the unanswered create made it", name);
         delete_sandbox(t, name);
     }
@@ -303,7 +327,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
             return ATC_ECANCELED;
         if (!p->breaker || breaker_allow(p->breaker, &hold_ms))
             break;
-        sleep_ms(hold_ms < 1000 ? (long)hold_ms : 1000);
+        pause_ms(p, hold_ms < 1000 ? (long)hold_ms : 1000);
     }
     int unanswered = 0;
     rc = 0;
@@ -330,11 +354,14 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         }
         if (rc == 0)
             break;
-        if (rc == ATC_ECONN || rc == ATC_ETIMEDOUT)
+        /* (A create aborted by a stop may have reached the service too.) */
+        if (rc == ATC_ECONN || rc == ATC_ETIMEDOUT || rc == ATC_ECANCELED)
             unanswered = 1;
         if (!retry_pause(t->d, p, t->job->id, rc, tries + 1, "creating the sandbox", err)) {
             long status = atc_daytona_last(t->d)->http_status;
-            if (p->breaker)
+            if (p->breaker && rc == ATC_ECANCELED)
+                breaker_release(p->breaker); /* no outcome: the job stopped */
+            else if (p->breaker)
                 breaker_record(p->breaker, !breaker_is_fleet_fault(rc));
             if (rc == ATC_EPROTO && status >= 400 && status < 500) {
                 /* The service answered and refused the sandbox as asked: an
@@ -551,8 +578,8 @@ static void reset_try(struct run_outcome *o)
     o->error[0] = '\0';
 }
 
-void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-             int attempt, struct run_outcome *out)
+static void run_tries(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
+                      int attempt, struct run_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
@@ -595,8 +622,19 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
         ATC_WARN(job->id, "try %d failed (%s); retrying with a new sandbox in %ld ms", try_no,
                  out->error, wait);
         metrics_count("retries");
-        sleep_ms(wait);
+        if (pause_ms(p, wait))
+            continue; /* the next try sees the stop and ends the job */
     }
+}
+
+void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
+             int attempt, struct run_outcome *out)
+{
+    /* Whatever the job waits on (a request, a sandbox starting), it stops
+     * within about a second of being abandoned or cancelled. */
+    atc_daytona_set_stop(d, client_stop, (void *)p);
+    run_tries(d, p, job, attempt, out);
+    atc_daytona_set_stop(d, NULL, NULL);
 }
 
 void run_outcome_cleanup(struct run_outcome *o)

@@ -29,6 +29,7 @@
 #define DT_LIST_MAX_ITEMS 200000
 #define DT_WAIT_FIRST_MS 100.0
 #define DT_WAIT_MAX_MS 1000.0
+#define DT_WAIT_SLICE_MS 200
 
 struct atc_daytona {
     struct atc_dhttp http;
@@ -98,6 +99,12 @@ void atc_daytona_destroy(struct atc_daytona *d)
     free(d->api_url);
     free(d->target);
     free(d);
+}
+
+void atc_daytona_set_stop(struct atc_daytona *d, int (*stop)(void *arg), void *arg)
+{
+    d->http.stop = stop;
+    d->http.stop_arg = stop != NULL ? arg : NULL;
 }
 
 const struct atc_daytona_status *atc_daytona_last(const struct atc_daytona *d)
@@ -629,7 +636,16 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
             wait = ra * 1000.0;
         if (wait > (double)left)
             wait = (double)left;
-        sleep_ms((long long)wait);
+        /* In slices, so that a caller's stop is seen within a fifth of a second. */
+        for (long long slept = 0; slept < (long long)wait; slept += DT_WAIT_SLICE_MS) {
+            if (d->http.stop != NULL && d->http.stop(d->http.stop_arg)) {
+                snprintf(err, errlen, "sandbox %s: waiting for it to start: the caller stopped",
+                         sb->id);
+                return ATC_ECANCELED;
+            }
+            long long part = (long long)wait - slept;
+            sleep_ms(part < DT_WAIT_SLICE_MS ? part : DT_WAIT_SLICE_MS);
+        }
         delay *= 1.1;
         if (delay > DT_WAIT_MAX_MS)
             delay = DT_WAIT_MAX_MS;

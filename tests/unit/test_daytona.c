@@ -91,6 +91,21 @@ static long local_call(const char *method, const char *path, const char *json, c
     return status;
 }
 
+static long long stats_requests(void)
+{
+    char *body = NULL;
+    long st = local_call("GET", "/_local/stats", NULL, &body);
+    assert_int_equal(st, 200);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(j);
+    json_t *n = json_object_get(j, "requests");
+    assert_true(json_is_integer(n));
+    long long v = json_integer_value(n);
+    json_decref(j);
+    return v;
+}
+
 static long long stats_live(void)
 {
     char *body = NULL;
@@ -387,6 +402,80 @@ static void hanging_server__past_the_request_deadline__is_etimedout(void **state
     assert_int_equal_msg(rc, ATC_ETIMEDOUT, err);
     assert_int_equal(atc_daytona_last(d)->http_status, 0);
     atc_daytona_destroy(d);
+}
+
+/* A stop test that says stop from its n-th call on. */
+struct stopper {
+    int calls;
+    int from;
+};
+
+static int stop_after(void *arg)
+{
+    struct stopper *s = arg;
+    return ++s->calls >= s->from;
+}
+
+static void stop_test__aborts_a_hanging_request_and_sends_nothing_after(void **state)
+{
+    struct atc_sandbox sb;
+    char e[256];
+    struct stopper st = {.from = 3};
+
+    /* No deadline of its own: only the stop test can end this wait early, and
+     * the hang is dropped after 5 s (which would be ATC_ECONN). */
+    struct atc_daytona_opts o = {.api_url = g.url, .api_key = TEST_KEY,
+                                 .request_timeout_ms = 60000};
+    struct atc_daytona *d = atc_daytona_new(&o, e, sizeof(e));
+    assert_non_null(d);
+    inject("{\"next\":[{\"kind\":\"hang\",\"hang_ms\":5000}]}");
+    atc_daytona_set_stop(d, stop_after, &st);
+    int rc = atc_daytona_get(d, "whatever", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, ATC_ECANCELED, err);
+    assert_true(st.calls >= 3);
+    /* Stopped: the next call is not even sent. */
+    long long before = stats_requests();
+    rc = atc_daytona_delete(d, "whatever", err, sizeof(err));
+    assert_int_equal_msg(rc, ATC_ECANCELED, err);
+    assert_int_equal(stats_requests(), before + 1); /* the first stats call only */
+    atc_daytona_destroy(d);
+}
+
+static void flag_after_call(void *arg, const char *endpoint, long http_status)
+{
+    (void)endpoint;
+    (void)http_status;
+    *(int *)arg = 1;
+}
+
+static int flag_set(void *arg)
+{
+    return *(int *)arg;
+}
+
+static void stop_test__ends_the_wait_between_polls_of_a_starting_sandbox(void **state)
+{
+    struct atc_sandbox sb;
+    char e[256];
+    int polled = 0;
+    struct atc_sandbox_spec spec = {.auto_stop_min = -1, .auto_delete_min = -1};
+
+    int rc = atc_daytona_create(g.d, &spec, &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    /* The first poll is answered 503 (a poll wait_started rides out): after it
+     * the stop test says stop, which only the wait between polls can see. */
+    struct atc_daytona_opts o = {.api_url = g.url, .api_key = TEST_KEY,
+                                 .on_call = flag_after_call, .on_call_arg = &polled};
+    struct atc_daytona *d = atc_daytona_new(&o, e, sizeof(e));
+    assert_non_null(d);
+    atc_daytona_set_stop(d, flag_set, &polled);
+    inject("{\"next\":[{\"path_prefix\":\"/api/sandbox/\",\"method\":\"GET\",\"status\":503}]}");
+    snprintf(sb.state, sizeof(sb.state), "starting");
+    rc = atc_daytona_wait_started(d, &sb, 60000, err, sizeof(err));
+    assert_int_equal_msg(rc, ATC_ECANCELED, err);
+    assert_non_null(strstr(err, "waiting for it to start"));
+    atc_daytona_destroy(d);
+    drop_sandbox(&sb);
 }
 
 static void connection_refused__is_econn(void **state)
@@ -1023,6 +1112,8 @@ int main(void)
         cmocka_unit_test(injected_500__is_eserver),
         cmocka_unit_test(dropped_connection__is_econn),
         cmocka_unit_test(hanging_server__past_the_request_deadline__is_etimedout),
+        cmocka_unit_test(stop_test__aborts_a_hanging_request_and_sends_nothing_after),
+        cmocka_unit_test(stop_test__ends_the_wait_between_polls_of_a_starting_sandbox),
     };
     const struct CMUnitTest canned[] = {
         cmocka_unit_test(create__request_and_missing_toolbox_url__are_handled),
