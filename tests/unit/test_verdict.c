@@ -163,8 +163,8 @@ static void verdict__sandbox_name__keeps_to_daytona_name_rules(void **state)
 {
     static const char *const ids[] = {"job-1", "Job:1", "a", "../../etc/passwd", "é ü\t\"'",
                                       "----------------------------------------",
-                                      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
-                                      "cdef0123456789abcdef0123456789abcdef0123456789abcdef01234567"};
+                                      ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+                                       "cdef0123456789abcdef0123456789abcdef0123456789abcdef01234567")};
     char a[VERDICT_SANDBOX_NAME_MAX];
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         verdict_sandbox_name(ids[i], 99999, 99, a, sizeof(a));
