@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include "atc/error.h"
 #include "atc/log.h"
 
 void breaker_state_init(struct breaker_state *s, int threshold, long long min_cooldown_ms,
@@ -66,6 +67,17 @@ void breaker_state_record(struct breaker_state *s, int ok, long long now_ms)
     }
 }
 
+void breaker_state_release(struct breaker_state *s)
+{
+    if (s->mode == BREAKER_HALF_OPEN)
+        s->probing = 0;
+}
+
+int breaker_is_fleet_fault(int rc)
+{
+    return rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ETIMEDOUT;
+}
+
 int breaker_state_open(const struct breaker_state *s, long long now_ms)
 {
     return s->mode != BREAKER_CLOSED;
@@ -111,6 +123,13 @@ void breaker_record(struct breaker *b, int ok)
                        "pausing sandbox creation and consumption for %lld ms", cooldown);
     else if (before != BREAKER_CLOSED && after == BREAKER_CLOSED)
         ATC_INFO(NULL, "circuit breaker closed: the sandbox service answers again");
+}
+
+void breaker_release(struct breaker *b)
+{
+    pthread_mutex_lock(&b->lock);
+    breaker_state_release(&b->s);
+    pthread_mutex_unlock(&b->lock);
 }
 
 int breaker_is_open(struct breaker *b)

@@ -71,6 +71,26 @@ static int stop_asked(const struct run_params *p)
     return *p->abandon || (p->cancel && *p->cancel);
 }
 
+/* The Daytona client's stop test while a job runs (atc_daytona_set_stop). */
+static int client_stop(void *arg)
+{
+    return stop_asked(arg);
+}
+
+#define PAUSE_SLICE_MS 200
+
+/* Sleeps ms in slices, ending early when the job is abandoned or cancelled.
+ * Returns 1 when it ended early, else 0. */
+static int pause_ms(const struct run_params *p, long ms)
+{
+    for (long slept = 0; slept < ms; slept += PAUSE_SLICE_MS) {
+        if (stop_asked(p))
+            return 1;
+        sleep_ms(ms - slept < PAUSE_SLICE_MS ? ms - slept : PAUSE_SLICE_MS);
+    }
+    return stop_asked(p);
+}
+
 /* 1 for the failures of the service that a retry may cure. */
 static int is_fleet_retryable(int rc)
 {
@@ -91,8 +111,8 @@ static int retry_pause(struct atc_daytona *d, const struct run_params *p, const 
     long wait = verdict_backoff_ms(tries, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
     ATC_WARN(job_id, "%s failed (%s); retry %d in %ld ms", what, err, tries, wait);
     metrics_count("retries");
-    sleep_ms(wait);
-    return 1;
+    /* A Retry-After may ask for minutes: a job given up meanwhile stops now. */
+    return !pause_ms(p, wait);
 }
 
 static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
@@ -198,11 +218,84 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     return 0;
 }
 
+/* A delete asked to wait longer than this is handed over at once. */
+#define DELETE_WAIT_MAX_MS 5000
+
+/* Deletes the sandbox id_or_name (the API takes either; gone already is
+ * fine): three tries here, then it is handed to the reaper thread, so that the
+ * job's result does not wait on the service. */
+static void delete_sandbox(struct try_ctx *t, const char *id_or_name)
+{
+    char err[512];
+    int rc;
+
+    /* A job given up still deletes what it made (nobody else may know of it),
+     * but once, without waiting: the client's stop test is off meanwhile. */
+    atc_daytona_set_stop(t->d, NULL, NULL);
+    for (int tries = 1;; tries++) {
+        rc = atc_daytona_delete(t->d, id_or_name, err, sizeof(err));
+        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3 || stop_asked(t->p))
+            break;
+        long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
+                                       (unsigned)rand());
+        if (wait > DELETE_WAIT_MAX_MS || pause_ms(t->p, wait))
+            break;
+    }
+    atc_daytona_set_stop(t->d, client_stop, (void *)t->p);
+    if (rc != 0) {
+        if (t->p->defer_delete && t->p->defer_delete(t->p->defer_delete_arg, id_or_name))
+            ATC_WARN(t->job->id, "could not delete sandbox %s (%s); the reaper thread retries",
+                     id_or_name, err);
+        else
+            ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper's sweep will): %s",
+                      id_or_name, err);
+    }
+}
+
+static void do_delete(struct try_ctx *t)
+{
+    long t0 = mono_ms();
+
+    delete_sandbox(t, t->sb.id);
+    long took = mono_ms() - t0;
+    t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
+    t->created = 0;
+    if (t->p->on_sandbox)
+        t->p->on_sandbox(t->p->on_sandbox_arg, NULL);
+}
+
+/* After a create that failed for good: the service may still have made the
+ * sandbox. rc is the last try's code, unanswered 1 when some try got no answer
+ * (dropped, timed out). A reply that named a sandbox but was unusable left its
+ * id in t->sb; an unanswered create may have made one under name. Either is
+ * deleted (or handed to the reaper). */
+static void forget_failed_create(struct try_ctx *t, const char *name, int unanswered, int rc)
+{
+    if (t->sb.id[0] != '\0') {
+        ATC_WARN(t->job->id, "deleting sandbox %s, made by a create whose reply was unusable",
+                 t->sb.id);
+        delete_sandbox(t, t->sb.id);
+    } else if (unanswered && rc != ATC_ECONFLICT) {
+        /* (After a 409 for a sandbox that is not ours, the name is not ours.)
+         * Also after a stop: the create in flight may have been carried out. */
+        ATC_INFO(t->job->id, "deleting sandbox %s, in case the unanswered create made it", name);
+        delete_sandbox(t, name);
+    }
+    memset(&t->sb, 0, sizeof(t->sb));
+}
+
+/* 1 when sb carries the labels this worker gives its job's sandbox. */
+static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, const char *group)
+{
+    return strcmp(sb->job_label, job_id) == 0 && group != NULL &&
+           strcmp(sb->fleet_label, group) == 0;
+}
+
 static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
     struct run_outcome *o = t->o;
     const struct run_params *p = t->p;
-    char name[160];
+    char name[VERDICT_SANDBOX_NAME_MAX];
     char err[512];
     int rc;
 
@@ -225,32 +318,73 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .auto_delete_min = 0,
     };
     long t0 = mono_ms();
-    for (int tries = 0;; tries++) {
+    /* The service keeps failing: wait for the breaker, spending no retry. Once
+     * let through, the create and its retries go on without it, and their
+     * outcome is told to it once. */
+    for (;;) {
+        long long hold_ms = 0;
         if (stop_asked(p))
             return ATC_ECANCELED;
-        long long hold_ms = 0;
-        if (p->breaker && !breaker_allow(p->breaker, &hold_ms)) {
-            /* The service keeps failing: wait for the breaker, spending no retry. */
-            sleep_ms(hold_ms < 1000 ? (long)hold_ms : 1000);
-            tries--;
-            continue;
+        if (!p->breaker || breaker_allow(p->breaker, &hold_ms))
+            break;
+        pause_ms(p, hold_ms < 1000 ? (long)hold_ms : 1000);
+    }
+    int unanswered = 0;
+    rc = 0;
+    for (int tries = 0;; tries++) {
+        if (stop_asked(p)) {
+            if (p->breaker)
+                breaker_release(p->breaker);
+            forget_failed_create(t, name, unanswered, rc);
+            return ATC_ECANCELED;
         }
         rc = atc_daytona_create(t->d, &spec, &t->sb, err, sizeof(err));
         if (rc == ATC_ECONFLICT) {
-            /* Our own name: an earlier create reached the service but its reply was lost. */
+            /* Our own name: an earlier create reached the service but its reply
+             * was lost. Adopted only when its labels say it is this job's. */
             rc = atc_daytona_get(t->d, name, &t->sb, err, sizeof(err));
+            if (rc == 0 && !sandbox_is_ours(&t->sb, t->job->id, p->group)) {
+                snprintf(err, sizeof(err),
+                         "the name %s is taken by sandbox %s, which is not this job's "
+                         "(labels atc-job=\"%.64s\", atc-fleet=\"%.64s\")",
+                         name, t->sb.id, t->sb.job_label, t->sb.fleet_label);
+                memset(&t->sb, 0, sizeof(t->sb));
+                rc = ATC_ECONFLICT;
+            }
         }
-        if (p->breaker)
-            /* A rate limit is the service working as meant, not failing. */
-            breaker_record(p->breaker, rc == 0 || rc == ATC_ERATELIMIT);
         if (rc == 0)
             break;
+        /* (A create aborted by a stop may have reached the service too.) */
+        if (rc == ATC_ECONN || rc == ATC_ETIMEDOUT || rc == ATC_ECANCELED)
+            unanswered = 1;
         if (!retry_pause(t->d, p, t->job->id, rc, tries + 1, "creating the sandbox", err)) {
-            set_fleet_error(o, rc, "creating the sandbox", err);
+            long status = atc_daytona_last(t->d)->http_status;
+            if (p->breaker && rc == ATC_ECANCELED)
+                breaker_release(p->breaker); /* no outcome: the job stopped */
+            else if (p->breaker)
+                breaker_record(p->breaker, !breaker_is_fleet_fault(rc));
+            if (rc == ATC_EPROTO && status >= 400 && status < 500) {
+                /* The service answered and refused the sandbox as asked: an
+                 * unknown snapshot, say. No retry can cure it. */
+                o->status = "error";
+                o->reason = "sandbox_rejected";
+                /* The fleet's own default snapshot refused is the fleet's fault. */
+                o->fleet_fault = t->job->snapshot == NULL;
+                snprintf(o->error, sizeof(o->error),
+                         "the sandbox service refused to create the sandbox%s%s%s: %s",
+                         t->job->snapshot ? " (snapshot \"" : "",
+                         t->job->snapshot ? t->job->snapshot : "",
+                         t->job->snapshot ? "\")" : "", err);
+            } else {
+                set_fleet_error(o, rc, "creating the sandbox", err);
+            }
+            forget_failed_create(t, name, unanswered, rc);
             o->create_ms = mono_ms() - t0;
             return rc;
         }
     }
+    if (p->breaker)
+        breaker_record(p->breaker, 1);
     t->created = 1;
     snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
     if (p->on_sandbox)
@@ -431,42 +565,6 @@ static int do_test(struct try_ctx *t, int with_deps)
     return 0;
 }
 
-/* A delete asked to wait longer than this is handed over at once. */
-#define DELETE_WAIT_MAX_MS 5000
-
-static void do_delete(struct try_ctx *t)
-{
-    char err[512];
-    long t0 = mono_ms();
-    int rc;
-
-    /* Sandboxes cost money: three tries here, then the reaper thread keeps
-     * trying, so that the job's result does not wait on the service. */
-    for (int tries = 1;; tries++) {
-        rc = atc_daytona_delete(t->d, t->sb.id, err, sizeof(err));
-        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3)
-            break;
-        long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
-                                       (unsigned)rand());
-        if (wait > DELETE_WAIT_MAX_MS)
-            break;
-        sleep_ms(wait);
-    }
-    if (rc != 0) {
-        if (t->p->defer_delete && t->p->defer_delete(t->p->defer_delete_arg, t->sb.id))
-            ATC_WARN(t->job->id, "could not delete sandbox %s (%s); the reaper thread retries",
-                     t->sb.id, err);
-        else
-            ATC_ERROR(t->job->id, "could not delete sandbox %s (the reaper's sweep will): %s",
-                      t->sb.id, err);
-    }
-    long took = mono_ms() - t0;
-    t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
-    t->created = 0;
-    if (t->p->on_sandbox)
-        t->p->on_sandbox(t->p->on_sandbox_arg, NULL);
-}
-
 /* Clears what a failed try left in the outcome before the next try. */
 static void reset_try(struct run_outcome *o)
 {
@@ -480,8 +578,8 @@ static void reset_try(struct run_outcome *o)
     o->error[0] = '\0';
 }
 
-void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-             int attempt, struct run_outcome *out)
+static void run_tries(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
+                      int attempt, struct run_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
@@ -524,8 +622,19 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
         ATC_WARN(job->id, "try %d failed (%s); retrying with a new sandbox in %ld ms", try_no,
                  out->error, wait);
         metrics_count("retries");
-        sleep_ms(wait);
+        if (pause_ms(p, wait))
+            continue; /* the next try sees the stop and ends the job */
     }
+}
+
+void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
+             int attempt, struct run_outcome *out)
+{
+    /* Whatever the job waits on (a request, a sandbox starting), it stops
+     * within about a second of being abandoned or cancelled. */
+    atc_daytona_set_stop(d, client_stop, (void *)p);
+    run_tries(d, p, job, attempt, out);
+    atc_daytona_set_stop(d, NULL, NULL);
 }
 
 void run_outcome_cleanup(struct run_outcome *o)

@@ -1,7 +1,7 @@
 /* verdict.c: pure decisions of a job run (see verdict.h). */
 #include "verdict.h"
 
-#include <stdint.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,23 +118,18 @@ long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd)
     return ms;
 }
 
-/* FNV-1a, 64 bits: stable across runs and hosts. */
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, size_t buflen)
 {
-    char clean[ATC_JOB_ID_MAX + 1];
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char clean[25];
+    char digest[17];
     size_t n = 0;
 
-    /* Daytona names are safest as lower-case letters, digits and dashes. */
+    /* Daytona names are safest as lower-case letters, digits and dashes. The
+     * cleaned prefix is only for people reading a listing: the hash of the
+     * whole id is what tells two ids apart, so no id can take another's name. */
     for (const char *p = id; *p && n < sizeof(clean) - 1; p++) {
         char c = *p;
         if (c >= 'A' && c <= 'Z')
@@ -142,9 +137,12 @@ void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, si
         clean[n++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? c : '-';
     }
     clean[n] = '\0';
-    if (n <= 40 && strcmp(clean, id) == 0)
-        snprintf(buf, buflen, "atc-%s-%d-%d", clean, attempt, try_no);
-    else
-        snprintf(buf, buflen, "atc-%.24s-%016llx-%d-%d", clean, (unsigned long long)fnv1a(id),
-                 attempt, try_no);
+    if (EVP_Digest(id, strlen(id), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8)
+        memset(md, 0, sizeof(md)); /* never seen; the name then still parses */
+    for (size_t i = 0; i < 8; i++) {
+        digest[2 * i] = hex[md[i] >> 4];
+        digest[2 * i + 1] = hex[md[i] & 15];
+    }
+    digest[16] = '\0';
+    snprintf(buf, buflen, "atc-%s-%s-%d-%d", clean, digest, attempt, try_no);
 }

@@ -37,9 +37,14 @@ struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_
  * server's retry_after_s (>= 0) is honoured as a floor. rnd is a random value. */
 long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd);
 
-/* The sandbox name of a job's attempt and try: "atc-<id>-<attempt>-<try>", with
- * a hash of the id where the id is long or has other characters. Same inputs,
- * same name, so a create retried after a lost reply finds its sandbox. */
+/* The sandbox name of a job's attempt and try, one form for every id:
+ * "atc-<clean>-<hash>-<attempt>-<try>", where clean is the id's first 24
+ * characters lower-cased with anything but [a-z0-9] made '-', and hash the
+ * first 16 hex digits of SHA-256(id). Same inputs, same name, so a create
+ * retried after a lost reply finds its sandbox; different ids, different
+ * names (short of a SHA-256 collision), whatever characters they hold.
+ * buf should hold VERDICT_SANDBOX_NAME_MAX bytes. */
+#define VERDICT_SANDBOX_NAME_MAX 80
 void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, size_t buflen);
 
 #endif

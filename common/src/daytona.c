@@ -29,6 +29,7 @@
 #define DT_LIST_MAX_ITEMS 200000
 #define DT_WAIT_FIRST_MS 100.0
 #define DT_WAIT_MAX_MS 1000.0
+#define DT_WAIT_SLICE_MS 200
 
 struct atc_daytona {
     struct atc_dhttp http;
@@ -98,6 +99,12 @@ void atc_daytona_destroy(struct atc_daytona *d)
     free(d->api_url);
     free(d->target);
     free(d);
+}
+
+void atc_daytona_set_stop(struct atc_daytona *d, int (*stop)(void *arg), void *arg)
+{
+    d->http.stop = stop;
+    d->http.stop_arg = stop != NULL ? arg : NULL;
 }
 
 const struct atc_daytona_status *atc_daytona_last(const struct atc_daytona *d)
@@ -219,18 +226,52 @@ static int pick_reply(const struct atc_dhttp_body *body, struct atc_jpick *picks
     return 0;
 }
 
+/* Copies a label's value into out when it is a string with no NUL that fits;
+ * else leaves out "". */
+static void copy_label(const struct atc_jpick *p, char *out, size_t outlen)
+{
+    size_t len = 0;
+    char *v;
+
+    out[0] = '\0';
+    if (p->type != ATC_JPICK_STRING)
+        return;
+    v = atc_jpick_dup(p, &len);
+    if (v != NULL && len < outlen && memchr(v, '\0', len) == NULL)
+        memcpy(out, v, len + 1);
+    free(v);
+}
+
+/* Reads the labels atc-job and atc-fleet of a sandbox object's labels member
+ * (already checked as JSON with the rest of the reply). */
+static void pick_labels(const struct atc_jpick *labels, struct atc_sandbox *out)
+{
+    enum { L_JOB, L_FLEET };
+    struct atc_jpick l[] = {[L_JOB] = {.key = "atc-job"}, [L_FLEET] = {.key = "atc-fleet"}};
+    char jerr[64];
+
+    if (labels->type != ATC_JPICK_OTHER || labels->raw == NULL || labels->raw_len == 0 ||
+        labels->raw[0] != '{')
+        return;
+    if (atc_jpick_object(labels->raw, labels->raw_len, l, 2, jerr, sizeof(jerr)) != 0)
+        return;
+    copy_label(&l[L_JOB], out->job_label, sizeof(out->job_label));
+    copy_label(&l[L_FLEET], out->fleet_label, sizeof(out->fleet_label));
+}
+
 /* Fills out from a sandbox JSON object reply; asks for the toolbox proxy URL
  * when the object has none. */
 static int parse_sandbox(struct atc_daytona *d, const struct atc_dhttp_body *body,
                          struct atc_sandbox *out, const char *what, char *err, size_t errlen)
 {
-    enum { F_ID, F_NAME, F_STATE, F_ERROR_REASON, F_PROXY };
+    enum { F_ID, F_NAME, F_STATE, F_ERROR_REASON, F_PROXY, F_LABELS };
     struct atc_jpick f[] = {
         [F_ID] = {.key = "id"},
         [F_NAME] = {.key = "name"},
         [F_STATE] = {.key = "state"},
         [F_ERROR_REASON] = {.key = "errorReason"},
         [F_PROXY] = {.key = "toolboxProxyUrl"},
+        [F_LABELS] = {.key = "labels"},
     };
     char proxy[sizeof(out->toolbox_url)];
     char *eid = NULL;
@@ -251,6 +292,7 @@ static int parse_sandbox(struct atc_daytona *d, const struct atc_dhttp_body *bod
     atc_jpick_copy(&f[F_NAME], out->name, sizeof(out->name));
     atc_jpick_copy(&f[F_STATE], out->state, sizeof(out->state));
     atc_jpick_copy(&f[F_ERROR_REASON], out->error_reason, sizeof(out->error_reason));
+    pick_labels(&f[F_LABELS], out);
     size_t plen = atc_jpick_copy(&f[F_PROXY], proxy, sizeof(proxy));
     if (plen > 0) {
         if (plen >= sizeof(proxy)) {
@@ -594,7 +636,16 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
             wait = ra * 1000.0;
         if (wait > (double)left)
             wait = (double)left;
-        sleep_ms((long long)wait);
+        /* In slices, so that a caller's stop is seen within a fifth of a second. */
+        for (long long slept = 0; slept < (long long)wait; slept += DT_WAIT_SLICE_MS) {
+            if (d->http.stop != NULL && d->http.stop(d->http.stop_arg)) {
+                snprintf(err, errlen, "sandbox %s: waiting for it to start: the caller stopped",
+                         sb->id);
+                return ATC_ECANCELED;
+            }
+            long long part = (long long)wait - slept;
+            sleep_ms(part < DT_WAIT_SLICE_MS ? part : DT_WAIT_SLICE_MS);
+        }
         delay *= 1.1;
         if (delay > DT_WAIT_MAX_MS)
             delay = DT_WAIT_MAX_MS;

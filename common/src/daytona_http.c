@@ -489,6 +489,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
+/* curl's progress callback (at least once a second, idle or not): a non-zero
+ * return aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const struct atc_dhttp *h = arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return h->stop != NULL && h->stop(h->stop_arg) ? 1 : 0;
+}
+
 #define SETOPT(opt, val)                                   \
     do {                                                   \
         if (curl_easy_setopt(c, (opt), (val)) != CURLE_OK) \
@@ -512,6 +525,10 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     h->last.retry_after_s = -1;
     h->last.code[0] = '\0';
 
+    if (h->stop != NULL && h->stop(h->stop_arg)) {
+        snprintf(err, errlen, "%s: not sent: the caller stopped", req->what);
+        return ATC_ECANCELED;
+    }
     /* Reset drops the last request's options but keeps the open connections. */
     curl_easy_reset(c);
     SETOPT(CURLOPT_URL, req->url);
@@ -544,6 +561,11 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
         SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
+    if (h->stop != NULL) {
+        SETOPT(CURLOPT_XFERINFOFUNCTION, on_progress);
+        SETOPT(CURLOPT_XFERINFODATA, h);
+        SETOPT(CURLOPT_NOPROGRESS, 0L);
+    }
 
     CURLcode cr = curl_easy_perform(c);
     long status = 0;
@@ -555,6 +577,9 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
             rc = ATC_ETOOBIG;
             snprintf(err, errlen, "%s: the response is larger than %zu bytes", req->what,
                      req->max_body);
+        } else if (cr == CURLE_ABORTED_BY_CALLBACK) {
+            rc = ATC_ECANCELED;
+            snprintf(err, errlen, "%s: aborted: the caller stopped", req->what);
         } else if (sink.nomem) {
             rc = ATC_ENOMEM;
             snprintf(err, errlen, "%s: out of memory reading the response", req->what);

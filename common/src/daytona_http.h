@@ -18,6 +18,8 @@ struct atc_dhttp {
     char *secret;                   /* the API key, only to redact it from messages */
     long connect_timeout_ms;
     struct atc_daytona_status last;
+    int (*stop)(void *arg);         /* non-zero: abort (ATC_ECANCELED); or NULL */
+    void *stop_arg;
 };
 
 /* One request. Every pointer is borrowed for the call. */

@@ -389,6 +389,7 @@ static int jp_value(struct jp *j, int depth, struct atc_jpick *pick)
     jp_ws(j);
     if (j->pos >= j->len)
         return jp_fail(j, "premature end of input");
+    size_t vstart = j->pos;
     unsigned char c = j->s[j->pos];
     if (c == '{') {
         rc = jp_object(j, depth + 1, NULL, 0);
@@ -426,6 +427,8 @@ static int jp_value(struct jp *j, int depth, struct atc_jpick *pick)
         pick->str = type == ATC_JPICK_STRING ? (const char *)j->s + start : NULL;
         pick->str_len = type == ATC_JPICK_STRING ? n : 0;
         pick->num = num;
+        pick->raw = (const char *)j->s + vstart;
+        pick->raw_len = j->pos - vstart;
     }
     return 0;
 }
@@ -440,6 +443,8 @@ int atc_jpick_object(const char *doc, size_t len, struct atc_jpick *picks, size_
         picks[i].str = NULL;
         picks[i].str_len = 0;
         picks[i].num = 0;
+        picks[i].raw = NULL;
+        picks[i].raw_len = 0;
     }
     jp_ws(&j);
     if (j.pos >= j.len)

@@ -30,6 +30,8 @@ struct atc_jpick {
     const char *str;
     size_t str_len;
     long long num;
+    const char *raw;    /* any type: the value's whole text in the document */
+    size_t raw_len;     /* (an object can be given to atc_jpick_object again) */
 };
 
 /* Checks doc[0..len) and fills picks[0..n) from its top-level members.

@@ -55,6 +55,10 @@ static int parse_kind(const char *s, size_t n, struct dl_fault *f)
         f->kind = DL_FAULT_HANG;
         return 0;
     }
+    if (strcmp(word, "drop_after") == 0) {
+        f->kind = DL_FAULT_DROP_AFTER;
+        return 0;
+    }
     long status;
     if (dl_parse_long(word, 400, 599, &status) != 0)
         return -1;
@@ -77,7 +81,7 @@ int dl_faults_configure(double rate, const char *kinds, unsigned seed, char *err
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (n == MAX_KINDS || parse_kind(p, len, &parsed[n]) != 0) {
-            snprintf(err, errlen, "--fault-kinds: '%.*s' is not one of 429, 500, 503, drop, hang "
+            snprintf(err, errlen, "--fault-kinds: '%.*s' is not one of 429, 500, 503, drop, drop_after, hang "
                      "(or any status 400..599)", (int)len, p);
             return -1;
         }
@@ -162,7 +166,7 @@ static struct queued_fault *queued_from_json(const json_t *o, size_t idx, char *
     return q;
 bad:
     snprintf(err, errlen, "next[%zu]: expected {path_prefix?: str, method?: str, status: 400..599 "
-             "| kind: \"drop\"|\"hang\"|\"<status>\", retry_after?: s, hang_ms?: ms}", idx);
+             "| kind: \"drop\"|\"drop_after\"|\"hang\"|\"<status>\", retry_after?: s, hang_ms?: ms}", idx);
     free_queued(q);
     return NULL;
 }
@@ -224,6 +228,7 @@ static const char *kind_name(enum dl_fault_kind k)
     case DL_FAULT_STATUS: return "status";
     case DL_FAULT_DROP: return "drop";
     case DL_FAULT_HANG: return "hang";
+    case DL_FAULT_DROP_AFTER: return "drop_after";
     default: return "none";
     }
 }

@@ -11,6 +11,7 @@ enum dl_fault_kind {
     DL_FAULT_STATUS,    /* answer with an HTTP error status */
     DL_FAULT_DROP,      /* close the connection without a response */
     DL_FAULT_HANG,      /* hold the request for hang_ms, then drop it */
+    DL_FAULT_DROP_AFTER, /* do what the request asks, then close without the response */
 };
 
 struct dl_fault {

@@ -45,6 +45,13 @@ enum MHD_Result dl_reply(struct dl_req *r, int status, struct MHD_Response *resp
 {
     if (!resp)
         return MHD_NO;
+    if (r->fault.kind == DL_FAULT_DROP_AFTER) {
+        /* The request was carried out; its answer is lost on the way. */
+        MHD_destroy_response(resp);
+        dl_faults_count_injected();
+        r->status = -3;
+        return MHD_NO;
+    }
     r->status = status;
     if (strncmp(r->url, "/api", 4) == 0)
         MHD_add_response_header(resp, "X-Daytona-Api-Version", "daytona-local");
@@ -287,7 +294,7 @@ static enum MHD_Result dispatch(struct dl_req *r)
     }
     if (g_dl_cfg.latency_ms > 0)
         dl_sleep_ms(g_dl_cfg.latency_ms);
-    if (r->fault.kind != DL_FAULT_NONE)
+    if (r->fault.kind != DL_FAULT_NONE && r->fault.kind != DL_FAULT_DROP_AFTER)
         return apply_fault(r);
     if (r->body_too_large) {
         if (is_api)
@@ -366,6 +373,7 @@ void dl_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (g_dl_cfg.verbose) {
         const char *what = r->status == -1 ? " (fault: dropped)"
                          : r->status == -2 ? " (fault: hung, dropped)"
+                         : r->status == -3 ? " (fault: done, then dropped)"
                                            : "";
         fprintf(stderr, "daytona-local: %s %s %d %lldms%s%s\n", r->method, r->url,
                 r->status > 0 ? r->status : 0, (long long)(dl_mono_ms() - r->start_ms), what,

@@ -1,6 +1,7 @@
 /* test_breaker.c: the circuit breaker's state machine (worker/breaker.c). */
 #include "support.h"
 
+#include "atc/error.h"
 #include "breaker.h"
 
 static void breaker__failures_below_threshold__keep_it_closed(void **state)
@@ -61,6 +62,36 @@ static void breaker__failed_probe__doubles_the_cooldown_up_to_the_cap(void **sta
     }
 }
 
+static void breaker__probe_that_ends_without_an_outcome__lets_the_next_caller_probe(void **state)
+{
+    struct breaker_state s;
+    long long wait = 0;
+    breaker_state_init(&s, 1, 1000, 8000);
+    breaker_state_record(&s, 0, 0);
+    assert_true(breaker_state_allow(&s, 1000, &wait));
+    assert_false(breaker_state_allow(&s, 1001, &wait));
+    breaker_state_release(&s);
+    assert_true(breaker_state_allow(&s, 1002, &wait));
+    assert_true(breaker_state_open(&s, 1002));
+    /* Released while closed: nothing changes. */
+    breaker_state_record(&s, 1, 1003);
+    breaker_state_release(&s);
+    assert_false(breaker_state_open(&s, 1003));
+    assert_true(breaker_state_allow(&s, 1004, &wait));
+}
+
+static void breaker__only_no_answer_5xx_and_timeouts__are_fleet_faults(void **state)
+{
+    assert_true(breaker_is_fleet_fault(ATC_ECONN));
+    assert_true(breaker_is_fleet_fault(ATC_ESERVER));
+    assert_true(breaker_is_fleet_fault(ATC_ETIMEDOUT));
+    assert_false(breaker_is_fleet_fault(0));
+    assert_false(breaker_is_fleet_fault(ATC_ERATELIMIT));
+    assert_false(breaker_is_fleet_fault(ATC_EPROTO));    /* a 400: unknown snapshot */
+    assert_false(breaker_is_fleet_fault(ATC_ECONFLICT));
+    assert_false(breaker_is_fleet_fault(ATC_ECANCELED));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -68,6 +99,8 @@ int main(void)
         cmocka_unit_test(breaker__threshold_reached__opens_for_the_cooldown),
         cmocka_unit_test(breaker__after_cooldown__lets_one_probe_through),
         cmocka_unit_test(breaker__failed_probe__doubles_the_cooldown_up_to_the_cap),
+        cmocka_unit_test(breaker__probe_that_ends_without_an_outcome__lets_the_next_caller_probe),
+        cmocka_unit_test(breaker__only_no_answer_5xx_and_timeouts__are_fleet_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,21 @@ static long local_call(const char *method, const char *path, const char *json, c
     return status;
 }
 
+static long long stats_requests(void)
+{
+    char *body = NULL;
+    long st = local_call("GET", "/_local/stats", NULL, &body);
+    assert_int_equal(st, 200);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(j);
+    json_t *n = json_object_get(j, "requests");
+    assert_true(json_is_integer(n));
+    long long v = json_integer_value(n);
+    json_decref(j);
+    return v;
+}
+
 static long long stats_live(void)
 {
     char *body = NULL;
@@ -389,6 +404,80 @@ static void hanging_server__past_the_request_deadline__is_etimedout(void **state
     atc_daytona_destroy(d);
 }
 
+/* A stop test that says stop from its n-th call on. */
+struct stopper {
+    int calls;
+    int from;
+};
+
+static int stop_after(void *arg)
+{
+    struct stopper *s = arg;
+    return ++s->calls >= s->from;
+}
+
+static void stop_test__aborts_a_hanging_request_and_sends_nothing_after(void **state)
+{
+    struct atc_sandbox sb;
+    char e[256];
+    struct stopper st = {.from = 3};
+
+    /* No deadline of its own: only the stop test can end this wait early, and
+     * the hang is dropped after 5 s (which would be ATC_ECONN). */
+    struct atc_daytona_opts o = {.api_url = g.url, .api_key = TEST_KEY,
+                                 .request_timeout_ms = 60000};
+    struct atc_daytona *d = atc_daytona_new(&o, e, sizeof(e));
+    assert_non_null(d);
+    inject("{\"next\":[{\"kind\":\"hang\",\"hang_ms\":5000}]}");
+    atc_daytona_set_stop(d, stop_after, &st);
+    int rc = atc_daytona_get(d, "whatever", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, ATC_ECANCELED, err);
+    assert_true(st.calls >= 3);
+    /* Stopped: the next call is not even sent. */
+    long long before = stats_requests();
+    rc = atc_daytona_delete(d, "whatever", err, sizeof(err));
+    assert_int_equal_msg(rc, ATC_ECANCELED, err);
+    assert_int_equal(stats_requests(), before + 1); /* the first stats call only */
+    atc_daytona_destroy(d);
+}
+
+static void flag_after_call(void *arg, const char *endpoint, long http_status)
+{
+    (void)endpoint;
+    (void)http_status;
+    *(int *)arg = 1;
+}
+
+static int flag_set(void *arg)
+{
+    return *(int *)arg;
+}
+
+static void stop_test__ends_the_wait_between_polls_of_a_starting_sandbox(void **state)
+{
+    struct atc_sandbox sb;
+    char e[256];
+    int polled = 0;
+    struct atc_sandbox_spec spec = {.auto_stop_min = -1, .auto_delete_min = -1};
+
+    int rc = atc_daytona_create(g.d, &spec, &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    /* The first poll is answered 503 (a poll wait_started rides out): after it
+     * the stop test says stop, which only the wait between polls can see. */
+    struct atc_daytona_opts o = {.api_url = g.url, .api_key = TEST_KEY,
+                                 .on_call = flag_after_call, .on_call_arg = &polled};
+    struct atc_daytona *d = atc_daytona_new(&o, e, sizeof(e));
+    assert_non_null(d);
+    atc_daytona_set_stop(d, flag_set, &polled);
+    inject("{\"next\":[{\"path_prefix\":\"/api/sandbox/\",\"method\":\"GET\",\"status\":503}]}");
+    snprintf(sb.state, sizeof(sb.state), "starting");
+    rc = atc_daytona_wait_started(d, &sb, 60000, err, sizeof(err));
+    assert_int_equal_msg(rc, ATC_ECANCELED, err);
+    assert_non_null(strstr(err, "waiting for it to start"));
+    atc_daytona_destroy(d);
+    drop_sandbox(&sb);
+}
+
 static void connection_refused__is_econn(void **state)
 {
     char url[128], e[256];
@@ -675,6 +764,73 @@ static void replies__not_json_or_conflict__are_eproto_and_econflict(void **state
     atc_daytona_destroy(d);
 }
 
+static void get__labels_atc_job_and_atc_fleet__are_exposed(void **state)
+{
+    struct canned c = {0};
+    char r[4][1024];
+    struct atc_sandbox sb;
+
+    c.replies[0] = reply(r[0], sizeof(r[0]), "200 OK", "",
+                         "{\"id\":\"sb-1\",\"state\":\"started\",\"toolboxProxyUrl\":\"http://t/x\","
+                         "\"labels\":{\"other\":{\"atc-job\":\"no\"},\"atc-job\":\"j\\u00e9-1\","
+                         "\"atc-fleet\":\"g1\"}}");
+    /* Not strings, a NUL inside, too long: read as absent. */
+    c.replies[1] = reply(r[1], sizeof(r[1]), "200 OK", "",
+                         "{\"id\":\"sb-2\",\"toolboxProxyUrl\":\"http://t/x\","
+                         "\"labels\":{\"atc-job\":\"victim\\u0000x\",\"atc-fleet\":7}}");
+    c.replies[2] = reply(r[2], sizeof(r[2]), "200 OK", "",
+                         "{\"id\":\"sb-3\",\"toolboxProxyUrl\":\"http://t/x\",\"labels\":["
+                         "\"atc-job\",\"victim\"],\"atc-job\":\"victim\"}");
+    char big[400];
+    memset(big, 'a', 300);
+    big[300] = '\0';
+    char body[900];
+    snprintf(body, sizeof(body),
+             "{\"id\":\"sb-4\",\"toolboxProxyUrl\":\"http://t/x\",\"labels\":{\"atc-job\":\"%s\","
+             "\"atc-fleet\":\"%s\"}}", big, big);
+    c.replies[3] = reply(r[3], sizeof(r[3]), "200 OK", "", body);
+    c.nreplies = 4;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    int rc = atc_daytona_get(d, "sb-1", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "j\xc3\xa9-1");
+    assert_string_equal(sb.fleet_label, "g1");
+    rc = atc_daytona_get(d, "sb-2", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "");
+    assert_string_equal(sb.fleet_label, "");
+    rc = atc_daytona_get(d, "sb-3", &sb, err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "");
+    rc = atc_daytona_get(d, "sb-4", &sb, err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, 0, err);
+    assert_string_equal(sb.job_label, "");
+    assert_string_equal(sb.fleet_label, "");
+    atc_daytona_destroy(d);
+}
+
+static void create__unusable_reply_with_an_id__keeps_the_id_for_cleanup(void **state)
+{
+    struct canned c = {0};
+    char r0[512];
+    struct atc_sandbox sb;
+    struct atc_sandbox_spec spec = {.name = "n1", .auto_stop_min = -1, .auto_delete_min = -1};
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "",
+                         "{\"id\":\"sb-9\",\"state\":\"started\",\"toolboxProxyUrl\":\"ftp://x/\"}");
+    c.nreplies = 1;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    int rc = atc_daytona_create(d, &spec, &sb, err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, ATC_EPROTO, err);
+    /* The service made it: the caller needs the id to delete it. */
+    assert_string_equal(sb.id, "sb-9");
+    atc_daytona_destroy(d);
+}
+
 static void list__follows_next_cursor_across_pages(void **state)
 {
     struct canned c = {0};
@@ -956,6 +1112,8 @@ int main(void)
         cmocka_unit_test(injected_500__is_eserver),
         cmocka_unit_test(dropped_connection__is_econn),
         cmocka_unit_test(hanging_server__past_the_request_deadline__is_etimedout),
+        cmocka_unit_test(stop_test__aborts_a_hanging_request_and_sends_nothing_after),
+        cmocka_unit_test(stop_test__ends_the_wait_between_polls_of_a_starting_sandbox),
     };
     const struct CMUnitTest canned[] = {
         cmocka_unit_test(create__request_and_missing_toolbox_url__are_handled),
@@ -963,6 +1121,8 @@ int main(void)
         cmocka_unit_test(rate_limit__largest_retry_after_header__wins),
         cmocka_unit_test(replies__not_json_or_conflict__are_eproto_and_econflict),
         cmocka_unit_test(list__follows_next_cursor_across_pages),
+        cmocka_unit_test(get__labels_atc_job_and_atc_fleet__are_exposed),
+        cmocka_unit_test(create__unusable_reply_with_an_id__keeps_the_id_for_cleanup),
         cmocka_unit_test(upload__sends_path_then_file_parts),
         cmocka_unit_test(exec__request_body__escapes_strings_and_keeps_the_last_duplicate_env_key),
         cmocka_unit_test(create__non_utf8_label__is_einval_and_sends_nothing),

@@ -1,6 +1,7 @@
 /* test_verdict.c: the decisions of a job run (worker/verdict.c). */
 #include "support.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "atc/error.h"
@@ -94,19 +95,82 @@ static void verdict__backoff__grows_is_capped_and_honours_retry_after(void **sta
     assert_true(verdict_backoff_ms(1, 7.0, 0) >= 7000);
 }
 
+/* 1 when name keeps to lower-case letters, digits and dashes, at most 63 long. */
+static int name_is_tame(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-'))
+            return 0;
+    return 1;
+}
+
 static void verdict__sandbox_name__is_stable_and_distinct_per_attempt(void **state)
 {
-    char a[160], b[160], c[160], d[160];
+    char a[VERDICT_SANDBOX_NAME_MAX], b[VERDICT_SANDBOX_NAME_MAX], c[VERDICT_SANDBOX_NAME_MAX];
+    char d[VERDICT_SANDBOX_NAME_MAX];
     verdict_sandbox_name("job-1", 1, 1, a, sizeof(a));
     verdict_sandbox_name("job-1", 1, 1, b, sizeof(b));
     verdict_sandbox_name("job-1", 2, 1, c, sizeof(c));
+    verdict_sandbox_name("job-1", 1, 2, d, sizeof(d));
     assert_string_equal(a, b);
-    assert_string_equal(a, "atc-job-1-1-1");
     assert_string_not_equal(a, c);
-    /* Ids with other characters get a hash, so two ids never share a name. */
+    assert_string_not_equal(a, d);
+    assert_string_not_equal(c, d);
+    /* Ids with other characters clean to the same prefix; the hash tells them apart. */
     verdict_sandbox_name("Job:1", 1, 1, c, sizeof(c));
     verdict_sandbox_name("job.1", 1, 1, d, sizeof(d));
     assert_string_not_equal(c, d);
+    assert_string_not_equal(a, c);
+}
+
+static void verdict__sandbox_name__has_one_form_with_sha256_of_the_id(void **state)
+{
+    char a[VERDICT_SANDBOX_NAME_MAX];
+    /* SHA-256("job-1") = 026ab639c21df8aa... (sha256sum of the 5 bytes). */
+    verdict_sandbox_name("job-1", 3, 2, a, sizeof(a));
+    assert_string_equal(a, "atc-job-1-026ab639c21df8aa-3-2");
+    /* Long ids keep their first 24 cleaned characters, then the same hash form. */
+    verdict_sandbox_name("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123", 1, 1, a, sizeof(a));
+    assert_int_equal(strncmp(a, "atc-abcdefghijklmnopqrstuvwx-", 29), 0);
+    assert_int_equal(strlen(a), 29 + 16 + 4);
+}
+
+static void verdict__sandbox_name__cannot_be_forged_by_a_crafted_id(void **state)
+{
+    char victim[VERDICT_SANDBOX_NAME_MAX], forged[VERDICT_SANDBOX_NAME_MAX];
+    char crafted[ATC_JOB_ID_MAX + 1];
+    /* The old scheme gave "victim" the name atc-victim-1-1 and a long id
+     * "<clean 24>-<hash>" a name ending in its own hash: an id spelling out
+     * another's name (prefix, hash and all) must not get that name. */
+    verdict_sandbox_name("victim", 1, 1, victim, sizeof(victim));
+    size_t n = strlen(victim);
+    assert_true(n > 8);
+    /* "atc-victim-<hash>-1-1" less "atc-" and "-1-1": the id that would
+     * reproduce it if names were the id as-is. */
+    snprintf(crafted, sizeof(crafted), "%.*s", (int)(n - 8), victim + 4);
+    verdict_sandbox_name(crafted, 1, 1, forged, sizeof(forged));
+    assert_string_not_equal(victim, forged);
+    /* And the name of an attempt cannot be reached by an id ending in "-<attempt>". */
+    verdict_sandbox_name("victim-1", 1, 1, forged, sizeof(forged));
+    assert_string_not_equal(victim, forged);
+}
+
+static void verdict__sandbox_name__keeps_to_daytona_name_rules(void **state)
+{
+    static const char *const ids[] = {"job-1", "Job:1", "a", "../../etc/passwd", "é ü\t\"'",
+                                      "----------------------------------------",
+                                      ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+                                       "cdef0123456789abcdef0123456789abcdef0123456789abcdef01234567")};
+    char a[VERDICT_SANDBOX_NAME_MAX];
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        verdict_sandbox_name(ids[i], 99999, 99, a, sizeof(a));
+        assert_true(name_is_tame(a));
+        assert_int_equal(strncmp(a, "atc-", 4), 0);
+    }
 }
 
 int main(void)
@@ -121,6 +185,9 @@ int main(void)
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
         cmocka_unit_test(verdict__backoff__grows_is_capped_and_honours_retry_after),
         cmocka_unit_test(verdict__sandbox_name__is_stable_and_distinct_per_attempt),
+        cmocka_unit_test(verdict__sandbox_name__has_one_form_with_sha256_of_the_id),
+        cmocka_unit_test(verdict__sandbox_name__cannot_be_forged_by_a_crafted_id),
+        cmocka_unit_test(verdict__sandbox_name__keeps_to_daytona_name_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,11 @@ struct atc_sandbox {
     char state[32];
     char toolbox_url[512];      /* toolboxProxyUrl + "/" + id */
     char error_reason[256];
+    /* The labels atc-job and atc-fleet of the reply (the fleet's own, which
+     * tell whose sandbox it is); "" when absent, not a string, holding a NUL
+     * or too long for the field. */
+    char job_label[ATC_JOB_ID_MAX + 1];
+    char fleet_label[256];
 };
 
 struct atc_sandbox_spec {
@@ -55,6 +60,13 @@ struct atc_daytona *atc_daytona_new(const struct atc_daytona_opts *opts,
                                     char *err, size_t errlen);
 void atc_daytona_destroy(struct atc_daytona *d); /* accepts NULL */
 
+/* Sets a stop test for the handle's calls, or removes it (stop NULL). While
+ * stop(arg) returns non-zero, a call ends with ATC_ECANCELED: one not yet sent
+ * is not sent, a request in flight is aborted within about a second, and
+ * atc_daytona_wait_started stops between its polls. stop is called on the
+ * handle's thread; arg is borrowed until it is removed. */
+void atc_daytona_set_stop(struct atc_daytona *d, int (*stop)(void *arg), void *arg);
+
 /* The status of the handle's last call (valid until the next call). */
 const struct atc_daytona_status *atc_daytona_last(const struct atc_daytona *d);
 
@@ -64,7 +76,7 @@ const struct atc_daytona_status *atc_daytona_last(const struct atc_daytona *d);
  *   ATC_ERATELIMIT (429; see retry_after_s), ATC_ESERVER (5xx),
  *   ATC_ECONFLICT (409), ATC_EPROTO (other 4xx, or a body we cannot read),
  *   ATC_ETOOBIG (a reply beyond its cap), ATC_EINVAL (bad arguments),
- *   ATC_ENOMEM.
+ *   ATC_ECANCELED (the stop test of atc_daytona_set_stop said stop), ATC_ENOMEM.
  * err receives a sentence with the status and the server's message. */
 
 /* POST /sandbox. *out receives the sandbox as returned (state may not be
