@@ -44,6 +44,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
         ATC_ERROR(NULL, "kafka fatal error: %s", fatal);
         c->failed = 1;
+        c->in_group = 0;
         return;
     }
     ATC_WARN(NULL, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
@@ -118,6 +119,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         set_paused(c, c->draining || c->hold || c->inflight >= c->max_inflight);
         return;
     }
+    /* Out of the group until the next assignment (an eager rebalance revokes
+     * everything first; a session that timed out loses it). */
+    c->in_group = 0;
     /* Revoked (or lost): the backlog of those partitions is not ours to start;
      * store what is finished, commit, and forget the rest: jobs still running
      * there will be run again by the new owner. */

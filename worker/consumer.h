@@ -23,7 +23,9 @@ struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const ch
 void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining);
 
 size_t consumer_inflight(const struct consumer *c);
-/* 1 once the group has assigned this member (even an empty set). */
+/* 1 while this member holds an assignment from the group (even an empty set):
+ * 0 before the first one, from a revocation (a rebalance, or the assignment
+ * lost when the session timed out) until the next one, and after a fatal error. */
 int consumer_in_group(const struct consumer *c);
 /* 1 after a fatal error: the caller should stop. */
 int consumer_failed(const struct consumer *c);
