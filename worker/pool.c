@@ -79,9 +79,15 @@ struct pool *pool_new(size_t n, pool_init_fn init, pool_run_fn run, pool_fini_fn
 
     if (!p)
         return NULL;
+    pthread_condattr_t cattr;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work_cond, NULL);
-    pthread_cond_init(&p->done_cond, NULL);
+    /* pool_take_done's deadline is on the monotonic clock: a step of the wall
+     * clock must not stretch the main loop's wait. */
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->done_cond, &cattr);
+    pthread_condattr_destroy(&cattr);
     p->run = run;
     p->fini = fini;
     p->ctx = ctx;
@@ -139,7 +145,7 @@ struct task *pool_take_done(struct pool *p, int wait_ms)
     pthread_mutex_lock(&p->lock);
     if (!p->done_head && wait_ms > 0) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until); /* done_cond's clock */
         until.tv_sec += wait_ms / 1000;
         until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
