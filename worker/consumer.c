@@ -113,7 +113,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++)
             offsets_assign(c->offsets, parts->elems[i].topic, parts->elems[i].partition, c->gen);
         ATC_INFO(NULL, "assigned %d partition(s)", parts->cnt);
-        rd_kafka_assign(rk, parts);
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        if (e) {
+            /* E.g. a cooperative protocol (consumer_check_conf refuses those):
+             * the worker would sit in the group consuming nothing. */
+            ATC_ERROR(NULL, "taking the assignment (%s protocol): %s",
+                      rd_kafka_rebalance_protocol(rk), rd_kafka_err2str(e));
+            c->failed = 1;
+            return;
+        }
         c->in_group = 1;
         /* librdkafka 2.0.2 keeps a pause across a rebalance: set it afresh. */
         set_paused(c, c->draining || c->hold || c->inflight >= c->max_inflight);
@@ -138,7 +146,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         offsets_revoke(c->offsets, parts->elems[i].topic, parts->elems[i].partition);
     ATC_INFO(NULL, "revoked %d partition(s)", parts->cnt);
     metrics_clear_lag();
-    rd_kafka_assign(rk, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, NULL);
+    if (e)
+        ATC_WARN(NULL, "giving up the assignment: %s", rd_kafka_err2str(e));
 }
 
 /* librdkafka's statistics (statistics.interval.ms): consumer lag per partition. */
@@ -173,6 +183,38 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 out:
     json_decref(root);
     return 0; /* librdkafka frees json */
+}
+
+int consumer_check_conf(const rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    size_t size = 0;
+    char *value = NULL;
+    int rc = 0;
+
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", NULL, &size) != RD_KAFKA_CONF_OK)
+        goto out; /* not set: librdkafka's default, range,roundrobin */
+    value = malloc(size + 1);
+    if (!value) {
+        snprintf(err, errlen, "out of memory");
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", value, &size) != RD_KAFKA_CONF_OK)
+        goto out;
+    value[size] = '\0';
+    /* The rebalance callback takes and gives up whole assignments
+     * (rd_kafka_assign): the eager protocol. Under the cooperative one
+     * librdkafka refuses those calls and the worker would consume nothing. */
+    if (strcasestr(value, "cooperative")) {
+        snprintf(err, errlen,
+                 "partition.assignment.strategy \"%s\" is not supported: the worker needs an "
+                 "eager strategy (range, roundrobin; the default is range,roundrobin)",
+                 value);
+        rc = ATC_EINVAL;
+    }
+out:
+    free(value);
+    return rc;
 }
 
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,

@@ -9,6 +9,11 @@
 
 struct consumer;
 
+/* Checks the settings of conf that the consumer cannot work with: a
+ * cooperative partition.assignment.strategy (the worker uses the eager
+ * protocol). Returns 0, or ATC_EINVAL with err saying why; conf is not touched. */
+int consumer_check_conf(const rd_kafka_conf_t *conf, char *err, size_t errlen);
+
 /* Creates the consumer on conf (consumed) and subscribes to topic. The pool
  * receives tasks; at most max_inflight are out at once (running, or queued in
  * the pool as a backlog), beyond which the partitions are paused. NULL with

@@ -76,6 +76,17 @@ int main(int argc, char **argv)
         free(xprops);
         return 2;
     }
+    /* Kafka properties the worker cannot run with are configuration errors too. */
+    rd_kafka_conf_t *probe = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
+    if (!probe || consumer_check_conf(probe, err, sizeof(err)) != 0) {
+        fprintf(stderr, "atc-worker: %s\n", err);
+        if (probe)
+            rd_kafka_conf_destroy(probe);
+        worker_settings_cleanup(&cfg);
+        free(xprops);
+        return 2;
+    }
+    rd_kafka_conf_destroy(probe);
     atc_log_init((enum atc_log_level)atc_log_level_parse(cfg.log_level),
                  (enum atc_log_format)atc_log_format_parse(cfg.log_format), cfg.worker_id);
     atc_config_describe(worker_settings_table, worker_settings_count, &cfg, desc, sizeof(desc));
