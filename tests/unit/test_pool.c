@@ -159,6 +159,29 @@ static void pool__queued_tasks_of_a_revoked_partition__come_back_unstored(void *
     pool_destroy(p);
 }
 
+static void note_running(void *arg, const struct task *t)
+{
+    int64_t *offset = arg;
+    *offset = t->offset;
+}
+
+static void pool__running_tasks__are_listed_until_they_finish(void **state)
+{
+    gate_reset();
+    struct pool *p = pool_new(2, init_state, run_gated, fini_state, NULL);
+    assert_non_null(p);
+    int64_t seen = -1;
+    assert_int_equal(pool_each_running(p, note_running, &seen), 0);
+    pool_submit(p, make_task(0, 42));
+    gate_wait_started(1);
+    assert_int_equal(pool_each_running(p, note_running, &seen), 1);
+    assert_int_equal(seen, 42);
+    gate_open();
+    assert_int_equal(take_n(p, 1), 1);
+    assert_int_equal(pool_each_running(p, note_running, &seen), 0);
+    pool_destroy(p);
+}
+
 static void pool__wait_for_a_finished_task__ignores_the_wall_clock(void **state)
 {
     gate_reset();
@@ -177,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pool__submitted_tasks__come_back_done),
         cmocka_unit_test(pool__queued_tasks_of_a_revoked_partition__come_back_unstored),
+        cmocka_unit_test(pool__running_tasks__are_listed_until_they_finish),
         cmocka_unit_test(pool__wait_for_a_finished_task__ignores_the_wall_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
