@@ -14,6 +14,13 @@ struct consumer {
     rd_kafka_t *rk;
     struct pool *pool;
     struct offsets *offsets;
+    /* The tasks out in the pool (queued or running), in no order: a message
+     * fetched again after a rebalance while its task is still out is not run a
+     * second time. The main thread reads only their topic, partition and
+     * offset (set before submission, never changed) and their gen (the main
+     * thread's alone). nout == inflight. */
+    struct task **out;
+    size_t nout, out_cap;
     size_t inflight, max_inflight;
     uint64_t gen;
     int paused;
@@ -64,6 +71,27 @@ static int task_any(void *arg, const struct task *t)
     return 1;
 }
 
+static struct task *out_find(const struct consumer *c, const char *topic, int32_t partition,
+                             int64_t offset)
+{
+    for (size_t i = 0; i < c->nout; i++) {
+        const struct task *t = c->out[i];
+        if (t->offset == offset && t->partition == partition && strcmp(t->topic, topic) == 0)
+            return c->out[i];
+    }
+    return NULL;
+}
+
+static void out_remove(struct consumer *c, const struct task *t)
+{
+    for (size_t i = 0; i < c->nout; i++) {
+        if (c->out[i] == t) {
+            c->out[i] = c->out[--c->nout];
+            return;
+        }
+    }
+}
+
 /* Stores the offset of every finished task; frees them. */
 static void collect(struct consumer *c, int wait_ms)
 {
@@ -71,6 +99,7 @@ static void collect(struct consumer *c, int wait_ms)
     while (t) {
         struct task *next = t->next;
         c->inflight--;
+        out_remove(c, t);
         if (t->store) {
             int64_t store = offsets_done(c->offsets, t->topic, t->partition, t->offset, t->gen);
             if (store >= 0) {
@@ -275,6 +304,13 @@ fail:
     return NULL;
 }
 
+/* Leaves the offset behind: the message will be consumed again after a restart. */
+static void t_oom_log(const char *topic, const rd_kafka_message_t *m)
+{
+    ATC_ERROR(NULL, "out of memory taking %s[%d]@%lld", topic, (int)m->partition,
+              (long long)m->offset);
+}
+
 static char *dup_bytes(const void *p, size_t n)
 {
     char *s = malloc(n + 1);
@@ -286,11 +322,51 @@ static char *dup_bytes(const void *p, size_t n)
     return s;
 }
 
+/* m's task is still out from an earlier assignment of its partition (an eager
+ * rebalance gave the partition back, and it was fetched again from the
+ * committed offset): the task moves to the current assignment instead of
+ * running a second time, so its offset is stored when it finishes. */
+static void keep_running(struct consumer *c, struct task *t, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    uint64_t gen = 0;
+
+    if (t->gen == c->gen) {
+        /* Fetched twice in one assignment: already tracked under it. */
+        ATC_WARN(NULL, "%s[%d]@%lld fetched again while its job is out: ignored", topic,
+                 (int)m->partition, (long long)m->offset);
+        return;
+    }
+    if (offsets_begin(c->offsets, topic, m->partition, m->offset, &gen) != 0) {
+        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
+                 (long long)m->offset);
+        return;
+    }
+    t->gen = gen;
+    ATC_INFO(NULL, "%s[%d]@%lld is still running from before the rebalance: kept, not started again",
+             topic, (int)m->partition, (long long)m->offset);
+}
+
 static void dispatch(struct consumer *c, rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     uint64_t gen = 0;
 
+    struct task *running = out_find(c, topic, m->partition, m->offset);
+    if (running) {
+        keep_running(c, running, m);
+        return;
+    }
+    if (c->nout == c->out_cap) {
+        size_t cap = c->out_cap ? 2 * c->out_cap : 64;
+        struct task **n = realloc(c->out, cap * sizeof(*n));
+        if (!n) {
+            t_oom_log(topic, m);
+            return;
+        }
+        c->out = n;
+        c->out_cap = cap;
+    }
     if (offsets_begin(c->offsets, topic, m->partition, m->offset, &gen) != 0) {
         ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
                  (long long)m->offset);
@@ -316,12 +392,11 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
     if (!t->topic || !t->value || (m->key && !t->key))
         goto oom;
     c->inflight++;
+    c->out[c->nout++] = t;
     pool_submit(c->pool, t);
     return;
 oom:
-    /* Leave the offset behind: the message will be consumed again after a restart. */
-    ATC_ERROR(NULL, "out of memory taking %s[%d]@%lld", topic, (int)m->partition,
-              (long long)m->offset);
+    t_oom_log(topic, m);
     task_free(t);
 }
 
@@ -377,5 +452,6 @@ void consumer_close(struct consumer *c)
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
     offsets_destroy(c->offsets);
+    free(c->out);
     free(c);
 }
