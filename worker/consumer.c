@@ -305,7 +305,7 @@ fail:
 }
 
 /* Leaves the offset behind: the message will be consumed again after a restart. */
-static void t_oom_log(const char *topic, const rd_kafka_message_t *m)
+static void log_oom(const char *topic, const rd_kafka_message_t *m)
 {
     ATC_ERROR(NULL, "out of memory taking %s[%d]@%lld", topic, (int)m->partition,
               (long long)m->offset);
@@ -320,6 +320,25 @@ static char *dup_bytes(const void *p, size_t n)
         memcpy(s, p, n);
     s[n] = '\0';
     return s;
+}
+
+/* Starts tracking m's offset under its partition's assignment. A message of
+ * an unassigned partition is ignored. Out of memory stops the worker: the
+ * message could not be left pending, and a later offset of its partition
+ * would be stored past it. */
+static int begin(struct consumer *c, const char *topic, const rd_kafka_message_t *m,
+                 uint64_t *gen)
+{
+    int rc = offsets_begin(c->offsets, topic, m->partition, m->offset, gen);
+    if (rc == ATC_ENOTFOUND)
+        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
+                 (long long)m->offset);
+    else if (rc != 0) {
+        ATC_ERROR(NULL, "out of memory tracking %s[%d]@%lld: stopping", topic, (int)m->partition,
+                  (long long)m->offset);
+        c->failed = 1;
+    }
+    return rc;
 }
 
 /* m's task is still out from an earlier assignment of its partition (an eager
@@ -337,11 +356,8 @@ static void keep_running(struct consumer *c, struct task *t, rd_kafka_message_t 
                  (int)m->partition, (long long)m->offset);
         return;
     }
-    if (offsets_begin(c->offsets, topic, m->partition, m->offset, &gen) != 0) {
-        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
-                 (long long)m->offset);
+    if (begin(c, topic, m, &gen) != 0)
         return;
-    }
     t->gen = gen;
     ATC_INFO(NULL, "%s[%d]@%lld is still running from before the rebalance: kept, not started again",
              topic, (int)m->partition, (long long)m->offset);
@@ -357,20 +373,19 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
         keep_running(c, running, m);
         return;
     }
+    if (begin(c, topic, m, &gen) != 0)
+        return;
+    /* Begun first: a message not taken stays pending, so no later offset of
+     * its partition is stored past it. */
     if (c->nout == c->out_cap) {
         size_t cap = c->out_cap ? 2 * c->out_cap : 64;
         struct task **n = realloc(c->out, cap * sizeof(*n));
         if (!n) {
-            t_oom_log(topic, m);
+            log_oom(topic, m);
             return;
         }
         c->out = n;
         c->out_cap = cap;
-    }
-    if (offsets_begin(c->offsets, topic, m->partition, m->offset, &gen) != 0) {
-        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
-                 (long long)m->offset);
-        return;
     }
     struct task *t = calloc(1, sizeof(*t));
     if (!t)
@@ -396,7 +411,7 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
     pool_submit(c->pool, t);
     return;
 oom:
-    t_oom_log(topic, m);
+    log_oom(topic, m);
     task_free(t);
 }
 
