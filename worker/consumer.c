@@ -14,6 +14,13 @@ struct consumer {
     rd_kafka_t *rk;
     struct pool *pool;
     struct offsets *offsets;
+    /* The tasks out in the pool (queued or running), in no order: a message
+     * fetched again after a rebalance while its task is still out is not run a
+     * second time. The main thread reads only their topic, partition and
+     * offset (set before submission, never changed) and their gen (the main
+     * thread's alone). nout == inflight. */
+    struct task **out;
+    size_t nout, out_cap;
     size_t inflight, max_inflight;
     uint64_t gen;
     int paused;
@@ -44,6 +51,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
         ATC_ERROR(NULL, "kafka fatal error: %s", fatal);
         c->failed = 1;
+        c->in_group = 0;
         return;
     }
     ATC_WARN(NULL, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
@@ -63,6 +71,27 @@ static int task_any(void *arg, const struct task *t)
     return 1;
 }
 
+static struct task *out_find(const struct consumer *c, const char *topic, int32_t partition,
+                             int64_t offset)
+{
+    for (size_t i = 0; i < c->nout; i++) {
+        const struct task *t = c->out[i];
+        if (t->offset == offset && t->partition == partition && strcmp(t->topic, topic) == 0)
+            return c->out[i];
+    }
+    return NULL;
+}
+
+static void out_remove(struct consumer *c, const struct task *t)
+{
+    for (size_t i = 0; i < c->nout; i++) {
+        if (c->out[i] == t) {
+            c->out[i] = c->out[--c->nout];
+            return;
+        }
+    }
+}
+
 /* Stores the offset of every finished task; frees them. */
 static void collect(struct consumer *c, int wait_ms)
 {
@@ -70,6 +99,7 @@ static void collect(struct consumer *c, int wait_ms)
     while (t) {
         struct task *next = t->next;
         c->inflight--;
+        out_remove(c, t);
         if (t->store) {
             int64_t store = offsets_done(c->offsets, t->topic, t->partition, t->offset, t->gen);
             if (store >= 0) {
@@ -112,12 +142,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++)
             offsets_assign(c->offsets, parts->elems[i].topic, parts->elems[i].partition, c->gen);
         ATC_INFO(NULL, "assigned %d partition(s)", parts->cnt);
-        rd_kafka_assign(rk, parts);
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        if (e) {
+            /* E.g. a cooperative protocol (consumer_check_conf refuses those):
+             * the worker would sit in the group consuming nothing. */
+            ATC_ERROR(NULL, "taking the assignment (%s protocol): %s",
+                      rd_kafka_rebalance_protocol(rk), rd_kafka_err2str(e));
+            c->failed = 1;
+            return;
+        }
         c->in_group = 1;
         /* librdkafka 2.0.2 keeps a pause across a rebalance: set it afresh. */
         set_paused(c, c->draining || c->hold || c->inflight >= c->max_inflight);
         return;
     }
+    /* Out of the group until the next assignment (an eager rebalance revokes
+     * everything first; a session that timed out loses it). */
+    c->in_group = 0;
     /* Revoked (or lost): the backlog of those partitions is not ours to start;
      * store what is finished, commit, and forget the rest: jobs still running
      * there will be run again by the new owner. */
@@ -134,7 +175,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         offsets_revoke(c->offsets, parts->elems[i].topic, parts->elems[i].partition);
     ATC_INFO(NULL, "revoked %d partition(s)", parts->cnt);
     metrics_clear_lag();
-    rd_kafka_assign(rk, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, NULL);
+    if (e)
+        ATC_WARN(NULL, "giving up the assignment: %s", rd_kafka_err2str(e));
 }
 
 /* librdkafka's statistics (statistics.interval.ms): consumer lag per partition. */
@@ -169,6 +212,38 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 out:
     json_decref(root);
     return 0; /* librdkafka frees json */
+}
+
+int consumer_check_conf(const rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    size_t size = 0;
+    char *value = NULL;
+    int rc = 0;
+
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", NULL, &size) != RD_KAFKA_CONF_OK)
+        goto out; /* not set: librdkafka's default, range,roundrobin */
+    value = malloc(size + 1);
+    if (!value) {
+        snprintf(err, errlen, "out of memory");
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", value, &size) != RD_KAFKA_CONF_OK)
+        goto out;
+    value[size] = '\0';
+    /* The rebalance callback takes and gives up whole assignments
+     * (rd_kafka_assign): the eager protocol. Under the cooperative one
+     * librdkafka refuses those calls and the worker would consume nothing. */
+    if (strcasestr(value, "cooperative")) {
+        snprintf(err, errlen,
+                 "partition.assignment.strategy \"%s\" is not supported: the worker needs an "
+                 "eager strategy (range, roundrobin; the default is range,roundrobin)",
+                 value);
+        rc = ATC_EINVAL;
+    }
+out:
+    free(value);
+    return rc;
 }
 
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
@@ -229,6 +304,13 @@ fail:
     return NULL;
 }
 
+/* Leaves the offset behind: the message will be consumed again after a restart. */
+static void log_oom(const char *topic, const rd_kafka_message_t *m)
+{
+    ATC_ERROR(NULL, "out of memory taking %s[%d]@%lld", topic, (int)m->partition,
+              (long long)m->offset);
+}
+
 static char *dup_bytes(const void *p, size_t n)
 {
     char *s = malloc(n + 1);
@@ -240,15 +322,70 @@ static char *dup_bytes(const void *p, size_t n)
     return s;
 }
 
+/* Starts tracking m's offset under its partition's assignment. A message of
+ * an unassigned partition is ignored. Out of memory stops the worker: the
+ * message could not be left pending, and a later offset of its partition
+ * would be stored past it. */
+static int begin(struct consumer *c, const char *topic, const rd_kafka_message_t *m,
+                 uint64_t *gen)
+{
+    int rc = offsets_begin(c->offsets, topic, m->partition, m->offset, gen);
+    if (rc == ATC_ENOTFOUND)
+        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
+                 (long long)m->offset);
+    else if (rc != 0) {
+        ATC_ERROR(NULL, "out of memory tracking %s[%d]@%lld: stopping", topic, (int)m->partition,
+                  (long long)m->offset);
+        c->failed = 1;
+    }
+    return rc;
+}
+
+/* m's task is still out from an earlier assignment of its partition (an eager
+ * rebalance gave the partition back, and it was fetched again from the
+ * committed offset): the task moves to the current assignment instead of
+ * running a second time, so its offset is stored when it finishes. */
+static void keep_running(struct consumer *c, struct task *t, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    uint64_t gen = 0;
+
+    if (t->gen == c->gen) {
+        /* Fetched twice in one assignment: already tracked under it. */
+        ATC_WARN(NULL, "%s[%d]@%lld fetched again while its job is out: ignored", topic,
+                 (int)m->partition, (long long)m->offset);
+        return;
+    }
+    if (begin(c, topic, m, &gen) != 0)
+        return;
+    t->gen = gen;
+    ATC_INFO(NULL, "%s[%d]@%lld is still running from before the rebalance: kept, not started again",
+             topic, (int)m->partition, (long long)m->offset);
+}
+
 static void dispatch(struct consumer *c, rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     uint64_t gen = 0;
 
-    if (offsets_begin(c->offsets, topic, m->partition, m->offset, &gen) != 0) {
-        ATC_WARN(NULL, "message from unassigned %s[%d]@%lld ignored", topic, (int)m->partition,
-                 (long long)m->offset);
+    struct task *running = out_find(c, topic, m->partition, m->offset);
+    if (running) {
+        keep_running(c, running, m);
         return;
+    }
+    if (begin(c, topic, m, &gen) != 0)
+        return;
+    /* Begun first: a message not taken stays pending, so no later offset of
+     * its partition is stored past it. */
+    if (c->nout == c->out_cap) {
+        size_t cap = c->out_cap ? 2 * c->out_cap : 64;
+        struct task **n = realloc(c->out, cap * sizeof(*n));
+        if (!n) {
+            log_oom(topic, m);
+            return;
+        }
+        c->out = n;
+        c->out_cap = cap;
     }
     struct task *t = calloc(1, sizeof(*t));
     if (!t)
@@ -270,12 +407,11 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
     if (!t->topic || !t->value || (m->key && !t->key))
         goto oom;
     c->inflight++;
+    c->out[c->nout++] = t;
     pool_submit(c->pool, t);
     return;
 oom:
-    /* Leave the offset behind: the message will be consumed again after a restart. */
-    ATC_ERROR(NULL, "out of memory taking %s[%d]@%lld", topic, (int)m->partition,
-              (long long)m->offset);
+    log_oom(topic, m);
     task_free(t);
 }
 
@@ -331,5 +467,6 @@ void consumer_close(struct consumer *c)
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
     offsets_destroy(c->offsets);
+    free(c->out);
     free(c);
 }

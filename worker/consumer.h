@@ -9,6 +9,11 @@
 
 struct consumer;
 
+/* Checks the settings of conf that the consumer cannot work with: a
+ * cooperative partition.assignment.strategy (the worker uses the eager
+ * protocol). Returns 0, or ATC_EINVAL with err saying why; conf is not touched. */
+int consumer_check_conf(const rd_kafka_conf_t *conf, char *err, size_t errlen);
+
 /* Creates the consumer on conf (consumed) and subscribes to topic. The pool
  * receives tasks; at most max_inflight are out at once (running, or queued in
  * the pool as a backlog), beyond which the partitions are paused. NULL with
@@ -23,7 +28,9 @@ struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const ch
 void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining);
 
 size_t consumer_inflight(const struct consumer *c);
-/* 1 once the group has assigned this member (even an empty set). */
+/* 1 while this member holds an assignment from the group (even an empty set):
+ * 0 before the first one, from a revocation (a rebalance, or the assignment
+ * lost when the session timed out) until the next one, and after a fatal error. */
 int consumer_in_group(const struct consumer *c);
 /* 1 after a fatal error: the caller should stop. */
 int consumer_failed(const struct consumer *c);

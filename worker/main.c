@@ -23,6 +23,16 @@
 
 static volatile sig_atomic_t stop_signals;
 
+/* After the grace period and the abandon, how long job threads get to notice
+ * and return before the worker closes the consumer without them. */
+#define ABANDON_WAIT_MS 30000
+
+static void log_still_running(void *arg, const struct task *t)
+{
+    ATC_WARN(NULL, "still running after the abandon: the job from %s[%d]@%lld; its offset is not "
+             "stored", t->topic, (int)t->partition, (long long)t->offset);
+}
+
 static void on_signal(int sig)
 {
     if (stop_signals++ > 0)
@@ -59,6 +69,7 @@ int main(int argc, char **argv)
     struct http_state hs = {0};
     int rc;
     int status = 1;
+    size_t stuck = 0; /* job threads that did not return after the abandon */
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     xprops = calloc((size_t)argc + 1, sizeof(*xprops));
@@ -76,6 +87,17 @@ int main(int argc, char **argv)
         free(xprops);
         return 2;
     }
+    /* Kafka properties the worker cannot run with are configuration errors too. */
+    rd_kafka_conf_t *probe = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
+    if (!probe || consumer_check_conf(probe, err, sizeof(err)) != 0) {
+        fprintf(stderr, "atc-worker: %s\n", err);
+        if (probe)
+            rd_kafka_conf_destroy(probe);
+        worker_settings_cleanup(&cfg);
+        free(xprops);
+        return 2;
+    }
+    rd_kafka_conf_destroy(probe);
     atc_log_init((enum atc_log_level)atc_log_level_parse(cfg.log_level),
                  (enum atc_log_format)atc_log_format_parse(cfg.log_format), cfg.worker_id);
     atc_config_describe(worker_settings_table, worker_settings_count, &cfg, desc, sizeof(desc));
@@ -173,14 +195,36 @@ int main(int argc, char **argv)
         ATC_WARN(NULL, "grace period over: abandoning %zu job(s)", consumer_inflight(cons));
         ctx.abandon = 1;
         pool_each_state(pool, jobs_abandon_sandbox, NULL);
-        while (consumer_inflight(cons) > 0) {
+        /* A thread may be blocked in a call that does not look at the abandon
+         * (a long HTTP request, a sleep): wait for it only so long. */
+        long long limit = http_now_ms() + ABANDON_WAIT_MS;
+        while (consumer_inflight(cons) > 0 && http_now_ms() < limit) {
             consumer_turn(cons, 50, 1, 1);
             hs.heartbeat_ms = http_now_ms();
+        }
+        if (consumer_inflight(cons) > 0) {
+            ATC_ERROR(NULL, "%zu job(s) still running %d s after the abandon: closing the consumer "
+                      "without them; another worker will run them", consumer_inflight(cons),
+                      ABANDON_WAIT_MS / 1000);
+            /* 0 when they all came back meanwhile: then all is as usual. */
+            stuck = pool_each_running(pool, log_still_running, NULL);
         }
     }
     status = consumer_failed(cons) ? 1 : 0;
 out:
     consumer_close(cons);
+    if (stuck) {
+        /* The pool cannot be destroyed under a thread that is still running
+         * a task (joining it could wait minutes, and its state, the Daytona
+         * client, Redis connection, reaper and dead-letter producer it uses
+         * would be freed under it): exit without them. Their offsets were not
+         * stored. The reaper tries its pending deletes once more (what is
+         * left, the periodic sweep of any worker finds). */
+        reaper_finish(reaper);
+        ATC_WARN(NULL, "stopped with %zu job thread(s) still busy, not waiting for them", stuck);
+        fflush(NULL);
+        _exit(status);
+    }
     pool_destroy(pool);
     reaper_stop(reaper); /* after the job threads, which may hand it sandboxes */
     if (ctx_ready)

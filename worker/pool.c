@@ -16,6 +16,7 @@ struct pool {
     size_t n;               /* threads running */
     pthread_t *threads;
     void **states;
+    struct task **running;  /* running[i]: the task thread i runs, or NULL */
     pool_run_fn run;
     pool_fini_fn fini;
     void *ctx;
@@ -24,6 +25,7 @@ struct pool {
 struct thread_arg {
     struct pool *p;
     void *state;
+    size_t index;
 };
 
 void task_free(struct task *t)
@@ -41,6 +43,7 @@ static void *thread_main(void *arg)
 {
     struct pool *p = ((struct thread_arg *)arg)->p;
     void *state = ((struct thread_arg *)arg)->state;
+    size_t index = ((struct thread_arg *)arg)->index;
 
     free(arg);
     for (;;) {
@@ -55,12 +58,14 @@ static void *thread_main(void *arg)
         p->work_head = t->next;
         if (!p->work_head)
             p->work_tail = NULL;
+        p->running[index] = t;
         pthread_mutex_unlock(&p->lock);
 
         t->next = NULL;
         p->run(p->ctx, state, t);
 
         pthread_mutex_lock(&p->lock);
+        p->running[index] = NULL;
         if (p->done_tail)
             p->done_tail->next = t;
         else
@@ -79,15 +84,22 @@ struct pool *pool_new(size_t n, pool_init_fn init, pool_run_fn run, pool_fini_fn
 
     if (!p)
         return NULL;
+    pthread_condattr_t cattr;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work_cond, NULL);
-    pthread_cond_init(&p->done_cond, NULL);
+    /* pool_take_done's deadline is on the monotonic clock: a step of the wall
+     * clock must not stretch the main loop's wait. */
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->done_cond, &cattr);
+    pthread_condattr_destroy(&cattr);
     p->run = run;
     p->fini = fini;
     p->ctx = ctx;
     p->threads = calloc(n, sizeof(*p->threads));
     p->states = calloc(n, sizeof(*p->states));
-    if (!p->threads || !p->states) {
+    p->running = calloc(n, sizeof(*p->running));
+    if (!p->threads || !p->states || !p->running) {
         pool_destroy(p);
         return NULL;
     }
@@ -105,6 +117,7 @@ struct pool *pool_new(size_t n, pool_init_fn init, pool_run_fn run, pool_fini_fn
         }
         a->p = p;
         a->state = state;
+        a->index = i;
         if (pthread_create(&p->threads[i], &attr, thread_main, a) != 0) {
             free(a);
             fini(ctx, state);
@@ -139,7 +152,7 @@ struct task *pool_take_done(struct pool *p, int wait_ms)
     pthread_mutex_lock(&p->lock);
     if (!p->done_head && wait_ms > 0) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until); /* done_cond's clock */
         until.tv_sec += wait_ms / 1000;
         until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
@@ -191,6 +204,21 @@ void pool_each_state(struct pool *p, void (*fn)(void *arg, void *thread_state), 
         fn(arg, p->states[i]);
 }
 
+size_t pool_each_running(struct pool *p, void (*fn)(void *arg, const struct task *t), void *arg)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->running[i]) {
+            fn(arg, p->running[i]);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
 void pool_destroy(struct pool *p)
 {
     if (!p)
@@ -213,6 +241,7 @@ void pool_destroy(struct pool *p)
     }
     free(p->threads);
     free(p->states);
+    free(p->running);
     pthread_cond_destroy(&p->work_cond);
     pthread_cond_destroy(&p->done_cond);
     pthread_mutex_destroy(&p->lock);

@@ -48,8 +48,14 @@ size_t pool_drop_queued(struct pool *p, int (*match)(void *arg, const struct tas
 /* Calls fn(arg, state) on each thread's state (e.g. to abandon its sandbox). */
 void pool_each_state(struct pool *p, void (*fn)(void *arg, void *thread_state), void *arg);
 
+/* Calls fn(arg, t) on each task a thread is running now, under the pool's
+ * lock (fn must not call the pool; t stays the pool's). Returns how many. */
+size_t pool_each_running(struct pool *p, void (*fn)(void *arg, const struct task *t), void *arg);
+
 /* Tells the threads to exit once the queue is empty, joins them, frees the
- * queued and finished tasks that remain. Accepts NULL. */
+ * queued and finished tasks that remain. Accepts NULL. Waits as long as a
+ * thread is running a task: with a thread that may never return, do not call
+ * it (its state would be freed under it). */
 void pool_destroy(struct pool *p);
 
 #endif

@@ -75,6 +75,7 @@ struct reaper {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     int quit;
+    int joined;                /* reaper_finish has run (main thread only) */
     struct deferred *deferred; /* under lock */
     size_t ndeferred;
 };
@@ -258,15 +259,25 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
     return r;
 }
 
-void reaper_stop(struct reaper *r)
+void reaper_finish(struct reaper *r)
 {
     if (!r)
         return;
     pthread_mutex_lock(&r->lock);
+    int joined = r->joined;
     r->quit = 1;
+    r->joined = 1;
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
+    if (!joined)
+        pthread_join(r->thread, NULL);
+}
+
+void reaper_stop(struct reaper *r)
+{
+    if (!r)
+        return;
+    reaper_finish(r);
     atc_daytona_destroy(r->d);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);

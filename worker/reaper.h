@@ -37,7 +37,12 @@ int reaper_defer_delete(struct reaper *r, const char *sandbox_id);
  * deferred delete. Returns as reaper_defer_delete. */
 int reaper_delete_now(struct reaper *r, const char *sandbox_id, const char *why);
 
-/* Accepts NULL; joins the thread, after one last try of each deferred delete. */
+/* Stops the thread after one last try of each deferred delete, and joins it;
+ * r stays valid (later hand-overs are refused), for job threads that may still
+ * run. Accepts NULL. */
+void reaper_finish(struct reaper *r);
+
+/* reaper_finish, then frees r: once no job thread runs. Accepts NULL. */
 void reaper_stop(struct reaper *r);
 
 #endif

@@ -2,8 +2,10 @@
 # it_broker_outage.sh: the brokers go down for ~15 s mid-run and come back
 # (it_kafka_down/it_kafka_up: kafka-mock's fault injection, or a real broker
 # stopped and started). Jobs in flight still end; `atc submit` fails (exit 2)
-# while the brokers are down; the same worker process, not restarted, runs the
-# jobs submitted after the brokers are back.
+# while the brokers are down; /readyz turns 503 once the worker's group session
+# has timed out (it is out of the group) and 200 again after the brokers are
+# back; the same worker process, not restarted, runs the jobs submitted after
+# the brokers are back.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis
@@ -27,6 +29,11 @@ down_at=$SECONDS
 it_expect_exit 2 it_atc -X message.timeout.ms=3000 submit --file job.txt=job.txt --cmd true \
     --id during-1
 it_log "atc submit while the brokers are down: exit 2: $IT_ERR"
+# The session (6 s) times out without a coordinator: the assignment is lost and
+# the worker is no longer a member of the group, whatever it had before.
+it_wait_eq 30 "/readyz 503 while the brokers are down" 503 it_http_code "$WORKER_HTTP/readyz"
+it_assert_contains "$(curl -s "$WORKER_HTTP/readyz")" "not in the consumer group" "/readyz body"
+it_log "/readyz 503 after $((SECONDS - down_at)) s of outage"
 # The jobs running still end: results go to Redis, which is up.
 it_wait_all_final inflight.ids 60
 while ((SECONDS - down_at < 15)); do sleep 1; done
@@ -46,6 +53,6 @@ notpassed=$(awk '$2 != "passed"' states.txt)
 kill -0 "$worker_pid" || it_fail "the worker is gone"
 it_assert_eq "$(grep -c 'starting atc-worker' worker.log)" 1 "worker starts"
 it_assert_eq "$(it_redis EXISTS atc:result:during-1)" 0 "a result for the job refused during the outage"
-curl -fsS "$WORKER_HTTP/readyz" >/dev/null || it_fail "the worker is not ready after the outage"
+it_wait_eq 30 "/readyz 200 after the outage" 200 it_http_code "$WORKER_HTTP/readyz"
 it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
 it_log "ok"

@@ -5,6 +5,11 @@
 #  2. grace 2 s, 16 jobs of ~8 s running: the worker abandons them (deletes
 #     their sandboxes, stores no offset for them) and exits 0; a second worker
 #     started afterwards runs them to completion.
+#  3. grace 1 s, one job whose thread is stuck in a sandbox create that
+#     daytona-local holds for 90 s (the request times out after 60): the worker
+#     waits 30 s after the abandon, logs the job, closes the consumer without
+#     it and exits 0 well before the request ends; the job has no result and
+#     no stored offset, so the next worker runs it.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis
@@ -68,5 +73,30 @@ notpassed=$(awk '$2 != "passed"' "$IT_TMP/states.txt")
 others=$(while read -r id; do it_redis HGET "atc:result:$id" worker; done <"$IT_TMP/abandon.ids" |
     grep -vc '^it-w3$')
 it_assert_eq "$others" 0 "abandoned jobs finished by a worker other than w3"
+it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
+it_stop "$WORKER_PID"
+
+it_log "3: grace 1 s, a job thread stuck in a sandbox create"
+curl -fsS -X POST "$DAYTONA_BASE/_local/faults" -d '{"next":[{"path_prefix":"/api/sandbox",
+    "method":"POST","kind":"hang","hang_ms":90000}]}' >/dev/null || it_fail "cannot queue the fault"
+ATC_CONCURRENCY=4 ATC_SHUTDOWN_GRACE_S=1 it_start_worker w4
+w4=$WORKER_PID
+it_wait_for 60 "w4 in the group" curl -fsS "$WORKER_HTTP/readyz"
+it_produce_jobs stuck 1 'true' 60
+faults_pending() { curl -fsS "$DAYTONA_BASE/_local/stats" | jq .faults_pending; }
+it_wait_eq 60 "the create held by daytona-local" 0 faults_pending
+kill -TERM "$w4"
+wait_exit "$w4" 55
+it_log "w4 exited $status after $took s"
+it_assert_eq "$status" 0 "w4 exit status"
+grep -q 'still running after the abandon' "$IT_TMP/w4.log" ||
+    it_fail "w4 did not log the job still running after the abandon"
+grep -q 'still running 30 s after the abandon' "$IT_TMP/w4.log" ||
+    it_fail "w4 did not log giving up on the job"
+it_assert_eq "$(it_count_final "$IT_TMP/stuck.ids")" 0 "jobs final after w4 left its job"
+ATC_CONCURRENCY=4 it_start_worker w5
+it_wait_all_final "$IT_TMP/stuck.ids" 90
+it_assert_one_final_result "$IT_TMP/stuck.ids"
+it_assert_eq "$(awk '{print $2}' "$IT_TMP/states.txt")" passed "the stuck job's status"
 it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
 it_log "ok"

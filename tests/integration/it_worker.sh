@@ -3,13 +3,23 @@
 # atc-worker run as real processes; `atc` and raw messages drive them. Shows the
 # statuses of passing, failing, broken, undeployable and slow tools, rejection
 # of malformed messages with dead-letter records, one final result for a job
-# delivered twice, no sandbox left live, and a clean stop on SIGTERM.
+# delivered twice, no sandbox left live, and a clean stop on SIGTERM; a
+# cooperative partition.assignment.strategy refused at start (exit 2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/msgpack.sh"
 
 it_start_redis
 it_start_kafka --partitions 2
 it_start_daytona
+# A cooperative assignment strategy is refused at start (the worker takes whole
+# assignments, the eager protocol), from the environment or from -X; `timeout`
+# turns a worker that starts anyway into a failure.
+it_expect_exit 2 env ATC_HTTP_ADDR= ATC_KAFKA_PARTITION_ASSIGNMENT_STRATEGY=cooperative-sticky \
+    timeout 60 "$(it_bin atc-worker)"
+it_assert_contains "$IT_ERR" "partition.assignment.strategy" "the worker's message"
+it_expect_exit 2 env ATC_HTTP_ADDR= timeout 60 "$(it_bin atc-worker)" \
+    -X partition.assignment.strategy=roundrobin,cooperative-sticky
+it_assert_contains "$IT_ERR" "cooperative-sticky" "the worker's message"
 ATC_MAX_JOB_BYTES=65536 ATC_CONCURRENCY=4 it_start_worker worker
 worker_pid=$WORKER_PID
 it_wait_for 60 "the worker to join its group (readyz)" curl -fsS "$WORKER_HTTP/readyz"
