@@ -5,11 +5,12 @@
 #  2. grace 2 s, 16 jobs of ~8 s running: the worker abandons them (deletes
 #     their sandboxes, stores no offset for them) and exits 0; a second worker
 #     started afterwards runs them to completion.
-#  3. grace 1 s, one job whose thread is stuck in a sandbox create that
-#     daytona-local holds for 90 s (the request times out after 60): the worker
-#     waits 30 s after the abandon, logs the job, closes the consumer without
-#     it and exits 0 well before the request ends; the job has no result and
-#     no stored offset, so the next worker runs it.
+#  3. grace 1 s, one job whose thread is stuck where the abandon cannot reach
+#     it: delivering the dead-letter record of a fleet fault while the brokers
+#     are down (message.timeout.ms 120 s here; waits on the sandbox service
+#     end at an abandon, it_abandon_waits.sh): the worker waits 30 s after the
+#     abandon, logs the job, closes the consumer without it and exits 0; the
+#     job has no result and no stored offset, so the next worker runs it.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis
@@ -76,15 +77,22 @@ it_assert_eq "$others" 0 "abandoned jobs finished by a worker other than w3"
 it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
 it_stop "$WORKER_PID"
 
-it_log "3: grace 1 s, a job thread stuck in a sandbox create"
+it_log "3: grace 1 s, a job thread stuck delivering a dead-letter record"
+# The create is held 8 s, then dropped: with no retry, a fleet fault, whose
+# dead-letter record cannot be delivered once the brokers are down.
 curl -fsS -X POST "$DAYTONA_BASE/_local/faults" -d '{"next":[{"path_prefix":"/api/sandbox",
-    "method":"POST","kind":"hang","hang_ms":90000}]}' >/dev/null || it_fail "cannot queue the fault"
-ATC_CONCURRENCY=4 ATC_SHUTDOWN_GRACE_S=1 it_start_worker w4
+    "method":"POST","kind":"hang","hang_ms":8000}]}' >/dev/null || it_fail "cannot queue the fault"
+ATC_CONCURRENCY=4 ATC_SHUTDOWN_GRACE_S=1 ATC_RETRY_MAX=0 ATC_KAFKA_MESSAGE_TIMEOUT_MS=120000 \
+    it_start_worker w4
 w4=$WORKER_PID
 it_wait_for 60 "w4 in the group" curl -fsS "$WORKER_HTTP/readyz"
 it_produce_jobs stuck 1 'true' 60
 faults_pending() { curl -fsS "$DAYTONA_BASE/_local/stats" | jq .faults_pending; }
 it_wait_eq 60 "the create held by daytona-local" 0 faults_pending
+it_kafka_down
+it_wait_for 60 "w4 to give up the create" grep -q 'in case the unanswered create made it' \
+    "$IT_TMP/w4.log"
+sleep 2 # its dead-letter delivery is under way
 kill -TERM "$w4"
 wait_exit "$w4" 55
 it_log "w4 exited $status after $took s"
@@ -94,6 +102,7 @@ grep -q 'still running after the abandon' "$IT_TMP/w4.log" ||
 grep -q 'still running 30 s after the abandon' "$IT_TMP/w4.log" ||
     it_fail "w4 did not log giving up on the job"
 it_assert_eq "$(it_count_final "$IT_TMP/stuck.ids")" 0 "jobs final after w4 left its job"
+it_kafka_up
 ATC_CONCURRENCY=4 it_start_worker w5
 it_wait_all_final "$IT_TMP/stuck.ids" 90
 it_assert_one_final_result "$IT_TMP/stuck.ids"
