@@ -19,7 +19,7 @@ printf 'x = 1\n' >tool.py
 daytona_running() { curl -fsS "$DAYTONA_BASE/_local/stats" | jq .running; }
 
 it_log "one job runs a 300 s command"
-it_expect_exit 0 it_atc submit --id slow-exec --file tool.py=tool.py --cmd 'sleep 300' --timeout 400
+it_expect_exit 0 it_atc submit --id slow-exec --file tool.py=tool.py --cmd 'sleep 299.5' --timeout 400
 it_wait_eq 60 "the command running in daytona-local" 1 daytona_running
 
 it_log "another job's create is answered 429, Retry-After 300 s"

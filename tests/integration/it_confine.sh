@@ -91,7 +91,7 @@ it_assert_contains "$OUT" "1 passed" "pytest's summary"
 
 # A bounded fork bomb: 1000 sleepers hit the process limit; the server answers meanwhile.
 uid_bomb=$(stat -c %u "$IT_TMP/daytona/$bomb")
-(run "$bomb" 'for i in $(seq 1000); do sleep 300 & done; echo started; wait' 600 \
+(run "$bomb" 'for i in $(seq 1000); do sleep 300.25 & done; echo started; wait' 600 \
     >/dev/null 2>&1 &)
 if [[ $(id -u) == 0 ]]; then
     it_wait_for 60 "the fork bomb reaches the process limit" \
@@ -99,7 +99,7 @@ if [[ $(id -u) == 0 ]]; then
     n=$(procs_of "$uid_bomb")
     [[ "$n" -le 512 ]] || it_fail "the fork bomb has $n processes, above the limit of 512"
 else
-    it_wait_for 60 "the fork bomb starts sleepers" pgrep -f '^sleep 300$'
+    it_wait_for 60 "the fork bomb starts sleepers" pgrep -f '^sleep 300[.]25$'
 fi
 curl -fsS -m 10 "$DAYTONA_BASE/_local/stats" | jq -e '.live == 4' >/dev/null ||
     it_fail "/_local/stats does not answer during the fork bomb"
@@ -108,7 +108,7 @@ it_assert_eq "$OUT" "still here" "a command in another sandbox during the fork b
 
 # Deleting the sandbox kills every process it started.
 curl -fsS -H "$AUTH" -X DELETE "$DAYTONA_API_URL/sandbox/$bomb" >/dev/null || it_fail "delete bomb"
-it_wait_for 10 "every sleeper of the deleted sandbox is gone" bash -c "! pgrep -f '^sleep 300$' >/dev/null"
+it_wait_for 10 "every sleeper of the deleted sandbox is gone" bash -c "! pgrep -f '^sleep 300[.]25$' >/dev/null"
 if [[ $(id -u) == 0 ]]; then
     n=$(procs_of "$uid_bomb")
     it_assert_eq "$n" 0 "processes left under the deleted sandbox's uid $uid_bomb"

@@ -26,10 +26,13 @@ PY
 # on this machine, as root here, where RLIMIT_NPROC (`ulimit -u`) is not
 # enforced, so the bomb itself stops at 150 processes. Each child becomes a
 # `sleep` with a mark in its arguments, to find any the sandbox left behind.
-cat >test_bomb.py <<'PY'
+# The mark is this run's own: the same test against the other broker may run
+# at the same time.
+mark="31.$$"
+cat >test_bomb.py <<PY
 import os, time
 
-MARK = "31.4159"  # sleep 31.4159: never a real job's
+MARK = "$mark"  # sleep 31.<pid>: never a real job's, nor another run's
 
 def test_bomb():
     kids = 0
@@ -57,7 +60,7 @@ submit normal --code tool.py --tests test_tool.py --timeout 60
 submit pyenv --code tool.py --env PYTHONHOME=/nonexistent --env PYTHONPATH=/nonexistent \
     --cmd 'echo hostile env; python3 -c pass || echo its python3 is broken' --timeout 30
 printf '%s\n' big bomb spin normal pyenv >all.ids
-bomb_count() { pgrep -c -f '^sleep 31[.]4159$' || true; }
+bomb_count() { pgrep -c -f "^sleep ${mark//./[.]}\$" || true; }
 it_wait_eq 60 "the fork bomb's 150 processes" 150 bomb_count
 it_wait_all_final all.ids 120
 it_assert_one_final_result all.ids
