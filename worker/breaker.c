@@ -80,7 +80,17 @@ int breaker_is_fleet_fault(int rc)
 
 int breaker_state_open(const struct breaker_state *s, long long now_ms)
 {
-    return s->mode != BREAKER_CLOSED;
+    switch (s->mode) {
+    case BREAKER_OPEN:
+        /* Once the cool-down is over a job must come in to probe: with none
+         * waiting in the pool, a consumer held until it closes never would. */
+        return now_ms < s->open_until_ms;
+    case BREAKER_HALF_OPEN:
+        return s->probing;
+    case BREAKER_CLOSED:
+        break;
+    }
+    return 0;
 }
 
 static long long mono_ms(void)

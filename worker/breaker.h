@@ -31,7 +31,9 @@ void breaker_state_record(struct breaker_state *s, int ok, long long now_ms);
  * abandoned before its create was decided): when it was the probe, the next
  * caller probes instead. */
 void breaker_state_release(struct breaker_state *s);
-/* 1 while the consumer should stay paused. */
+/* 1 while the consumer should stay paused: open and cooling down, or a probe
+ * is out. After the cool-down with no probe out it is 0, so that a job comes
+ * in to probe. */
 int breaker_state_open(const struct breaker_state *s, long long now_ms);
 /* 1 when a job's create, after its retries, ended with rc (a client code) in
  * a fault of the fleet the breaker counts: no answer (ATC_ECONN), a 5xx

@@ -45,6 +45,23 @@ static void breaker__after_cooldown__lets_one_probe_through(void **state)
     assert_true(breaker_state_allow(&s, 1201, &wait));
 }
 
+static void breaker__cooldown_over_with_no_probe_out__lets_consumption_resume(void **state)
+{
+    struct breaker_state s;
+    long long wait = 0;
+    breaker_state_init(&s, 1, 1000, 8000);
+    breaker_state_record(&s, 0, 0);
+    assert_true(breaker_state_open(&s, 999));
+    /* No job is waiting to probe: the consumer must fetch one. */
+    assert_false(breaker_state_open(&s, 1000));
+    assert_true(breaker_state_allow(&s, 1000, &wait));
+    /* A probe is out: hold again until it tells. */
+    assert_true(breaker_state_open(&s, 1001));
+    breaker_state_record(&s, 0, 1500);
+    assert_true(breaker_state_open(&s, 1500));
+    assert_false(breaker_state_open(&s, 3500));
+}
+
 static void breaker__failed_probe__doubles_the_cooldown_up_to_the_cap(void **state)
 {
     struct breaker_state s;
@@ -98,6 +115,7 @@ int main(void)
         cmocka_unit_test(breaker__failures_below_threshold__keep_it_closed),
         cmocka_unit_test(breaker__threshold_reached__opens_for_the_cooldown),
         cmocka_unit_test(breaker__after_cooldown__lets_one_probe_through),
+        cmocka_unit_test(breaker__cooldown_over_with_no_probe_out__lets_consumption_resume),
         cmocka_unit_test(breaker__failed_probe__doubles_the_cooldown_up_to_the_cap),
         cmocka_unit_test(breaker__probe_that_ends_without_an_outcome__lets_the_next_caller_probe),
         cmocka_unit_test(breaker__only_no_answer_5xx_and_timeouts__are_fleet_faults),
