@@ -6,7 +6,7 @@
 
 #include "atc/error.h"
 #include "atc/job.h"
-#include "replay.h"
+#include "replay_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
-/* test_replay.c: the pure parts of `atc replay-dlq` (producer/replay.c): reading
- * dead-letter records as the worker writes them, finding their job id, the
- * filters and --since. */
+/* test_replay_record.c: the pure parts of `atc replay-dlq`
+ * (producer/replay_record.c): reading dead-letter records as the worker writes
+ * them, finding their job id, the filters and --since. */
 #include "support.h"
 
 #include <msgpack.h>
@@ -11,7 +11,7 @@
 #include "atc/error.h"
 #include "atc/job.h"
 #include "dlq.h"
-#include "replay.h"
+#include "replay_record.h"
 
 static char err[512];
 
