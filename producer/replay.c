@@ -3,7 +3,6 @@
  * sent again. */
 #include "replay.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
