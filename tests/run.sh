@@ -17,7 +17,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --preset asan -j "${ATC_TEST_JOBS:-2}" "$@"
 
-fuzz_seconds=${ATC_FUZZ_SECONDS:-30}
+fuzz_seconds=${ATC_FUZZ_SECONDS:-20}
 if [ "$#" -eq 0 ] && [ "$fuzz_seconds" -gt 0 ]; then
   if command -v clang >/dev/null; then
     cmake --preset fuzz >/dev/null
