@@ -117,8 +117,13 @@ struct dlq *dlq_new(rd_kafka_conf_t *conf, const char *topic, size_t max_origina
     int ok = rd_kafka_conf_set(conf, "message.max.bytes", val, err, errlen) == RD_KAFKA_CONF_OK;
     /* A send waits for its report; 5 min (the default) is too long to hold a
      * job thread that a shutdown may want back. Retries are the caller's. */
-    if (ok && rd_kafka_conf_get(conf, "message.timeout.ms", val, &vlen) == RD_KAFKA_CONF_OK &&
-        strcmp(val, "300000") == 0)
+    /* (A topic property: set by hand only in the default topic conf.) */
+    rd_kafka_topic_conf_t *tc = rd_kafka_conf_get_default_topic_conf(conf);
+    int user_set = tc != NULL &&
+                   rd_kafka_topic_conf_get(tc, "message.timeout.ms", val, &vlen) ==
+                       RD_KAFKA_CONF_OK &&
+                   strcmp(val, "300000") != 0;
+    if (ok && !user_set)
         ok = rd_kafka_conf_set(conf, "message.timeout.ms", "30000", err, errlen) ==
              RD_KAFKA_CONF_OK;
     if (!ok || rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) !=
@@ -158,6 +163,29 @@ void dlq_destroy(struct dlq *d)
     free(d);
 }
 
+/* Errors no retry cures: the topic is missing or not ours to write, or the
+ * record is refused as it is. ATC_EINVAL for those; timeouts and the rest
+ * (a broker away, a queue full) may pass. */
+static int dlq_code(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+        return ATC_ETIMEDOUT;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+        return ATC_EINVAL;
+    default:
+        return ATC_ECONN;
+    }
+}
+
 /* One produce and the wait for its report. */
 static int dlq_send_once(struct dlq *d, const char *key, const struct dlq_record *r,
                          rd_kafka_resp_err_t *kerr, char *err, size_t errlen)
@@ -177,7 +205,7 @@ static int dlq_send_once(struct dlq *d, const char *key, const struct dlq_record
         *kerr = rd_kafka_last_error();
         snprintf(err, errlen, "dead-letter produce: %s", rd_kafka_err2str(*kerr));
         free(buf);
-        return ATC_ECONN;
+        return dlq_code(*kerr);
     }
     /* Several threads may wait at once: whoever polls serves every delivery
      * report, and each waiter looks only at its own flag. message.timeout.ms
@@ -193,7 +221,7 @@ static int dlq_send_once(struct dlq *d, const char *key, const struct dlq_record
     if (w.err) {
         *kerr = w.err;
         snprintf(err, errlen, "dead-letter delivery: %s", rd_kafka_err2str(w.err));
-        return w.err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? ATC_ETIMEDOUT : ATC_ECONN;
+        return dlq_code(w.err);
     }
     return 0;
 }

@@ -40,7 +40,9 @@ void dlq_destroy(struct dlq *d); /* accepts NULL; flushes */
  * (bounded by the producer's message.timeout.ms). An original longer than
  * max_original is cut to it; one the producer or the broker still finds too
  * large is sent again cut to 64 KiB (both marked original_truncated).
- * Thread-safe. 0, ATC_ETIMEDOUT or ATC_ECONN with err set. */
+ * Thread-safe. 0; ATC_ETIMEDOUT or ATC_ECONN (may pass: retry); ATC_EINVAL
+ * when no retry cures it (the topic is missing or not writable, the record
+ * refused as it is); err set. */
 int dlq_send(struct dlq *d, const char *key, const struct dlq_record *r, char *err,
              size_t errlen);
 

@@ -256,8 +256,10 @@ static int write_final(struct job_thread *jt, const char *id, const char *status
 
 /* Sends the dead-letter record of t, retrying until the broker has it: a
  * record is part of the job's outcome, so a message is not done without it.
- * 0, or -1 when a shutdown gave it up (then the offset must not be stored:
- * the message comes again and is dead-lettered then). */
+ * Only an error no retry cures (the topic missing or not writable) is logged
+ * and passed over, so that the fleet goes on. 0, or -1 when a shutdown gave it
+ * up (then the offset must not be stored: the message comes again and is
+ * dead-lettered then). */
 static int send_dlq(struct job_thread *jt, struct task *t, const char *key, const char *reason,
                     const char *error)
 {
@@ -274,11 +276,18 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
         .original_len = t->len,
     };
     for (int tries = 1;; tries++) {
-        if (dlq_send(jt->ctx->dlq, key, &rec, err, sizeof(err)) == 0) {
+        int rc = dlq_send(jt->ctx->dlq, key, &rec, err, sizeof(err));
+        if (rc == 0) {
             metrics_count("dlq_records");
             return 0;
         }
         metrics_count("kafka_errors");
+        if (rc == ATC_EINVAL) {
+            ATC_ERROR(key, "dead-letter record lost: %s (check the topic %s)", err,
+                      jt->ctx->cfg->dlq_topic);
+            metrics_count("dlq_records_lost");
+            return 0;
+        }
         if (jt->ctx->abandon || jt->ctx->stopping) {
             ATC_ERROR(key, "dead-letter record not delivered (%s); given up at shutdown, the "
                       "message will come again", err);

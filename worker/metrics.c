@@ -39,7 +39,8 @@ static long long inflight;
 
 /* Counters shown from the start, at zero, so that rate() and alerts see them. */
 static const char *const known_counters[] = {
-    "messages_received", "retries", "redis_errors", "dlq_records", "duplicates_skipped",
+    "messages_received", "retries", "redis_errors", "dlq_records", "dlq_records_lost",
+    "duplicates_skipped",
     "sandboxes_reaped", "sandbox_deletes_deferred", "kafka_errors", "cache_hits",
 };
 

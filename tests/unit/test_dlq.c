@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atc/error.h"
 #include "dlq.h"
 
 #define TOPIC "atc.jobs.dlq"
@@ -177,11 +178,33 @@ static void dlq_send__original_beyond_the_job_cap__arrives_cut_and_marked(void *
     dlq_destroy(d);
 }
 
+/* librdkafka's own limit is 5 min (ctest would kill the test first): the
+ * producer's message.timeout.ms must be the 30 s dlq_new sets. */
+static void dlq_send__topic_that_never_takes_it__gives_up_with_a_timeout(void **state)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)),
+                     RD_KAFKA_CONF_OK);
+    assert_int_equal(rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err)),
+                     RD_KAFKA_CONF_OK);
+    assert_int_equal(rd_kafka_mock_topic_create(mock, "atc.jobs.dlq.down", 1, 1), 0);
+    rd_kafka_mock_topic_set_error(mock, "atc.jobs.dlq.down",
+                                  RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+    struct dlq *d = dlq_new(conf, "atc.jobs.dlq.down", 1024 * 1024, err, sizeof(err));
+    assert_non_null(d);
+    struct dlq_record r = {.reason = "bad_message", .error = "x", .worker = "w1",
+                           .topic = "atc.jobs", .original = "abc", .original_len = 3};
+    assert_int_equal(dlq_send(d, "job-2", &r, err, sizeof(err)), ATC_ETIMEDOUT);
+    dlq_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dlq_send__record_above_librdkafkas_default_cap__arrives_whole),
         cmocka_unit_test(dlq_send__original_beyond_the_job_cap__arrives_cut_and_marked),
+        cmocka_unit_test(dlq_send__topic_that_never_takes_it__gives_up_with_a_timeout),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
