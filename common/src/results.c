@@ -283,8 +283,9 @@ static int results_run(struct atc_results *r, const char *what, int argc, const 
 }
 
 /* Like results_run, with a second command pipelined behind the first (one
- * round trip; two when the first is a script the server does not have yet). *out2 is the second reply when the call returns 0; an error
- * reply to the second command gives NULL there and leaves the return 0. */
+ * round trip; two when the first is a script the server does not have yet).
+ * *out2 is the second reply when the call returns 0; an error reply to the
+ * second command gives NULL there and leaves the return 0. */
 static int results_run2(struct atc_results *r, const char *what, int argc, const char **argv,
                         const size_t *lens, int argc2, const char **argv2, const size_t *lens2,
                         redisReply **out, redisReply **out2, char *err, size_t errlen)
