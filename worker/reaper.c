@@ -60,9 +60,10 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
  * a minute, until it is gone. */
 struct deferred {
     char id[128];
-    char why[48]; /* whose sandbox, for the log: "its job's delete failed" */
+    char why[48];      /* whose sandbox, for the log: "its job's delete failed" */
     long long next_ms; /* monotonic */
     int tries;
+    int leaked;        /* a job could not delete it: counted as reaped once gone */
 };
 
 /* Beyond this many, deferred deletes are left to the periodic sweep. */
@@ -94,27 +95,35 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int defer(struct reaper *r, const char *sandbox_id, long long delay_ms, const char *why)
+/* Adds d to the list, under r->lock. 0 when the list is full. */
+static int push_locked(struct reaper *r, const struct deferred *d)
 {
-    if (!r || !sandbox_id || !*sandbox_id || strlen(sandbox_id) >= sizeof(r->deferred->id))
+    if (r->ndeferred >= REAPER_MAX_DEFERRED)
         return 0;
+    r->deferred[r->ndeferred++] = *d;
+    return 1;
+}
+
+static int defer(struct reaper *r, const char *sandbox_id, long long delay_ms, const char *why,
+                 int leaked)
+{
+    struct deferred d = {.next_ms = mono_ms() + delay_ms, .leaked = leaked};
+
+    if (!r || !sandbox_id || !*sandbox_id || strlen(sandbox_id) >= sizeof(d.id))
+        return 0;
+    snprintf(d.id, sizeof(d.id), "%s", sandbox_id);
+    snprintf(d.why, sizeof(d.why), "%s", why);
     pthread_mutex_lock(&r->lock);
-    int ok = r->ndeferred < REAPER_MAX_DEFERRED && !r->quit;
-    if (ok) {
-        struct deferred *dd = &r->deferred[r->ndeferred++];
-        snprintf(dd->id, sizeof(dd->id), "%s", sandbox_id);
-        snprintf(dd->why, sizeof(dd->why), "%s", why);
-        dd->next_ms = mono_ms() + delay_ms;
-        dd->tries = 0;
+    int ok = !r->quit && push_locked(r, &d);
+    if (ok)
         pthread_cond_signal(&r->cond);
-    }
     pthread_mutex_unlock(&r->lock);
     return ok;
 }
 
 int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
 {
-    int ok = defer(r, sandbox_id, 1000, "its job's delete failed");
+    int ok = defer(r, sandbox_id, 1000, "its job's delete failed", 1);
     if (ok)
         metrics_count("sandbox_deletes_deferred");
     return ok;
@@ -122,7 +131,7 @@ int reaper_defer_delete(struct reaper *r, const char *sandbox_id)
 
 int reaper_delete_now(struct reaper *r, const char *sandbox_id, const char *why)
 {
-    return defer(r, sandbox_id, 0, why);
+    return defer(r, sandbox_id, 0, why, 0);
 }
 
 /* Tries the deferred deletes that are due (all of them when final). Calls
@@ -130,51 +139,45 @@ int reaper_delete_now(struct reaper *r, const char *sandbox_id, const char *why)
 static void retry_deferred(struct reaper *r, int final)
 {
     for (;;) {
-        char id[128], why[48];
+        struct deferred d;
         long long now = mono_ms();
         size_t i;
 
         pthread_mutex_lock(&r->lock);
         for (i = 0; i < r->ndeferred; i++)
-            if (final ? r->deferred[i].tries >= 0 : r->deferred[i].next_ms <= now)
+            if (final || r->deferred[i].next_ms <= now)
                 break;
         if (i == r->ndeferred) {
             pthread_mutex_unlock(&r->lock);
             return;
         }
-        snprintf(id, sizeof(id), "%s", r->deferred[i].id);
-        snprintf(why, sizeof(why), "%s", r->deferred[i].why);
-        int tries = ++r->deferred[i].tries;
         /* Taken off the list while the call runs; put back if it fails. */
+        d = r->deferred[i];
+        d.tries++;
         r->deferred[i] = r->deferred[--r->ndeferred];
         pthread_mutex_unlock(&r->lock);
 
         char err[512];
-        if (atc_daytona_delete(r->d, id, err, sizeof(err)) == 0) {
-            ATC_INFO(NULL, "deleted sandbox %s (%s) on try %d", id, why, tries);
-            if (strcmp(why, "its job's delete failed") == 0)
+        if (atc_daytona_delete(r->d, d.id, err, sizeof(err)) == 0) {
+            ATC_INFO(NULL, "deleted sandbox %s (%s) on try %d", d.id, d.why, d.tries);
+            if (d.leaked)
                 metrics_count("sandboxes_reaped");
             continue;
         }
         if (final) {
             ATC_WARN(NULL, "sandbox %s is still live (%s): the reaper of any worker deletes "
-                     "it once it is %lld s old", id, err, reaper_max_age_ms(r->cfg) / 1000);
+                     "it once it is %lld s old", d.id, err, reaper_max_age_ms(r->cfg) / 1000);
             continue;
         }
-        long long wait = 1000LL << (tries < 6 ? tries : 6);
+        long long wait = 1000LL << (d.tries < 6 ? d.tries : 6);
         double ra = atc_daytona_last(r->d)->retry_after_s;
         if (ra * 1000.0 > (double)wait)
             wait = ra > 300.0 ? 300000 : (long long)(ra * 1000.0);
-        ATC_WARN(NULL, "deleting sandbox %s failed again (%s); next try in %lld s", id, err,
+        ATC_WARN(NULL, "deleting sandbox %s failed again (%s); next try in %lld s", d.id, err,
                  wait / 1000);
+        d.next_ms = mono_ms() + wait;
         pthread_mutex_lock(&r->lock);
-        if (r->ndeferred < REAPER_MAX_DEFERRED) {
-            struct deferred *dd = &r->deferred[r->ndeferred++];
-            snprintf(dd->id, sizeof(dd->id), "%s", id);
-            snprintf(dd->why, sizeof(dd->why), "%s", why);
-            dd->next_ms = mono_ms() + wait;
-            dd->tries = tries;
-        }
+        (void)push_locked(r, &d); /* full: left to the periodic sweep */
         pthread_mutex_unlock(&r->lock);
     }
 }
