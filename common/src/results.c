@@ -234,58 +234,10 @@ static int results_noscript(const redisReply *reply)
            strncmp(reply->str, "NOSCRIPT", 8) == 0;
 }
 
-/* Runs one command, connecting first where needed. A script goes as EVALSHA,
- * and as EVAL (which makes the server keep it) only when it answers NOSCRIPT. On a connection error the
- * context is dropped (the next call reconnects) and ATC_ECONN returned; an
- * error reply becomes ATC_EIO (or ATC_EAUTH). *out is the reply on success. */
-static int results_run(struct atc_results *r, const char *what, int argc, const char **argv,
-                       const size_t *lens, redisReply **out, char *err, size_t errlen)
-{
-    redisReply *reply;
-    int rc;
-
-    *out = NULL;
-    if (r->c == NULL) {
-        rc = results_connect(r, err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    const char **sargv;
-    size_t *slens;
-    if (results_evalsha(argc, argv, lens, &sargv, &slens)) {
-        reply = redisCommandArgv(r->c, argc, sargv, slens);
-        free(sargv);
-        free(slens);
-        if (results_noscript(reply)) {
-            freeReplyObject(reply);
-            reply = redisCommandArgv(r->c, argc, argv, lens);
-        }
-    } else {
-        reply = redisCommandArgv(r->c, argc, argv, lens);
-    }
-    if (reply == NULL) {
-        char where[300];
-        results_where(r, where, sizeof(where));
-        snprintf(err, errlen, "Redis at %s failed during %s: %s", where, what,
-                 r->c->errstr[0] != '\0' ? r->c->errstr : "connection lost");
-        redisFree(r->c);
-        r->c = NULL;
-        return ATC_ECONN;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        rc = results_reply_code(reply->str);
-        snprintf(err, errlen, "Redis refused %s: %.200s", what, reply->str);
-        freeReplyObject(reply);
-        return rc;
-    }
-    *out = reply;
-    return 0;
-}
-
-/* Like results_run, with a second command pipelined behind the first (one
- * round trip; two when the first is a script the server does not have yet).
- * *out2 is the second reply when the call returns 0; an error reply to the
- * second command gives NULL there and leaves the return 0. */
+/* Like results_run (below), with a second command pipelined behind the first (one
+ * round trip; two when the first is a script the server does not have yet),
+ * unless argc2 is 0. *out2 is the second reply when the call returns 0; an
+ * error reply to the second command gives NULL there and leaves the return 0. */
 static int results_run2(struct atc_results *r, const char *what, int argc, const char **argv,
                         const size_t *lens, int argc2, const char **argv2, const size_t *lens2,
                         redisReply **out, redisReply **out2, char *err, size_t errlen)
@@ -307,14 +259,16 @@ static int results_run2(struct atc_results *r, const char *what, int argc, const
     for (;;) {
         ok = redisAppendCommandArgv(r->c, argc, sha ? sargv : argv, sha ? slens : lens) ==
                  REDIS_OK &&
-             redisAppendCommandArgv(r->c, argc2, argv2, lens2) == REDIS_OK &&
+             (argc2 == 0 || redisAppendCommandArgv(r->c, argc2, argv2, lens2) == REDIS_OK) &&
              redisGetReply(r->c, (void **)&reply) == REDIS_OK && reply != NULL &&
-             redisGetReply(r->c, (void **)&reply2) == REDIS_OK && reply2 != NULL;
+             (argc2 == 0 ||
+              (redisGetReply(r->c, (void **)&reply2) == REDIS_OK && reply2 != NULL));
         if (!ok || !sha || !results_noscript(reply))
             break;
         /* Again with the script's text; the server keeps it from now on. */
         freeReplyObject(reply);
-        freeReplyObject(reply2);
+        if (reply2 != NULL)
+            freeReplyObject(reply2);
         reply = reply2 = NULL;
         sha = 0;
     }
@@ -337,16 +291,29 @@ static int results_run2(struct atc_results *r, const char *what, int argc, const
         rc = results_reply_code(reply->str);
         snprintf(err, errlen, "Redis refused %s: %.200s", what, reply->str);
         freeReplyObject(reply);
-        freeReplyObject(reply2);
+        if (reply2 != NULL)
+            freeReplyObject(reply2);
         return rc;
     }
-    if (reply2->type == REDIS_REPLY_ERROR) {
+    if (reply2 != NULL && reply2->type == REDIS_REPLY_ERROR) {
         freeReplyObject(reply2);
         reply2 = NULL;
     }
     *out = reply;
     *out2 = reply2;
     return 0;
+}
+
+/* Runs one command, connecting first where needed. A script goes as EVALSHA,
+ * and as EVAL (which makes the server keep it) only when it answers NOSCRIPT.
+ * On a connection error the context is dropped (the next call reconnects) and
+ * ATC_ECONN returned; an error reply becomes ATC_EIO (or ATC_EAUTH). *out is
+ * the reply on success. */
+static int results_run(struct atc_results *r, const char *what, int argc, const char **argv,
+                       const size_t *lens, redisReply **out, char *err, size_t errlen)
+{
+    redisReply *none;
+    return results_run2(r, what, argc, argv, lens, 0, NULL, NULL, out, &none, err, errlen);
 }
 
 static int results_check_id(const char *id, char *err, size_t errlen)
