@@ -3,11 +3,11 @@
 #include "atc/job.h"
 
 #include <msgpack.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "atc/error.h"
+#include "atc/sha256.h"
 
 static void pack_s(msgpack_packer *pk, const char *s)
 {
@@ -34,8 +34,7 @@ int atc_job_cache_key(const struct atc_job *job, const char *default_snapshot,
     const struct atc_kv **env = NULL;
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[32];
     int rc = ATC_ENOMEM;
 
     msgpack_sbuffer_init(&sb);
@@ -83,11 +82,11 @@ int atc_job_cache_key(const struct atc_job *job, const char *default_snapshot,
     pack_s(&pk, snap);
     if (!sb.data)
         goto out;
-    if (EVP_Digest(sb.data, sb.size, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+    if (atc_sha256(sb.data, sb.size, md) != 0) {
         rc = ATC_EIO;
         goto out;
     }
-    for (unsigned i = 0; i < mdlen; i++) {
+    for (unsigned i = 0; i < sizeof(md); i++) {
         static const char hex[] = "0123456789abcdef";
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
