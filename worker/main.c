@@ -12,6 +12,7 @@
 #include "atc/kafka.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "atc/sha256.h"
 #include "consumer.h"
 #include "dlq.h"
 #include "http.h"
@@ -110,6 +111,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* Before any thread exists. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* Sandbox names are digests: load libcrypto's provider now, not in a job. */
+    if (atc_sha256_prepare() != 0)
+        ATC_WARN(NULL, "libcrypto could not fetch SHA-256 up front; each digest will try again");
     metrics_init();
     hs.heartbeat_ms = http_now_ms();
 

@@ -49,9 +49,19 @@ int report_add_str(struct report_fields *rf, const char *name, const char *value
 
 int report_add_int(struct report_fields *rf, const char *name, long long value)
 {
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%lld", value);
-    return report_add(rf, name, buf, (size_t)n);
+    /* Written backwards by hand: snprintf's machinery cost ~800 instructions
+     * a number, a dozen numbers a job. */
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (value < 0)
+        *--p = '-';
+    return report_add(rf, name, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 int report_pack_labels(const struct atc_kv *labels, size_t n, char **buf, size_t *len)

@@ -763,7 +763,7 @@ int atc_daytona_list(struct atc_daytona *d, const struct atc_kv *labels, size_t 
             goto nomem;
         struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
                                     .timeout_ms = d->request_timeout_ms,
-                                    .max_body = DT_MAX_JSON};
+                                    .max_body = DT_MAX_JSON, .gzip = 1};
         atc_dhttp_body_free(&body);
         rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
         daytona_observe(d, "list");
@@ -1056,7 +1056,7 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
     struct atc_dhttp_req req = {
         .method = "POST", .url = url, .what = what, .json = payload,
         .timeout_ms = timeout_s > 0 ? ((long)timeout_s + DT_EXEC_MARGIN_S) * 1000L : 0,
-        .max_body = max_body};
+        .max_body = max_body, .gzip = 1};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
     daytona_observe(d, "exec");
     if (rc != 0)
@@ -1133,7 +1133,8 @@ int atc_daytona_download(struct atc_daytona *d, const struct atc_sandbox *sb,
         goto out;
     }
     struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
-                                .timeout_ms = d->request_timeout_ms, .max_body = max_bytes};
+                                .timeout_ms = d->request_timeout_ms, .max_body = max_bytes,
+                                .gzip = 1};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
     daytona_observe(d, "download");
     if (rc != 0)

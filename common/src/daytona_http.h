@@ -13,10 +13,11 @@
  * struct atc_daytona; owns everything it points at. */
 struct atc_dhttp {
     CURL *curl;
-    struct curl_slist *hdrs;        /* Authorization, X-Daytona-Source, Expect: */
+    struct curl_slist *hdrs;        /* Authorization, X-Daytona-Source, User-Agent, Expect: */
     struct curl_slist *hdrs_json;   /* the same plus Content-Type: application/json */
     char *secret;                   /* the API key, only to redact it from messages */
     long connect_timeout_ms;
+    int no_proxy;                   /* 1: no proxy variable was set at init; skip curl's lookup */
     struct atc_daytona_status last;
     int (*stop)(void *arg);         /* non-zero: abort (ATC_ECANCELED); or NULL */
     void *stop_arg;
@@ -33,6 +34,7 @@ struct atc_dhttp_req {
     const char *content_type;       /* the body's "Content-Type: ..." header line */
     long timeout_ms;                /* whole-request deadline; 0: none */
     size_t max_body;                /* a 2xx body beyond this fails with ATC_ETOOBIG */
+    int gzip;                       /* 1: ask for a gzip'd answer (one that may be large) */
 };
 
 /* A response body: malloc'd, NUL-terminated after len bytes; owned by the

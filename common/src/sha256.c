@@ -14,6 +14,12 @@ static void sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+int atc_sha256_prepare(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md != NULL ? 0 : ATC_EIO;
+}
+
 int atc_sha256(const void *data, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;

@@ -656,6 +656,9 @@ static void create__request_and_missing_toolbox_url__are_handled(void **state)
     assert_non_null(strstr(c.requests[0], "Authorization: Bearer canned-key-1234\r\n"));
     assert_non_null(strstr(c.requests[0], "X-Daytona-Source: atc-fleet\r\n"));
     assert_non_null(strstr(c.requests[0], "Content-Type: application/json\r\n"));
+    assert_non_null(strstr(c.requests[0], "User-Agent: atc-fleet\r\n"));
+    /* A create's answer is small: no compression asked (header bytes cost CPU). */
+    assert_null(strcasestr(c.requests[0], "Accept-Encoding"));
     json_t *body = json_loads(strstr(c.requests[0], "\r\n\r\n") + 4, 0, NULL);
     assert_non_null(body);
     assert_string_equal(json_string_value(json_object_get(body, "name")), "n1");
@@ -708,6 +711,8 @@ static void exec__old_daemon_code_field__is_read_as_exit_code(void **state)
     assert_int_equal_msg(rc, ATC_EPROTO, err);
     assert_null(out);
     assert_int_equal(strncmp(c.requests[0], "POST /toolbox/sb-1/process/execute ", 35), 0);
+    /* An exec's answer carries the output: it may come gzip'd. */
+    assert_non_null(strstr(c.requests[0], "Accept-Encoding: gzip\r\n"));
     json_t *body = json_loads(strstr(c.requests[0], "\r\n\r\n") + 4, 0, NULL);
     assert_non_null(body);
     assert_string_equal(json_string_value(json_object_get(body, "command")), "ls");
@@ -716,6 +721,34 @@ static void exec__old_daemon_code_field__is_read_as_exit_code(void **state)
                         "V");
     assert_int_equal(json_integer_value(json_object_get(body, "timeout")), 7);
     json_decref(body);
+    atc_daytona_destroy(d);
+}
+
+/* The client skips curl's per-request proxy look-up only when no proxy
+ * variable is set when it is made: with one set, requests go through it. */
+static void proxy_variable__set_before_the_client__still_carries_the_requests(void **state)
+{
+    struct canned c = {0};
+    char r0[512], proxy[64], e[256];
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "",
+                         "{\"id\":\"sb-9\",\"state\":\"started\","
+                         "\"toolboxProxyUrl\":\"http://tb.invalid/toolbox\"}");
+    c.nreplies = 1;
+    canned_start(&c);
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", c.port);
+    setenv("http_proxy", proxy, 1);
+    /* Nothing listens on the API's own address: only the proxy can answer. */
+    struct atc_daytona_opts o = {.api_url = "http://api.invalid:1/api", .api_key = "k-1"};
+    struct atc_daytona *d = atc_daytona_new(&o, e, sizeof(e));
+    assert_non_null(d);
+    struct atc_sandbox sb;
+    int rc = atc_daytona_get(d, "sb-9", &sb, err, sizeof(err));
+    unsetenv("http_proxy");
+    canned_stop(&c);
+    assert_int_equal_msg(rc, 0, err);
+    assert_int_equal(c.nrequests, 1);
+    assert_int_equal(strncmp(c.requests[0], "GET http://api.invalid:1/api/sandbox/sb-9 ", 42), 0);
     atc_daytona_destroy(d);
 }
 
@@ -1118,6 +1151,7 @@ int main(void)
     const struct CMUnitTest canned[] = {
         cmocka_unit_test(create__request_and_missing_toolbox_url__are_handled),
         cmocka_unit_test(exec__old_daemon_code_field__is_read_as_exit_code),
+        cmocka_unit_test(proxy_variable__set_before_the_client__still_carries_the_requests),
         cmocka_unit_test(rate_limit__largest_retry_after_header__wins),
         cmocka_unit_test(replies__not_json_or_conflict__are_eproto_and_econflict),
         cmocka_unit_test(list__follows_next_cursor_across_pages),

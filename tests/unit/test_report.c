@@ -2,6 +2,7 @@
  * letter records (worker/dlq.c) and output capping (common/src/output.c). */
 #include "support.h"
 
+#include <limits.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,26 @@ static const struct atc_field *find(const struct report_fields *rf, const char *
         if (strcmp(rf->f[i].name, name) == 0)
             return &rf->f[i];
     return NULL;
+}
+
+static void report__add_int__writes_zero_negatives_and_the_extremes(void **state)
+{
+    (void)state;
+    const long long values[] = {0, 7, -1, 10, 1234567890123LL, LLONG_MAX, LLONG_MIN};
+    struct report_fields rf = {0};
+    char want[32];
+
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "n%zu", i);
+        assert_int_equal(report_add_int(&rf, name, values[i]), 0);
+        snprintf(want, sizeof(want), "%lld", values[i]);
+        const struct atc_field *f = find(&rf, name);
+        assert_non_null(f);
+        assert_int_equal(f->len, strlen(want));
+        assert_memory_equal(f->value, want, f->len);
+    }
+    report_fields_cleanup(&rf);
 }
 
 static void report__final_fields__carry_counts_phases_and_labels(void **state)
@@ -141,6 +162,7 @@ static void output_cap__short_output__is_untouched(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(report__add_int__writes_zero_negatives_and_the_extremes),
         cmocka_unit_test(report__final_fields__carry_counts_phases_and_labels),
         cmocka_unit_test(report__rejected_fields__name_reason_and_error),
         cmocka_unit_test(dlq__record__decodes_with_the_original_bytes),

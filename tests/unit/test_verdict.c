@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atc/error.h"
+#include "atc/sha256.h"
 #include "verdict.h"
 
 static void verdict__test_file_names__follow_pytest_conventions(void **state)
@@ -173,9 +174,32 @@ static void verdict__sandbox_name__keeps_to_daytona_name_rules(void **state)
     }
 }
 
+/* The sandbox name's digest: the FIPS 180-2 test vectors, prepared or not. */
+static void sha256__known_vectors__match_before_and_after_prepare(void **state)
+{
+    (void)state;
+    static const char abc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const char empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    unsigned char md[32];
+    char hex[65];
+
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(atc_sha256("abc", 3, md), 0);
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        assert_string_equal(hex, abc);
+        assert_int_equal(atc_sha256("", 0, md), 0);
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        assert_string_equal(hex, empty);
+        assert_int_equal(atc_sha256_prepare(), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sha256__known_vectors__match_before_and_after_prepare),
         cmocka_unit_test(verdict__test_file_names__follow_pytest_conventions),
         cmocka_unit_test(verdict__default_cmd__lists_only_test_files_quoted),
         cmocka_unit_test(verdict__default_cmd_without_tests__is_no_tests),

@@ -6,6 +6,11 @@
 
 #include <stddef.h>
 
+/* Fetches the algorithm now (the first fetch loads libcrypto's provider,
+ * ~3 M instructions): call it at start so no job pays that. 0, or ATC_EIO
+ * when libcrypto has no SHA-256. Optional: atc_sha256 fetches on first use. */
+int atc_sha256_prepare(void);
+
 /* Writes the 32-byte digest of data[0..len) to out. 0, or ATC_EIO. */
 int atc_sha256(const void *data, size_t len, unsigned char out[32]);
 
