@@ -80,6 +80,9 @@ static void usage(FILE *f)
 "  --confine                 the default; kept for old scripts\n"
 "  --no-network              no sandbox reaches the network (as networkBlockAll: true)\n"
 "  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
+"  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
+"                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
+"                            as if the sandbox's CPU were on another machine\n"
 "  --help                    this text\n"
 "\n"
 "Test endpoints (no auth): GET /_local/stats; POST /_local/faults {\"next\":[{...}]} queues\n"
@@ -90,7 +93,7 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_HELP,
+    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
         {"no-confine", no_argument, NULL, OPT_NO_CONFINE},
         {"no-network", no_argument, NULL, OPT_NO_NETWORK},
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
+        {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -264,6 +268,7 @@ int main(int argc, char **argv)
         case OPT_CONFINE: c->confine = 1; break;
         case OPT_NO_CONFINE: c->confine = 0; break;
         case OPT_NO_NETWORK: c->no_network = 1; break;
+        case OPT_EXEC_CANNED: c->exec_canned = optarg; break;
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
                 fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");

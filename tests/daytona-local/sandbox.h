@@ -70,6 +70,9 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
 /* Adds live/created/deleted/execs/... to obj for /_local/stats. */
 void dl_sandbox_stats(json_t *obj);
 
+/* Counts an execute answered without running anything (--exec-canned). */
+void dl_sandbox_count_canned_exec(void);
+
 /* Refuses new commands, kills every sandbox's processes. */
 void dl_sandbox_kill_all(void);
 

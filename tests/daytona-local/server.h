@@ -31,6 +31,8 @@ struct dl_config {
     int confine;                /* 1 (default): confine commands; 0: --no-confine */
     int no_network;             /* --no-network: no sandbox reaches the network */
     long max_procs;             /* RLIMIT_NPROC per sandbox (confined) */
+    const char *exec_canned;    /* --exec-canned: every execute answers exit 0 and this
+                                 * without running anything; NULL: run commands */
 };
 
 extern struct dl_config g_dl_cfg;

@@ -555,6 +555,11 @@ static enum MHD_Result run_and_reply(struct dl_req *r, struct dl_sandbox *sb, ch
     }
     if (g_dl_cfg.latency_exec_ms > 0)
         dl_sleep_ms(g_dl_cfg.latency_exec_ms);
+    if (g_dl_cfg.exec_canned != NULL && !code_run) {
+        dl_sandbox_count_canned_exec();
+        return dl_reply_json(r, 200, json_pack("{s:i, s:s}", "exitCode", 0, "result",
+                                               g_dl_cfg.exec_canned));
+    }
     int rc = dl_sandbox_run(sb, argv, stdin_data, stdin_len, json_string_value(cwd),
                             json_is_object(envs) ? envs : NULL, timeout_s, &res, err, sizeof(err));
     if (rc == -400)
