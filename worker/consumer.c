@@ -22,6 +22,7 @@ struct consumer {
     struct task **out;
     size_t nout, out_cap;
     size_t inflight, max_inflight;
+    size_t inflight_bytes, max_inflight_bytes; /* the tasks' message bytes */
     uint64_t gen;
     int paused;
     int in_group;
@@ -99,6 +100,7 @@ static void collect(struct consumer *c, int wait_ms)
     while (t) {
         struct task *next = t->next;
         c->inflight--;
+        c->inflight_bytes -= t->len;
         out_remove(c, t);
         if (t->store) {
             int64_t store = offsets_done(c->offsets, t->topic, t->partition, t->offset, t->gen);
@@ -115,6 +117,14 @@ static void collect(struct consumer *c, int wait_ms)
         task_free(t);
         t = next;
     }
+}
+
+/* 1 when no more messages may come in: shutdown, a hold (the breaker), or
+ * the tasks out in the pool at their count or byte limit. */
+static int want_pause(const struct consumer *c)
+{
+    return c->draining || c->hold || c->inflight >= c->max_inflight ||
+           c->inflight_bytes >= c->max_inflight_bytes;
 }
 
 static void set_paused(struct consumer *c, int pause)
@@ -153,7 +163,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         c->in_group = 1;
         /* librdkafka 2.0.2 keeps a pause across a rebalance: set it afresh. */
-        set_paused(c, c->draining || c->hold || c->inflight >= c->max_inflight);
+        set_paused(c, want_pause(c));
         return;
     }
     /* Out of the group until the next assignment (an eager rebalance revokes
@@ -247,7 +257,8 @@ out:
 }
 
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
-                              struct pool *pool, size_t max_inflight, char *err, size_t errlen)
+                              struct pool *pool, size_t max_inflight, size_t max_inflight_bytes,
+                              char *err, size_t errlen)
 {
     struct consumer *c = calloc(1, sizeof(*c));
     rd_kafka_topic_partition_list_t *sub = NULL;
@@ -258,6 +269,7 @@ struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const ch
     }
     c->pool = pool;
     c->max_inflight = max_inflight;
+    c->max_inflight_bytes = max_inflight_bytes;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_error_cb(conf, on_error);
@@ -407,6 +419,7 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
     if (!t->topic || !t->value || (m->key && !t->key))
         goto oom;
     c->inflight++;
+    c->inflight_bytes += t->len;
     c->out[c->nout++] = t;
     pool_submit(c->pool, t);
     return;
@@ -425,9 +438,9 @@ void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining)
     }
     c->draining = draining;
     c->hold = hold;
-    int want_pause = draining || hold || c->inflight >= c->max_inflight;
-    if (want_pause != c->paused)
-        set_paused(c, want_pause);
+    int pause = want_pause(c);
+    if (pause != c->paused)
+        set_paused(c, pause);
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, c->inflight ? 0 : wait_ms);
     if (m) {
         if (m->err) {

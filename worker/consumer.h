@@ -15,11 +15,12 @@ struct consumer;
 int consumer_check_conf(const rd_kafka_conf_t *conf, char *err, size_t errlen);
 
 /* Creates the consumer on conf (consumed) and subscribes to topic. The pool
- * receives tasks; at most max_inflight are out at once (running, or queued in
- * the pool as a backlog), beyond which the partitions are paused. NULL with
- * err set. */
+ * receives tasks; once max_inflight of them are out (running, or queued in the
+ * pool as a backlog), or their messages hold max_inflight_bytes, the
+ * partitions are paused. NULL with err set. */
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
-                              struct pool *pool, size_t max_inflight, char *err, size_t errlen);
+                              struct pool *pool, size_t max_inflight, size_t max_inflight_bytes,
+                              char *err, size_t errlen);
 
 /* One turn of the main loop: polls Kafka for up to wait_ms, hands a message to
  * the pool, collects finished tasks and stores their offsets, pauses or resumes.

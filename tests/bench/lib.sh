@@ -102,4 +102,19 @@ bench_json() { "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; p
 
 # bench_start_daytona [args...]: daytona-local with /usr/bin first on PATH, so the
 # sandboxes' python3 is Debian's (a pyenv shim costs ~0.2-1 s of CPU per start).
-bench_start_daytona() { PATH=/usr/bin:/bin:$PATH it_start_daytona "$@"; }
+# BENCH_SANDBOX picks what an exec does:
+#   remote (default): nothing runs here; each exec answers, after its latency, what
+#     the worker's runner prints for a passing `true` (--exec-canned). With Daytona
+#     the sandboxes' CPU is on Daytona's machines, not the worker's; run here, their
+#     ~25-30 ms of CPU a job (sh, timeout, python3, namespaces) saturates these 2
+#     CPUs at ~50 jobs/s and the figures measure the machine, not the fleet.
+#   local: every command really runs on this machine, confined (the old figures).
+bench_start_daytona() {
+    local extra=()
+    case ${BENCH_SANDBOX:-remote} in
+        remote) extra=(--exec-canned $'0 0\n') ;;
+        local) ;;
+        *) it_fail "BENCH_SANDBOX must be remote or local, not ${BENCH_SANDBOX}" ;;
+    esac
+    PATH=/usr/bin:/bin:$PATH it_start_daytona "${extra[@]}" "$@"
+}
