@@ -10,16 +10,24 @@
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/output.h"
+#include "envfile.h"
 #include "metrics.h"
 #include "verdict.h"
 
 /* Runs $ATC_CMD under a time limit with its output capped to a head and a tail
  * (so a job printing gigabytes costs neither the sandbox's disk nor our memory),
- * then exits with the command's status: 124 when the limit fired. */
+ * then exits with the command's status: 124 when the limit fired. The job's
+ * env (.atc/env) is sourced by the shell that then becomes the command's, so it
+ * reaches the command only: timeout, cat and the capper run in the service's
+ * environment whatever the job sets (PATH, LD_PRELOAD, PYTHONHOME...). That
+ * shell gets the path of sh and the command as arguments, taken before the
+ * job's PATH or ATC_CMD could change them. */
 static const char RUN_SH[] =
-    "# atc-worker: run $ATC_CMD for at most $1 seconds; print its output capped.\n"
+    "# atc-worker: run $ATC_CMD for at most $1 seconds with the job's environment\n"
+    "# (" ENVFILE_PATH "); print its output capped.\n"
     "mkdir -p .atc\n"
-    "{ timeout -k 5 \"$1\" sh -c \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
+    "{ timeout -k 5 \"$1\" sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
+    " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
     " | python3 -I -S .atc/cap.py \"$2\" \"$3\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
@@ -172,36 +180,19 @@ static int exec_timed_out(const struct try_ctx *t)
     return atc_daytona_last(t->d)->http_status == 408;
 }
 
-/* Executes `sh .atc/run.sh` with cmd and a limit. Returns the client's code. */
-static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int with_deps,
-                       int *exit_code, char **output, size_t *output_len, int *truncated,
-                       int *has_report, char *err, size_t errlen)
+/* Executes `sh .atc/run.sh` with cmd and a limit. The command's environment
+ * is in .atc/env (do_upload); the request's envs carry only the command, for
+ * the runner. Returns the client's code. */
+static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int *exit_code,
+                       char **output, size_t *output_len, int *truncated, int *has_report,
+                       char *err, size_t errlen)
 {
-    const struct atc_job *job = t->job;
-    struct atc_kv *env = NULL;
-    size_t nenv = 0;
+    const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
     char runner[96];
     char *raw = NULL;
     size_t raw_len = 0;
     int raw_cut = 0;
     int rc;
-
-    env = calloc(job->nenv + 5, sizeof(*env));
-    if (!env) {
-        snprintf(err, errlen, "out of memory");
-        return ATC_ENOMEM;
-    }
-    for (size_t i = 0; i < job->nenv; i++)
-        env[nenv++] = job->env[i];
-    env[nenv++] = (struct atc_kv){.key = "ATC_CMD", .value = (char *)cmd};
-    env[nenv++] = (struct atc_kv){.key = "ATC_JUNIT_XML", .value = VERDICT_REPORT_PATH};
-    /* An image may set PIP_USER, which pip refuses to combine with --target. */
-    env[nenv++] = (struct atc_kv){.key = "PIP_USER", .value = "0"};
-    /* Output must reach the pipe as it is written: a run killed at its time
-     * limit would otherwise lose what Python still buffered. */
-    env[nenv++] = (struct atc_kv){.key = "PYTHONUNBUFFERED", .value = "1"};
-    if (with_deps)
-        env[nenv++] = (struct atc_kv){.key = "PYTHONPATH", .value = ".atc/deps"};
 
     size_t max = t->p->max_output_bytes;
     size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
@@ -209,9 +200,8 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     size_t tail = max > mark ? max - mark - head : 0;
     snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu", limit_s, head, tail);
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
-    rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, nenv, limit_s + 20, max + 64,
-                          exit_code, &raw, &raw_len, &raw_cut, err, errlen);
-    free(env);
+    rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
+                          limit_s + 20, max + 64, exit_code, &raw, &raw_len, &raw_cut, err, errlen);
     if (rc != 0)
         return rc;
     take_output(raw, raw_len, max, output, output_len, truncated, has_report);
@@ -399,34 +389,50 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     return 0;
 }
 
+/* The worker's files beside the job's: the runner, the capper and the job's
+ * environment for its command. */
+#define RUN_FILES 3
+
 static int do_upload(struct try_ctx *t)
 {
     const struct atc_job *job = t->job;
     struct atc_job_file *files = NULL;
+    char *envfile = NULL;
+    size_t envfile_len = 0;
     char err[512];
     int rc;
 
-    files = calloc(job->nfiles + 2, sizeof(*files));
-    if (!files) {
-        set_fleet_error(t->o, ATC_ENOMEM, "uploading", "out of memory");
-        return ATC_ENOMEM;
+    rc = envfile_for_job(job, &envfile, &envfile_len, err, sizeof(err));
+    if (rc == 0) {
+        files = calloc(job->nfiles + RUN_FILES, sizeof(*files));
+        if (!files) {
+            rc = ATC_ENOMEM;
+            snprintf(err, sizeof(err), "out of memory");
+        }
+    }
+    if (rc != 0) {
+        set_fleet_error(t->o, rc, "uploading", err);
+        goto out;
     }
     memcpy(files, job->files, job->nfiles * sizeof(*files));
     files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
+    files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
     long t0 = mono_ms();
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (int tries = 1;; tries++) {
-        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + 2, err, sizeof(err));
+        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES, err, sizeof(err));
         if (rc == 0 || !retry_pause(t->d, t->p, job->id, rc, tries, "uploading the files", err))
             break;
     }
     t->o->upload_ms = mono_ms() - t0;
-    free(files);
     if (rc != 0) {
         set_fleet_error(t->o, rc, "uploading the files", err);
         t->o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "upload_failed";
     }
+out:
+    free(files);
+    free(envfile);
     return rc;
 }
 
@@ -449,8 +455,8 @@ static int do_install(struct try_ctx *t)
     }
     long t0 = mono_ms();
     int has_report = 0;
-    int rc = exec_runner(t, cmd, t->p->install_timeout_s, 0, &exit_code, &output, &len,
-                         &truncated, &has_report, err, sizeof(err));
+    int rc = exec_runner(t, cmd, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
+                         &has_report, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -510,7 +516,7 @@ static void read_report(struct try_ctx *t)
 }
 
 /* Runs the tests. Returns 0 (outcome set) or a client error code. */
-static int do_test(struct try_ctx *t, int with_deps)
+static int do_test(struct try_ctx *t)
 {
     struct run_outcome *o = t->o;
     const struct atc_job *job = t->job;
@@ -540,7 +546,7 @@ static int do_test(struct try_ctx *t, int with_deps)
         limit = t->p->max_timeout_s;
     long t0 = mono_ms();
     int exit_code = -1, has_report = 1;
-    int rc = exec_runner(t, cmd, limit, with_deps, &exit_code, &o->output, &o->output_len,
+    int rc = exec_runner(t, cmd, limit, &exit_code, &o->output, &o->output_len,
                          &o->output_truncated, &has_report, err, sizeof(err));
     o->test_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
@@ -595,7 +601,7 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
         if (rc == 0 && !stop_asked(p) && job->ndeps > 0)
             rc = do_install(&t);
         if (rc == 0 && !stop_asked(p))
-            rc = do_test(&t, job->ndeps > 0);
+            rc = do_test(&t);
         int had_sandbox = t.created;
         if (t.created)
             do_delete(&t);

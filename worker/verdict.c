@@ -64,7 +64,7 @@ int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen)
 
     if (append(buf, buflen, &pos,
                "python3 -m pip install --no-input --disable-pip-version-check --no-color"
-               " --retries 1 --timeout 20 --target .atc/deps"))
+               " --retries 1 --timeout 20 --target " VERDICT_DEPS_DIR))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->ndeps; i++)
         if (append_quoted(buf, buflen, &pos, job->deps[i]))

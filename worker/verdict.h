@@ -9,6 +9,7 @@
 #include "atc/junit.h"
 
 #define VERDICT_REPORT_PATH ".atc/report.xml"
+#define VERDICT_DEPS_DIR ".atc/deps" /* pip install --target */
 #define VERDICT_TIMEOUT_EXIT 124 /* coreutils timeout(1) */
 
 /* The status and reason names documented in docs/results.md. */
@@ -25,7 +26,7 @@ int verdict_is_test_file(const char *path);
  * test file (the reason no_tests), or ATC_ETOOBIG when buf is too small. */
 int verdict_default_cmd(const struct atc_job *job, char *buf, size_t buflen);
 
-/* Writes the pip command installing job's deps into .atc/deps. 0 or ATC_ETOOBIG. */
+/* Writes the pip command installing job's deps into VERDICT_DEPS_DIR. 0 or ATC_ETOOBIG. */
 int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
 
 /* The verdict of a test command that ran: custom is 1 for a job's own cmd;

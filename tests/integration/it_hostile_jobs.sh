@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # it_hostile_jobs.sh: a job printing 1 GiB, a (bounded) fork bomb and an endless
-# loop, and one whose environment breaks every python3 (PYTHONHOME), with a
-# normal job beside them. Each hostile job ends with its status,
-# its output capped, its sandbox deleted and its processes gone; the normal job
-# passes.
+# loop, jobs whose environment breaks every python3 (PYTHONHOME), every PATH
+# lookup (PATH=/nonexistent) or every dynamic program (LD_PRELOAD), and one
+# whose env values are full of quotes, newlines and `$(...)`, with a normal job
+# beside them. Each hostile job ends with its status, its output capped, its
+# sandbox deleted and its processes gone; the normal job passes. A job's env
+# reaches its command (and pip) only, never the worker's runner in the sandbox.
 source "$(dirname "$0")/lib.sh"
 
 MAX_OUT=32768
@@ -59,7 +61,24 @@ submit normal --code tool.py --tests test_tool.py --timeout 60
 # The job's environment reaches its command, not the worker's own runner.
 submit pyenv --code tool.py --env PYTHONHOME=/nonexistent --env PYTHONPATH=/nonexistent \
     --cmd 'echo hostile env; python3 -c pass || echo its python3 is broken' --timeout 30
-printf '%s\n' big bomb spin normal pyenv >all.ids
+# No PATH: the runner's mkdir, timeout and python3 still run; the command
+# finds only what it names by absolute path.
+submit pathenv --code tool.py --env PATH=/nonexistent \
+    --cmd 'echo "path=$PATH"; /bin/cat tool.py; ls || echo "no ls on its PATH"' --timeout 30
+# A preload that cannot load: ld.so warns once, for the command's own shell
+# (echo is built in), not for each of the runner's programs.
+submit preload --code tool.py --env LD_PRELOAD=/nonexistent.so \
+    --cmd 'echo "preload=$LD_PRELOAD"' --timeout 30
+# Values reach the command byte for byte: nothing in them is expanded or run.
+quoted='it'"'"'s "q" $(touch MARK1) `touch MARK2` ${HOME} \ '"'"'\'"'"''"'"'; touch MARK3; '"'"
+multi=$'line 1\n  line 2\n'
+submit quoting --code tool.py --env "Q=$quoted" --env "M=$multi" --env 'E=' \
+    --cmd 'printf "<%s>\n" "$Q" "$M" "${E-unset}"; ls MARK* 2>/dev/null && echo "a value ran"; exit 0' \
+    --timeout 30
+# pip sees the job's env too (its index), and the worker's PIP_USER=0 wins.
+submit pipenv --code tool.py --tests test_tool.py --dep atc-no-such-package-zz9 \
+    --env PIP_INDEX_URL=http://127.0.0.1:9/atc-index/ --env PIP_USER=1 --timeout 30
+printf '%s\n' big bomb spin normal pyenv pathenv preload quoting pipenv >all.ids
 bomb_count() { pgrep -c -f "^sleep ${mark//./[.]}\$" || true; }
 it_wait_eq 60 "the fork bomb's 150 processes" 150 bomb_count
 it_wait_all_final all.ids 120
@@ -85,6 +104,20 @@ check normal passed tests_passed
 check pyenv passed tests_passed
 it_assert_contains "$(field pyenv output)" "hostile env" "pyenv output"
 it_assert_contains "$(field pyenv output)" "its python3 is broken" "pyenv output (the env reached it)"
+check pathenv passed tests_passed
+it_assert_contains "$(field pathenv output)" "path=/nonexistent" "pathenv output"
+it_assert_contains "$(field pathenv output)" "def add(a, b):" "pathenv output (/bin/cat)"
+it_assert_contains "$(field pathenv output)" "no ls on its PATH" "pathenv output (ls)"
+check preload passed tests_passed
+it_assert_contains "$(field preload output)" "preload=/nonexistent.so" "preload output"
+it_assert_eq "$(field preload output | grep -c 'from LD_PRELOAD')" 1 \
+    "ld.so warnings (only the command's shell may see the preload)"
+check quoting passed tests_passed
+it_assert_eq "$(field quoting output)" "<$quoted>"$'\n'"<$multi>"$'\n<>' "quoting output"
+check pipenv error deps_failed
+it_assert_contains "$(field pipenv install_output)" "http://127.0.0.1:9/atc-index/" \
+    "pipenv install_output (pip used the job's index)"
+[[ "$(field pipenv install_output)" != *"--user"* ]] || it_fail "pipenv: PIP_USER=1 reached pip"
 
 it_wait_eq 15 "no live sandbox in daytona-local" 0 it_daytona_live
 it_wait_eq 15 "no process of the fork bomb left" 0 bomb_count
