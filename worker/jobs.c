@@ -170,6 +170,32 @@ void jobs_abandon_sandbox(void *arg, void *state)
     delete_sandbox_of(jt, id, job, "its job was abandoned at shutdown");
 }
 
+struct in_use_scan {
+    const char *id;
+    int found;
+};
+
+static void scan_in_use(void *arg, void *state)
+{
+    struct in_use_scan *s = arg;
+    struct job_thread *jt = state;
+
+    pthread_mutex_lock(&jt->lock);
+    if (jt->sandbox[0] && strcmp(jt->sandbox, s->id) == 0)
+        s->found = 1;
+    pthread_mutex_unlock(&jt->lock);
+}
+
+int jobs_sandbox_in_use(void *pool, const char *id)
+{
+    struct in_use_scan s = {.id = id};
+
+    if (pool == NULL || id == NULL || !*id)
+        return 0;
+    pool_each_state(pool, scan_in_use, &s);
+    return s.found;
+}
+
 struct cancel_scan {
     struct job_thread **threads;
     const char **ids;

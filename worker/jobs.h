@@ -40,6 +40,11 @@ void jobs_run_task(void *ctx, void *thread_state, struct task *t);
  * end a job it gives up on (a pool_each_state callback; arg unused). */
 void jobs_abandon_sandbox(void *arg, void *thread_state);
 
+/* Whether a job thread of pool (a struct pool) is using sandbox id right now:
+ * 1 or 0. A reaper_in_use_fn, for reaper_set_in_use; pool must outlive the
+ * calls. */
+int jobs_sandbox_in_use(void *pool, const char *id);
+
 /* Asks Redis, in one round trip, whether any running job was cancelled; stops
  * those (their threads write the final `cancelled`). Called from the main
  * loop with its own connection r. */
