@@ -23,7 +23,7 @@ struct job_thread {
     pthread_mutex_t lock;   /* guards sandbox and job_id */
     char sandbox[128];      /* the sandbox in use, or "" */
     char job_id[ATC_JOB_ID_MAX + 1]; /* the job being run, or "" */
-    volatile sig_atomic_t cancel;    /* the running job was cancelled */
+    atomic_int cancel;      /* the running job was cancelled (set by the main thread) */
 };
 
 static uint64_t wall_ms(void)

@@ -3,7 +3,7 @@
 #ifndef ATC_WORKER_JOBS_H
 #define ATC_WORKER_JOBS_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include "atc/daytona.h"
 #include "atc/results.h"
@@ -21,8 +21,9 @@ struct jobs_ctx {
     struct reaper *reaper;          /* takes over failed deletes; may be NULL */
     struct run_params run;
     struct breaker breaker;         /* over sandbox creation, shared by all threads */
-    volatile sig_atomic_t abandon;  /* shutdown's grace is over */
-    volatile sig_atomic_t stopping; /* shutdown began: stop retrying Redis forever */
+    /* Set by the main thread, read by the job threads. */
+    atomic_int abandon;             /* shutdown's grace is over */
+    atomic_int stopping;            /* shutdown began: stop retrying Redis forever */
 };
 
 /* Fills ctx->run from cfg; release with jobs_ctx_cleanup. reaper (may be NULL)
