@@ -482,8 +482,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
     }
     if (atc_dhttp_retry_after(line, n, &secs) && secs > s->retry_after)
         s->retry_after = secs;
-    else
-        (void)atc_dhttp_date(line, n, &s->date_ms);
+    (void)atc_dhttp_date(line, n, &s->date_ms);
     return n;
 }
 
