@@ -3,14 +3,16 @@
 #ifndef ATC_WORKER_HTTP_H
 #define ATC_WORKER_HTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
-/* What the endpoints read; the worker updates it, the server only reads. */
+/* What the endpoints read; the main thread updates it, the server's threads
+ * only read: each field on its own, so plain atomics suffice. */
 struct http_state {
-    volatile long long heartbeat_ms; /* monotonic ms of the main loop's last turn */
-    volatile int in_group;           /* 1 once the consumer group assigned us */
-    volatile int redis_ok;           /* 1 while Redis answers */
-    volatile int stopping;           /* 1 once shutdown began */
+    atomic_llong heartbeat_ms;       /* monotonic ms of the main loop's last turn */
+    atomic_int in_group;             /* 1 once the consumer group assigned us */
+    atomic_int redis_ok;             /* 1 while Redis answers */
+    atomic_int stopping;             /* 1 once shutdown began */
 };
 
 struct http_server;

@@ -23,7 +23,7 @@ struct job_thread {
     pthread_mutex_t lock;   /* guards sandbox and job_id */
     char sandbox[128];      /* the sandbox in use, or "" */
     char job_id[ATC_JOB_ID_MAX + 1]; /* the job being run, or "" */
-    volatile sig_atomic_t cancel;    /* the running job was cancelled */
+    atomic_int cancel;      /* the running job was cancelled (set by the main thread) */
 };
 
 static uint64_t wall_ms(void)
@@ -168,6 +168,32 @@ void jobs_abandon_sandbox(void *arg, void *state)
     snprintf(job, sizeof(job), "%s", jt->job_id);
     pthread_mutex_unlock(&jt->lock);
     delete_sandbox_of(jt, id, job, "its job was abandoned at shutdown");
+}
+
+struct in_use_scan {
+    const char *id;
+    int found;
+};
+
+static void scan_in_use(void *arg, void *state)
+{
+    struct in_use_scan *s = arg;
+    struct job_thread *jt = state;
+
+    pthread_mutex_lock(&jt->lock);
+    if (jt->sandbox[0] && strcmp(jt->sandbox, s->id) == 0)
+        s->found = 1;
+    pthread_mutex_unlock(&jt->lock);
+}
+
+int jobs_sandbox_in_use(void *pool, const char *id)
+{
+    struct in_use_scan s = {.id = id};
+
+    if (pool == NULL || id == NULL || !*id)
+        return 0;
+    pool_each_state(pool, scan_in_use, &s);
+    return s.found;
 }
 
 struct cancel_scan {

@@ -3,7 +3,7 @@
 #ifndef ATC_WORKER_JOBS_H
 #define ATC_WORKER_JOBS_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include "atc/daytona.h"
 #include "atc/results.h"
@@ -21,8 +21,9 @@ struct jobs_ctx {
     struct reaper *reaper;          /* takes over failed deletes; may be NULL */
     struct run_params run;
     struct breaker breaker;         /* over sandbox creation, shared by all threads */
-    volatile sig_atomic_t abandon;  /* shutdown's grace is over */
-    volatile sig_atomic_t stopping; /* shutdown began: stop retrying Redis forever */
+    /* Set by the main thread, read by the job threads. */
+    atomic_int abandon;             /* shutdown's grace is over */
+    atomic_int stopping;            /* shutdown began: stop retrying Redis forever */
 };
 
 /* Fills ctx->run from cfg; release with jobs_ctx_cleanup. reaper (may be NULL)
@@ -39,6 +40,11 @@ void jobs_run_task(void *ctx, void *thread_state, struct task *t);
 /* Deletes the sandbox a thread is using right now, if any: a shutdown's way to
  * end a job it gives up on (a pool_each_state callback; arg unused). */
 void jobs_abandon_sandbox(void *arg, void *thread_state);
+
+/* Whether a job thread of pool (a struct pool) is using sandbox id right now:
+ * 1 or 0. A reaper_in_use_fn, for reaper_set_in_use; pool must outlive the
+ * calls. */
+int jobs_sandbox_in_use(void *pool, const char *id);
 
 /* Asks Redis, in one round trip, whether any running job was cancelled; stops
  * those (their threads write the final `cancelled`). Called from the main

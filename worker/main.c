@@ -153,6 +153,8 @@ int main(int argc, char **argv)
         ATC_ERROR(NULL, "cannot start %lld job threads", cfg.concurrency);
         goto out;
     }
+    /* A sandbox a job of ours is using is never reaped, however old it looks. */
+    reaper_set_in_use(reaper, jobs_sandbox_in_use, pool);
     rd_kafka_conf_t *cconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     /* A backlog waits in the pool's queue beyond the running jobs, so a thread
      * that frees up starts its next job at once. Once the backlog is full the
@@ -240,6 +242,7 @@ out:
         fflush(NULL);
         _exit(status);
     }
+    reaper_set_in_use(reaper, NULL, NULL); /* before the pool's states go */
     pool_destroy(pool);
     reaper_stop(reaper); /* after the job threads, which may hand it sandboxes */
     if (ctx_ready)

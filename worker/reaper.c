@@ -27,7 +27,8 @@ long long reaper_max_age_ms(const struct worker_settings *cfg)
 }
 
 int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
-                 long long now_ms, char *err, size_t errlen)
+                 long long now_ms, reaper_in_use_fn in_use, void *in_use_arg,
+                 char *err, size_t errlen)
 {
     struct atc_kv labels[] = {{"atc-fleet", (char *)group}};
     struct atc_sandbox_item *items = NULL;
@@ -37,15 +38,24 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
     int rc = atc_daytona_list(d, labels, 1, &items, &n, err, errlen);
     if (rc != 0)
         return rc;
+    /* createdAt is on the service's clock: so is its Date (whole seconds,
+     * rounded down, so an age is never overstated). */
+    long long date_ms = atc_daytona_last(d)->date_ms;
+    long long now = date_ms > 0 ? date_ms : now_ms;
     for (size_t i = 0; i < n; i++) {
-        if (items[i].created_ms <= 0 || now_ms - items[i].created_ms < max_age_ms)
+        if (items[i].created_ms <= 0 || now - items[i].created_ms < max_age_ms)
             continue;
         if (strcmp(items[i].state, "destroyed") == 0 || strcmp(items[i].state, "destroying") == 0)
             continue;
+        if (in_use != NULL && in_use(in_use_arg, items[i].id)) {
+            ATC_WARN(NULL, "not reaping sandbox %s, %lld s old: a job of this worker is using it",
+                     items[i].id, (now - items[i].created_ms) / 1000);
+            continue;
+        }
         char derr[512];
         if (atc_daytona_delete(d, items[i].id, derr, sizeof(derr)) == 0) {
             ATC_WARN(NULL, "reaped sandbox %s, %lld s old", items[i].id,
-                     (now_ms - items[i].created_ms) / 1000);
+                     (now - items[i].created_ms) / 1000);
             metrics_count("sandboxes_reaped");
             reaped++;
         } else {
@@ -79,6 +89,9 @@ struct reaper {
     int joined;                /* reaper_finish has run (main thread only) */
     struct deferred *deferred; /* under lock */
     size_t ndeferred;
+    pthread_mutex_t in_use_lock; /* guards in_use and in_use_arg, held while calling it */
+    reaper_in_use_fn in_use;
+    void *in_use_arg;
 };
 
 static long long wall_ms(void)
@@ -182,6 +195,28 @@ static void retry_deferred(struct reaper *r, int final)
     }
 }
 
+void reaper_set_in_use(struct reaper *r, reaper_in_use_fn in_use, void *arg)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->in_use_lock);
+    r->in_use = in_use;
+    r->in_use_arg = in_use != NULL ? arg : NULL;
+    pthread_mutex_unlock(&r->in_use_lock);
+}
+
+/* reaper_sweep's in_use test: the one set now, if any. Its own lock, not
+ * r->lock, which job threads take to hand over deletes. */
+static int in_use_now(void *arg, const char *id)
+{
+    struct reaper *r = arg;
+
+    pthread_mutex_lock(&r->in_use_lock);
+    int used = r->in_use != NULL && r->in_use(r->in_use_arg, id);
+    pthread_mutex_unlock(&r->in_use_lock);
+    return used;
+}
+
 static void *reaper_main(void *arg)
 {
     struct reaper *r = arg;
@@ -192,7 +227,8 @@ static void *reaper_main(void *arg)
     for (;;) {
         if (interval_ms > 0 && mono_ms() >= next_sweep) {
             char err[512];
-            int rc = reaper_sweep(r->d, r->cfg->group, max_age, wall_ms(), err, sizeof(err));
+            int rc = reaper_sweep(r->d, r->cfg->group, max_age, wall_ms(), in_use_now, r,
+                              err, sizeof(err));
             if (rc < 0)
                 ATC_WARN(NULL, "reaper: listing sandboxes failed: %s", err);
             next_sweep = mono_ms() + interval_ms;
@@ -240,6 +276,7 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
         return NULL;
     }
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->in_use_lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&r->cond, &ca);
@@ -248,6 +285,7 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
         ATC_ERROR(NULL, "reaper: cannot start its thread");
         atc_daytona_destroy(r->d);
         pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->in_use_lock);
         pthread_mutex_destroy(&r->lock);
         free(r->deferred);
         free(r);
@@ -283,6 +321,7 @@ void reaper_stop(struct reaper *r)
     reaper_finish(r);
     atc_daytona_destroy(r->d);
     pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->in_use_lock);
     pthread_mutex_destroy(&r->lock);
     free(r->deferred);
     free(r);

@@ -12,10 +12,19 @@
  * may hold one (create, install and test limits) plus a margin. */
 long long reaper_max_age_ms(const struct worker_settings *cfg);
 
+/* Whether sandbox id is in use by one of this worker's jobs right now (1) or
+ * not (0). Called from the reaper thread. */
+typedef int (*reaper_in_use_fn)(void *arg, const char *id);
+
 /* Deletes the sandboxes labelled atc-fleet=<group> created more than max_age_ms
- * before now_ms. Returns how many were deleted, or a negative ATC_* code. */
+ * before now, skipping those in_use (may be NULL) says are in use. now is the
+ * Date of the list answer, the service's own clock that set createdAt, so a
+ * skewed local clock cannot make a live sandbox look old; now_ms (the local
+ * clock) only when the answer has no Date. Returns how many were deleted, or
+ * a negative ATC_* code. */
 int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
-                 long long now_ms, char *err, size_t errlen);
+                 long long now_ms, reaper_in_use_fn in_use, void *in_use_arg,
+                 char *err, size_t errlen);
 
 struct reaper;
 
@@ -36,6 +45,11 @@ int reaper_defer_delete(struct reaper *r, const char *sandbox_id);
  * service itself. why names the job's state for the log. Retried like a
  * deferred delete. Returns as reaper_defer_delete. */
 int reaper_delete_now(struct reaper *r, const char *sandbox_id, const char *why);
+
+/* Sets (or, with in_use NULL, removes) the test the sweeps ask before
+ * deleting a sandbox, e.g. jobs_sandbox_in_use over the job pool. Thread-safe;
+ * once it returns after a removal, in_use is no longer called, so arg may go. */
+void reaper_set_in_use(struct reaper *r, reaper_in_use_fn in_use, void *arg);
 
 /* Stops the thread after one last try of each deferred delete, and joins it;
  * r stays valid (later hand-overs are refused), for job threads that may still

@@ -3,7 +3,7 @@
 #ifndef ATC_WORKER_RUN_H
 #define ATC_WORKER_RUN_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "atc/daytona.h"
@@ -22,8 +22,9 @@ struct run_params {
     size_t max_output_bytes;
     int retry_max;                  /* retries of a fleet fault, per call, and new
                                      * sandboxes after one, per job */
-    volatile sig_atomic_t *abandon; /* set: give the job up at the next step */
-    volatile sig_atomic_t *cancel;  /* set: the job was cancelled; may be NULL */
+    /* Flags other threads set while the job runs; only read here. */
+    const atomic_int *abandon;      /* set: give the job up at the next step */
+    const atomic_int *cancel;       /* set: the job was cancelled; may be NULL */
     struct breaker *breaker;        /* gate on sandbox creation; may be NULL */
     /* Told the sandbox id once one exists, and NULL once it is deleted, so that
      * a shutdown can delete the sandbox of a job it abandons. May be NULL. */

@@ -116,6 +116,7 @@ static void reset_last(struct atc_daytona *d)
 {
     d->http.last.http_status = 0;
     d->http.last.retry_after_s = -1;
+    d->http.last.date_ms = 0;
     d->http.last.code[0] = '\0';
 }
 

@@ -30,6 +30,7 @@ struct dhttp_sink {
     int overflow;
     int nomem;
     double retry_after; /* largest seen in this response; -1 if none */
+    long long date_ms;  /* its Date, ms since the epoch; 0 if none */
 };
 
 char *atc_dhttp_fmt(const char *fmt, ...)
@@ -239,11 +240,13 @@ static int parse_seconds(const char *s, double *v)
     return 0;
 }
 
-int atc_dhttp_retry_after(const char *line, size_t len, double *secs)
+/* When line is the header name (or, with suffixed, name-<something>),
+ * copies its value, trimmed, into val[vallen] and returns 1; 0 for another
+ * header or an empty value or one that does not fit. */
+static int header_value(const char *line, size_t len, const char *name, int suffixed,
+                        char *val, size_t vallen)
 {
-    static const char name[] = "retry-after";
-    size_t nlen = sizeof(name) - 1;
-    char val[128];
+    size_t nlen = strlen(name);
     const char *colon = memchr(line, ':', len);
 
     if (colon == NULL)
@@ -253,8 +256,7 @@ int atc_dhttp_retry_after(const char *line, size_t len, double *secs)
         klen--;
     if (klen < nlen || strncasecmp(line, name, nlen) != 0)
         return 0;
-    /* Retry-After, or Retry-After-<throttler> with a non-empty name. */
-    if (klen != nlen && (klen == nlen + 1 || line[nlen] != '-'))
+    if (klen != nlen && (!suffixed || klen == nlen + 1 || line[nlen] != '-'))
         return 0;
     const char *v = colon + 1;
     const char *end = line + len;
@@ -263,11 +265,38 @@ int atc_dhttp_retry_after(const char *line, size_t len, double *secs)
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
                        end[-1] == '\t'))
         end--;
-    size_t vlen = (size_t)(end - v);
-    if (vlen == 0 || vlen >= sizeof(val))
+    size_t n = (size_t)(end - v);
+    if (n == 0 || n >= vallen)
         return 0;
-    memcpy(val, v, vlen);
-    val[vlen] = '\0';
+    memcpy(val, v, n);
+    val[n] = '\0';
+    return 1;
+}
+
+int atc_dhttp_date(const char *line, size_t len, long long *ms)
+{
+    char val[128];
+
+    if (!header_value(line, len, "date", 0, val, sizeof(val)))
+        return 0;
+    /* curl_getdate reads the three forms RFC 9110 allows (and more); a
+     * digit first is no HTTP date, whatever curl would make of it. */
+    if (val[0] >= '0' && val[0] <= '9')
+        return 0;
+    time_t t = curl_getdate(val, NULL);
+    if (t == (time_t)-1 || t <= 0)
+        return 0;
+    *ms = (long long)t * 1000;
+    return 1;
+}
+
+int atc_dhttp_retry_after(const char *line, size_t len, double *secs)
+{
+    char val[128];
+
+    /* Retry-After, or Retry-After-<throttler> with a non-empty name. */
+    if (!header_value(line, len, "retry-after", 1, val, sizeof(val)))
+        return 0;
     double x;
     if (val[0] >= '0' && val[0] <= '9') {
         if (parse_seconds(val, &x) != 0)
@@ -466,11 +495,13 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
         }
         s->status = st;
         s->retry_after = -1;
+        s->date_ms = 0;
         s->len = 0;
         return n;
     }
     if (atc_dhttp_retry_after(line, n, &secs) && secs > s->retry_after)
         s->retry_after = secs;
+    (void)atc_dhttp_date(line, n, &s->date_ms);
     return n;
 }
 
@@ -542,6 +573,7 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     body->len = 0;
     h->last.http_status = 0;
     h->last.retry_after_s = -1;
+    h->last.date_ms = 0;
     h->last.code[0] = '\0';
 
     if (h->stop != NULL && h->stop(h->stop_arg)) {
@@ -594,6 +626,7 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     h->last.http_status = status;
     h->last.retry_after_s = sink.retry_after;
+    h->last.date_ms = sink.date_ms;
     if (cr != CURLE_OK) {
         if (sink.overflow) {
             rc = ATC_ETOOBIG;

@@ -78,6 +78,12 @@ int atc_dhttp_curl_code(CURLcode rc);
  * returns 1. Returns 0 for other headers and for values that do not parse. */
 int atc_dhttp_retry_after(const char *line, size_t len, double *secs);
 
+/* Reads a header line like atc_dhttp_retry_after and, when it is Date with
+ * an HTTP date (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT", or the obsolete
+ * forms), stores it in ms since the epoch in *ms and returns 1. Returns 0 for
+ * other headers and for values that do not parse. */
+int atc_dhttp_date(const char *line, size_t len, long long *ms);
+
 /* Parses an ISO-8601 UTC or offset time ("2026-06-20T10:00:00.000Z") into ms
  * since the epoch. Returns 0 or -1. */
 int atc_dhttp_iso8601_ms(const char *s, long long *ms);

@@ -61,6 +61,8 @@ static void usage(FILE *f)
 "  --latency-ms MS           delay added to every /api and /toolbox call\n"
 "  --latency-create-ms MS    delay added to POST /api/sandbox\n"
 "  --latency-exec-ms MS      delay added to process/execute and process/code-run\n"
+"  --created-ago-ms MS       a new sandbox's createdAt is MS before now, as if it had\n"
+"                            lived that long (the Date header stays the real time)\n"
 "  --fault-rate R            share (0..1) of /api and /toolbox calls answered by a fault\n"
 "  --fault-kinds LIST        faults to draw from, comma-separated: 429, 500, 503 (any\n"
 "                            status 400..599), drop (close without a response),\n"
@@ -91,7 +93,7 @@ static void usage(FILE *f)
 
 enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
-    OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_FAULT_RATE, OPT_FAULT_KINDS,
+    OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
     OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
 };
@@ -176,6 +178,7 @@ int main(int argc, char **argv)
         {"latency-ms", required_argument, NULL, OPT_LATENCY},
         {"latency-create-ms", required_argument, NULL, OPT_LATENCY_CREATE},
         {"latency-exec-ms", required_argument, NULL, OPT_LATENCY_EXEC},
+        {"created-ago-ms", required_argument, NULL, OPT_CREATED_AGO},
         {"fault-rate", required_argument, NULL, OPT_FAULT_RATE},
         {"fault-kinds", required_argument, NULL, OPT_FAULT_KINDS},
         {"fault-seed", required_argument, NULL, OPT_FAULT_SEED},
@@ -241,6 +244,7 @@ int main(int argc, char **argv)
         case OPT_LATENCY: if (parse_ms("--latency-ms", optarg, &c->latency_ms)) return 2; break;
         case OPT_LATENCY_CREATE: if (parse_ms("--latency-create-ms", optarg, &c->latency_create_ms)) return 2; break;
         case OPT_LATENCY_EXEC: if (parse_ms("--latency-exec-ms", optarg, &c->latency_exec_ms)) return 2; break;
+        case OPT_CREATED_AGO: if (parse_ms("--created-ago-ms", optarg, &c->created_ago_ms)) return 2; break;
         case OPT_HANG: if (parse_ms("--hang-ms", optarg, &c->hang_ms)) return 2; break;
         case OPT_FAULT_RATE:
             errno = 0;

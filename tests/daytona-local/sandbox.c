@@ -205,7 +205,8 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
     for (size_t i = 0; i < sizeof(echoed) / sizeof(echoed[0]); i++)
         if ((v = json_object_get(body, echoed[i])) && !json_is_null(v))
             json_object_set_new(sb->echo, echoed[i], json_deep_copy(v));
-    sb->created_wall = sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = dl_wall_ms();
+    sb->created_wall = sb->updated_wall - g_dl_cfg.created_ago_ms;
     sb->ready_mono = g_dl_cfg.create_starting ? dl_mono_ms() + g_dl_cfg.start_delay_ms : 0;
     if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/%s", g_dl_cfg.root, sb->id) >=
             sizeof(sb->dir) || mkdir(sb->dir, 0755) != 0) {

@@ -24,6 +24,7 @@ struct dl_config {
     long latency_ms;            /* added to every API and toolbox call */
     long latency_create_ms;     /* added to POST /api/sandbox */
     long latency_exec_ms;       /* added to process/execute and code-run */
+    long created_ago_ms;        /* createdAt is set this far before now (reaper tests) */
     long create_rate_per_min;   /* 0: no create limit */
     long hang_ms;               /* how long a "hang" fault holds a request */
     size_t max_output_bytes;    /* output kept per command */

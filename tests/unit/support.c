@@ -1,6 +1,8 @@
 /* support.c: child processes and ports for unit tests that use real servers. */
 #include "support.h"
 
+#include "atc/daytona.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -167,4 +169,31 @@ int test_daytona_local_start(struct test_proc *p, char *url, size_t urllen,
     }
     snprintf(url, urllen, "%s", p->first_line + strlen(prefix));
     return 0;
+}
+
+int test_daytona_up(struct test_daytona *t, const char *const extra_args[])
+{
+    char e[256];
+
+    if (test_daytona_local_start(&t->proc, t->url, sizeof(t->url), extra_args) != 0) {
+        print_error("could not start daytona-local\n");
+        return -1;
+    }
+    t->started = 1;
+    struct atc_daytona_opts o = {.api_url = t->url, .api_key = "test-key"};
+    t->d = atc_daytona_new(&o, e, sizeof(e));
+    if (t->d == NULL) {
+        print_error("atc_daytona_new: %s\n", e);
+        return -1;
+    }
+    return 0;
+}
+
+void test_daytona_down(struct test_daytona *t)
+{
+    atc_daytona_destroy(t->d);
+    t->d = NULL;
+    if (t->started)
+        test_proc_stop(&t->proc);
+    t->started = 0;
 }

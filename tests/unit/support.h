@@ -35,6 +35,23 @@ int test_redis_start(struct test_proc *p, int *port);
 int test_daytona_local_start(struct test_proc *p, char *url, size_t urllen,
                              const char *const extra_args[]);
 
+struct atc_daytona;
+
+/* daytona-local and a client of it, for the tests of what talks to it. */
+struct test_daytona {
+    struct test_proc proc;
+    char url[256];             /* its DAYTONA_API_URL */
+    struct atc_daytona *d;     /* a client with api key "test-key" */
+    int started;
+};
+
+/* test_daytona_local_start with extra_args, then t->d. Returns 0, or -1 with
+ * the reason printed (call test_daytona_down all the same). */
+int test_daytona_up(struct test_daytona *t, const char *const extra_args[]);
+
+/* Destroys t->d and stops daytona-local, whatever was started. */
+void test_daytona_down(struct test_daytona *t);
+
 /* Path of a program in the build's bin directory. */
 const char *test_bin(const char *name, char *buf, size_t buflen);
 

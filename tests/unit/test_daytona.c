@@ -21,13 +21,6 @@
 
 #define TEST_KEY "test-key"
 
-struct env {
-    struct test_proc proc;
-    char url[256];
-    struct atc_daytona *d;
-    int started;
-};
-
 #define assert_int_equal_msg(a, b, msg)                                   \
     do {                                                                  \
         long long a_ = (a), b_ = (b);                                     \
@@ -36,7 +29,7 @@ struct env {
         assert_int_equal(a_, b_);                                         \
     } while (0)
 
-static struct env g;
+static struct test_daytona g;
 static char err[1024];
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -146,30 +139,15 @@ static void drop_sandbox(struct atc_sandbox *sb)
 
 static int setup(void **state)
 {
-    char e[256];
     /* Sandboxes start a little after create answers, so wait_started polls. */
     static const char *const args[] = {"--create-state", "starting", "--start-delay-ms", "300",
                                        NULL};
-    if (test_daytona_local_start(&g.proc, g.url, sizeof(g.url), args) != 0) {
-        print_error("could not start daytona-local\n");
-        return -1;
-    }
-    g.started = 1;
-    struct atc_daytona_opts o = {.api_url = g.url, .api_key = TEST_KEY};
-    g.d = atc_daytona_new(&o, e, sizeof(e));
-    if (g.d == NULL) {
-        print_error("atc_daytona_new: %s\n", e);
-        return -1;
-    }
-    return 0;
+    return test_daytona_up(&g, args);
 }
 
 static int teardown(void **state)
 {
-    atc_daytona_destroy(g.d);
-    g.d = NULL;
-    if (g.started)
-        test_proc_stop(&g.proc);
+    test_daytona_down(&g);
     return 0;
 }
 
@@ -1017,6 +995,33 @@ static void status_code__maps_every_class(void **state)
     assert_int_equal(atc_dhttp_curl_code(CURLE_OPERATION_TIMEDOUT), ATC_ETIMEDOUT);
 }
 
+static void date__imf_fixdate_and_obsolete_forms__are_read(void **state)
+{
+    long long ms = -1;
+    /* RFC 9110's example, in its three forms: 784111777 s after the epoch. */
+    const char *ok[] = {"Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+                        "date:Sunday, 06-Nov-94 08:49:37 GMT\r\n",
+                        "DATE: Sun Nov  6 08:49:37 1994\r\n"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ms = -1;
+        assert_int_equal(atc_dhttp_date(ok[i], strlen(ok[i]), &ms), 1);
+        assert_true(ms == 784111777000LL);
+    }
+}
+
+static void date__junk_and_other_headers__are_ignored(void **state)
+{
+    long long ms = -5;
+    const char *bad[] = {"Date: yesterday\r\n", "Date:\r\n", "Date: 784111777\r\n",
+                         "X-Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+                         "Date-x: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+                         "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+                         "Date Sun, 06 Nov 1994 08:49:37 GMT\r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(atc_dhttp_date(bad[i], strlen(bad[i]), &ms), 0);
+    assert_true(ms == -5);
+}
+
 static void retry_after__plain_and_named_headers__are_read(void **state)
 {
     double s = -1;
@@ -1124,6 +1129,8 @@ int main(void)
     const struct CMUnitTest pure[] = {
         cmocka_unit_test(status_code__maps_every_class),
         cmocka_unit_test(retry_after__plain_and_named_headers__are_read),
+        cmocka_unit_test(date__imf_fixdate_and_obsolete_forms__are_read),
+        cmocka_unit_test(date__junk_and_other_headers__are_ignored),
         cmocka_unit_test(retry_after__junk_and_other_headers__are_ignored),
         cmocka_unit_test(iso8601__common_forms__give_epoch_ms),
         cmocka_unit_test(iso8601__malformed__is_rejected),
