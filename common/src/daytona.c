@@ -764,7 +764,7 @@ int atc_daytona_list(struct atc_daytona *d, const struct atc_kv *labels, size_t 
             goto nomem;
         struct atc_dhttp_req req = {.method = "GET", .url = url, .what = what,
                                     .timeout_ms = d->request_timeout_ms,
-                                    .max_body = DT_MAX_JSON, .gzip = 1};
+                                    .max_body = DT_MAX_JSON, .gzip = 1, .want_date = 1};
         atc_dhttp_body_free(&body);
         rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
         daytona_observe(d, "list");

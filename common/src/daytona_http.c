@@ -30,6 +30,7 @@ struct dhttp_sink {
     int overflow;
     int nomem;
     double retry_after; /* largest seen in this response; -1 if none */
+    int want_date;      /* read Date (curl_getdate is costly: only when asked) */
     long long date_ms;  /* its Date, ms since the epoch; 0 if none */
 };
 
@@ -501,7 +502,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
     }
     if (atc_dhttp_retry_after(line, n, &secs) && secs > s->retry_after)
         s->retry_after = secs;
-    (void)atc_dhttp_date(line, n, &s->date_ms);
+    if (s->want_date)
+        (void)atc_dhttp_date(line, n, &s->date_ms);
     return n;
 }
 
@@ -563,7 +565,8 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
 {
     CURL *c = h->curl;
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct dhttp_sink sink = {.max_ok = req->max_body, .retry_after = -1};
+    struct dhttp_sink sink = {.max_ok = req->max_body, .retry_after = -1,
+                              .want_date = req->want_date};
     /* The body's Content-Type goes in front of the shared headers for this
      * request only: a list node on the stack, no allocation. */
     struct curl_slist ct = {.data = (char *)req->content_type, .next = h->hdrs};

@@ -35,6 +35,7 @@ struct atc_dhttp_req {
     long timeout_ms;                /* whole-request deadline; 0: none */
     size_t max_body;                /* a 2xx body beyond this fails with ATC_ETOOBIG */
     int gzip;                       /* 1: ask for a gzip'd answer (one that may be large) */
+    int want_date;                  /* 1: read the answer's Date into last.date_ms */
 };
 
 /* A response body: malloc'd, NUL-terminated after len bytes; owned by the

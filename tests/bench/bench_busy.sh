@@ -5,13 +5,16 @@
 #   Phase A (throughput): a burst of C*ROUNDS jobs into a ready worker; throughput =
 #     jobs / (first started_ms .. last finished_ms). Ideal = C / L, where L is the
 #     sandbox-side time per job (create_ms+upload_ms+test_ms+delete_ms, median)
-#     measured at concurrency 1; a second ratio uses the median measured in the
-#     same run (what the machine allowed at that load). Worker CPU and VmHWM too.
+#     measured at concurrency 1; a second ratio uses the mean measured in the
+#     same run (what the machine allowed at that load). The steady-state ratio
+#     counts only the middle 60% of the span (no ramp-up, no drain), against
+#     C / L. Worker CPU and VmHWM too.
 #   Phase B (latency): jobs paced at half the ideal rate for BENCH_LAT_S seconds;
 #     p50/p99 of finished_ms - submitted_ms minus the job's own sandbox time.
 #
 #   tests/bench/bench_busy.sh                       # default: a few minutes
-#   BENCH_ROUNDS=5 BENCH_LAT_S=20 BENCH_CONCS="1 32 256" tests/bench/bench_busy.sh
+#   BENCH_ROUNDS=16 BENCH_LAT_S=20 BENCH_CONCS="1 32 256" tests/bench/bench_busy.sh
+#   BENCH_SANDBOX=local tests/bench/bench_busy.sh   # sandboxes' commands run here (lib.sh)
 # Output: $BENCH_OUT/busy.tsv
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +22,7 @@ DAYTONA_ARGS=(--latency-create-ms 300 --latency-exec-ms 500)
 
 if [[ "${1:-}" != --one ]]; then
     source "$HERE/lib.sh"
-    bench_header busy.tsv concurrency jobs jobs_per_s ideal_per_s ratio sandbox_p50_ms ratio_measured cpu_ms_per_job peak_rss_mib lat_jobs overhead_p50_ms overhead_p99_ms e2e_p50_ms failed gap_c1_p50_ms inflight_mean injob_overhead_p50_ms load
+    bench_header busy.tsv concurrency jobs jobs_per_s ideal_per_s ratio sandbox_p50_ms ratio_measured cpu_ms_per_job peak_rss_mib lat_jobs overhead_p50_ms overhead_p99_ms e2e_p50_ms failed gap_c1_p50_ms inflight_mean injob_overhead_p50_ms steady_jobs_per_s steady_ratio steady_inflight_mean sandbox_mode load
     L1=""
     for c in ${BENCH_CONCS:-1 8 32 128 256 512}; do
         BENCH_L1=$L1 bash "$0" --one "$c" || exit 1
@@ -32,7 +35,7 @@ fi
 
 c=$2
 source "$HERE/lib.sh"
-rounds=${BENCH_ROUNDS:-2}
+rounds=${BENCH_ROUNDS:-8}
 ((c == 1)) && rounds=$((rounds * 4))
 n=$((c * rounds))
 it_start_redis
@@ -72,4 +75,7 @@ bench_row busy.tsv "$c" "$n" "$thr" "$ideal" \
     "$(bench_json overhead_p50_ms <<<"$lstats")" "$(bench_json overhead_p99_ms <<<"$lstats")" \
     "$(bench_json e2e_p50_ms <<<"$lstats")" "$((n + m - passed - lpassed))" \
     "$( ((c == 1)) && bench_json gap_p50_ms <<<"$stats" || echo -)" \
-    "$(bench_json inflight_mean <<<"$stats")" "$(bench_json injob_overhead_p50_ms <<<"$stats")" "$(bench_load)"
+    "$(bench_json inflight_mean <<<"$stats")" "$(bench_json injob_overhead_p50_ms <<<"$stats")" \
+    "$(bench_json steady_jobs_per_s <<<"$stats")" \
+    "$(awk -v t="$(bench_json steady_jobs_per_s <<<"$stats")" -v i="$ideal" 'BEGIN { printf "%.3f", t / i }')" \
+    "$(bench_json steady_inflight_mean <<<"$stats")" "${BENCH_SANDBOX:-remote}" "$(bench_load)"

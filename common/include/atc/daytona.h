@@ -26,8 +26,10 @@ struct atc_daytona_opts {
 struct atc_daytona_status {
     long http_status;           /* 0 when no response arrived */
     double retry_after_s;       /* from Retry-After or Retry-After-<name>; -1 if none */
-    long long date_ms;          /* the response's Date (the service's clock), ms since
-                                 * the epoch, whole seconds; 0 if absent or unparsable */
+    long long date_ms;          /* atc_daytona_list only (parsing it costs ~6 k
+                                 * instructions): the answer's Date (the service's
+                                 * clock), ms since the epoch, whole seconds; 0 if
+                                 * absent or unparsable, and after any other call */
     char code[64];              /* error body "code", if any */
 };
 
