@@ -88,6 +88,31 @@ static int no_proxy_in_env(void)
     return 1;
 }
 
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata);
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata);
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow);
+
+/* The options every request shares, set once: the handle is never reset
+ * (curl_easy_reset and setting them again cost ~5 k instructions a request).
+ * What varies is set on each request by atc_dhttp_do, all of it every time. */
+static int set_constant_options(struct atc_dhttp *h)
+{
+    CURL *c = h->curl;
+    int bad = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs) != CURLE_OK;
+    if (h->no_proxy)
+        bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
+    return bad ? -1 : 0;
+}
+
 int atc_dhttp_init(struct atc_dhttp *h, const char *api_key, long connect_timeout_ms,
                    char *err, size_t errlen)
 {
@@ -126,6 +151,8 @@ int atc_dhttp_init(struct atc_dhttp *h, const char *api_key, long connect_timeou
     if (l == NULL)
         goto nomem;
     h->hdrs_json = l;
+    if (set_constant_options(h) != 0)
+        goto nomem;
     rc = 0;
     goto out;
 nomem:
@@ -583,46 +610,32 @@ int atc_dhttp_do(struct atc_dhttp *h, const struct atc_dhttp_req *req,
         snprintf(err, errlen, "%s: not sent: the caller stopped", req->what);
         return ATC_ECANCELED;
     }
-    /* Reset drops the last request's options but keeps the open connections. */
-    curl_easy_reset(c);
+    /* Everything that varies from request to request is set here, every
+     * time: the handle keeps the last request's options (it is not reset). */
     SETOPT(CURLOPT_URL, req->url);
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
     SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
     /* gzip only, and only where an answer may be large: curl formats every
      * header byte by byte (~100 instructions each), and "" would list every
-     * encoding it knows (deflate, gzip, br, zstd). */
-    if (req->gzip)
-        SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
-    if (h->no_proxy)
-        SETOPT(CURLOPT_PROXY, "");
+     * encoding it knows (deflate, gzip, br, zstd). NULL: none asked. */
+    SETOPT(CURLOPT_ACCEPT_ENCODING, req->gzip ? "gzip" : NULL);
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
     SETOPT(CURLOPT_HTTPHEADER, req->json != NULL                                   ? h->hdrs_json
                                : req->body != NULL && req->content_type != NULL ? &ct
                                                                                 : h->hdrs);
-    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(CURLOPT_HEADERDATA, &sink);
-    SETOPT(CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(CURLOPT_WRITEDATA, &sink);
-    if (req->body != NULL) {
-        SETOPT(CURLOPT_POSTFIELDS, req->body);
-        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    } else if (req->json != NULL) {
-        SETOPT(CURLOPT_POSTFIELDS, req->json);
-        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->json));
-    } else if (strcmp(req->method, "POST") == 0) {
-        SETOPT(CURLOPT_POSTFIELDS, "");
-        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    if (strcmp(req->method, "POST") == 0) {
+        const char *b = req->body != NULL ? req->body : req->json != NULL ? req->json : "";
+        size_t blen = req->body != NULL ? req->body_len : strlen(b);
+        SETOPT(CURLOPT_POSTFIELDS, b);
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+        SETOPT(CURLOPT_CUSTOMREQUEST, NULL);
+    } else {
+        /* GET, or DELETE: a GET without a body, named otherwise. */
+        SETOPT(CURLOPT_HTTPGET, 1L);
+        SETOPT(CURLOPT_CUSTOMREQUEST, strcmp(req->method, "GET") == 0 ? NULL : req->method);
     }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-        SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
-    if (h->stop != NULL) {
-        SETOPT(CURLOPT_XFERINFOFUNCTION, on_progress);
-        SETOPT(CURLOPT_XFERINFODATA, h);
-        SETOPT(CURLOPT_NOPROGRESS, 0L);
-    }
+    SETOPT(CURLOPT_NOPROGRESS, h->stop != NULL ? 0L : 1L);
 
     CURLcode cr = curl_easy_perform(c);
     long status = 0;
@@ -672,8 +685,13 @@ setopt_failed:
     snprintf(err, errlen, "%s: could not set up the request", req->what);
 out:
     free(sink.data);
-    /* The handle must not keep pointers into this frame or the caller's request. */
+    /* The handle must not keep pointers into this frame or the caller's
+     * request (the next request sets them all again). */
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     return rc;
 }

@@ -26,7 +26,8 @@ if [[ -s $OUT/busy.tsv ]]; then
         set title 'Throughput vs ideal (create 300 ms, exec 500 ms)';
         set logscale xy 2; set xlabel 'concurrency (jobs in flight)'; set ylabel 'jobs/s';
         plot '$OUT/busy.tsv' using 1:4 with linespoints lw 2 title 'ideal = concurrency / L(c=1)',
-             '$OUT/busy.tsv' using 1:3 with linespoints lw 2 title 'measured',
+             '$OUT/busy.tsv' using 1:3 with linespoints lw 2 title 'measured (whole burst)',
+             '$OUT/busy.tsv' using 1:18 with linespoints lw 2 title 'measured (steady state)',
              '$OUT/busy.tsv' using 1:(\$1*1000/\$6) with linespoints dt 3 title 'concurrency / L measured at that load'"
     gnuplot -e "$term; set output '$PLOTS/busy-latency.png';
         set title 'End-to-end latency minus sandbox time (paced at half the ideal rate)';

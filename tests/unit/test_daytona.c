@@ -702,6 +702,60 @@ static void exec__old_daemon_code_field__is_read_as_exit_code(void **state)
     atc_daytona_destroy(d);
 }
 
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* One handle, never reset: each request sets its method, body and headers
+ * afresh, so nothing of a POST leaks into the GET or DELETE after it. */
+static void one_handle__post_get_delete_post__each_request_is_its_own(void **state)
+{
+    struct canned c = {0};
+    char r0[512], r1[512], r2[512], r3[512];
+    struct atc_sandbox sb;
+    struct atc_sandbox_spec spec = {.name = "n1"};
+    int code = -1, trunc = -1;
+    char *out = NULL;
+    size_t len = 0;
+
+    c.replies[0] = reply(r0, sizeof(r0), "200 OK", "",
+                         "{\"id\":\"sb-1\",\"state\":\"started\","
+                         "\"toolboxProxyUrl\":\"http://tb.invalid/toolbox\"}");
+    c.replies[1] = reply(r1, sizeof(r1), "200 OK", "",
+                         "{\"id\":\"sb-1\",\"state\":\"started\","
+                         "\"toolboxProxyUrl\":\"http://tb.invalid/toolbox\"}");
+    c.replies[2] = reply(r2, sizeof(r2), "200 OK", "", "{}");
+    c.replies[3] = reply(r3, sizeof(r3), "200 OK", "", "{\"exitCode\":0,\"result\":\"ok\"}");
+    c.nreplies = 4;
+    canned_start(&c);
+    struct atc_daytona *d = canned_client(&c, NULL);
+    assert_int_equal_msg(atc_daytona_create(d, &spec, &sb, err, sizeof(err)), 0, err);
+    assert_int_equal_msg(atc_daytona_get(d, "sb-1", &sb, err, sizeof(err)), 0, err);
+    assert_int_equal_msg(atc_daytona_delete(d, "sb-1", err, sizeof(err)), 0, err);
+    struct atc_sandbox tb = canned_sb(&c);
+    int rc = atc_daytona_exec(d, &tb, "true", NULL, NULL, 0, 5, 100, &code, &out, &len, &trunc,
+                              err, sizeof(err));
+    canned_stop(&c);
+    assert_int_equal_msg(rc, 0, err);
+    free(out);
+    assert_int_equal(c.nrequests, 4);
+    assert_true(starts_with(c.requests[0], "POST /api/sandbox HTTP/1.1\r\n"));
+    assert_non_null(strcasestr(c.requests[0], "Content-Length:"));
+    assert_true(starts_with(c.requests[1], "GET /api/sandbox/sb-1 HTTP/1.1\r\n"));
+    assert_true(starts_with(c.requests[2], "DELETE /api/sandbox/sb-1 HTTP/1.1\r\n"));
+    for (int i = 1; i <= 2; i++) {
+        assert_null(strcasestr(c.requests[i], "Content-Length:"));
+        assert_null(strcasestr(c.requests[i], "Content-Type:"));
+        assert_null(strcasestr(c.requests[i], "Accept-Encoding:"));
+        assert_string_equal(strstr(c.requests[i], "\r\n\r\n"), "\r\n\r\n");
+    }
+    assert_true(starts_with(c.requests[3], "POST /toolbox/sb-1/process/execute HTTP/1.1\r\n"));
+    assert_non_null(strstr(c.requests[3], "Accept-Encoding: gzip\r\n"));
+    assert_non_null(strstr(c.requests[3], "Content-Type: application/json\r\n"));
+    atc_daytona_destroy(d);
+}
+
 /* The client skips curl's per-request proxy look-up only when no proxy
  * variable is set when it is made: with one set, requests go through it. */
 static void proxy_variable__set_before_the_client__still_carries_the_requests(void **state)
@@ -1158,6 +1212,7 @@ int main(void)
     const struct CMUnitTest canned[] = {
         cmocka_unit_test(create__request_and_missing_toolbox_url__are_handled),
         cmocka_unit_test(exec__old_daemon_code_field__is_read_as_exit_code),
+        cmocka_unit_test(one_handle__post_get_delete_post__each_request_is_its_own),
         cmocka_unit_test(proxy_variable__set_before_the_client__still_carries_the_requests),
         cmocka_unit_test(rate_limit__largest_retry_after_header__wins),
         cmocka_unit_test(replies__not_json_or_conflict__are_eproto_and_econflict),
