@@ -104,15 +104,18 @@ bench_json() { "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; p
 # sandboxes' python3 is Debian's (a pyenv shim costs ~0.2-1 s of CPU per start).
 # BENCH_SANDBOX picks what an exec does:
 #   remote (default): nothing runs here; each exec answers, after its latency, what
-#     the worker's runner prints for a passing `true` (--exec-canned). With Daytona
-#     the sandboxes' CPU is on Daytona's machines, not the worker's; run here, their
-#     ~25-30 ms of CPU a job (sh, timeout, python3, namespaces) saturates these 2
-#     CPUs at ~50 jobs/s and the figures measure the machine, not the fleet.
+#     the worker's runner prints for a passing `true` (--exec-canned), and with
+#     nothing to run there is nothing to confine (--no-confine: confined, each
+#     create and upload cost daytona-local ~4 ms of CPU more, 1.3 CPUs at 256 in
+#     flight). With Daytona the sandboxes' CPU is on Daytona's machines, not the
+#     worker's; run here, their ~25-30 ms of CPU a job (sh, timeout, python3,
+#     namespaces) saturates these 2 CPUs at ~50 jobs/s and the figures measure the
+#     machine, not the fleet.
 #   local: every command really runs on this machine, confined (the old figures).
 bench_start_daytona() {
     local extra=()
     case ${BENCH_SANDBOX:-remote} in
-        remote) extra=(--exec-canned $'0 0\n') ;;
+        remote) extra=(--exec-canned $'0 0\n' --no-confine) ;;
         local) ;;
         *) it_fail "BENCH_SANDBOX must be remote or local, not ${BENCH_SANDBOX}" ;;
     esac
