@@ -4,9 +4,11 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "atc/error.h"
 #include "atc/log.h"
+#include "backlog.h"
 #include "metrics.h"
 #include "offsets.h"
 
@@ -21,7 +23,10 @@ struct consumer {
      * thread's alone). nout == inflight. */
     struct task **out;
     size_t nout, out_cap;
-    size_t inflight, max_inflight;
+    size_t inflight, max_inflight;  /* max_inflight: threads + the backlog's size now */
+    size_t threads;
+    struct backlog backlog;
+    long long gauge_ms;             /* when atc_jobs_waiting was last set */
     size_t inflight_bytes, max_inflight_bytes; /* the tasks' message bytes */
     uint64_t gen;
     int paused;
@@ -102,6 +107,8 @@ static void collect(struct consumer *c, int wait_ms)
         c->inflight--;
         c->inflight_bytes -= t->len;
         out_remove(c, t);
+        if (t->run_ms >= 0)
+            backlog_done(&c->backlog, t->run_ms);
         if (t->store) {
             int64_t store = offsets_done(c->offsets, t->topic, t->partition, t->offset, t->gen);
             if (store >= 0) {
@@ -116,6 +123,32 @@ static void collect(struct consumer *c, int wait_ms)
         }
         task_free(t);
         t = next;
+    }
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void count_one(void *arg, const struct task *t)
+{
+    (void)arg;
+    (void)t;
+}
+
+/* Sizes the backlog from the time jobs take, and once a second tells the
+ * metrics how many messages wait unstarted (work the lag no longer shows). */
+static void size_backlog(struct consumer *c)
+{
+    long long now = mono_ms();
+    c->max_inflight = c->threads + backlog_size(&c->backlog);
+    if (now - c->gauge_ms >= 1000) {
+        size_t running = pool_each_running(c->pool, count_one, NULL);
+        metrics_set_waiting(c->inflight > running ? (long long)(c->inflight - running) : 0);
+        c->gauge_ms = now;
     }
 }
 
@@ -257,8 +290,8 @@ out:
 }
 
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
-                              struct pool *pool, size_t max_inflight, size_t max_inflight_bytes,
-                              char *err, size_t errlen)
+                              struct pool *pool, size_t threads, size_t backlog_max,
+                              size_t max_inflight_bytes, char *err, size_t errlen)
 {
     struct consumer *c = calloc(1, sizeof(*c));
     rd_kafka_topic_partition_list_t *sub = NULL;
@@ -268,7 +301,9 @@ struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const ch
         goto fail;
     }
     c->pool = pool;
-    c->max_inflight = max_inflight;
+    c->threads = threads;
+    backlog_init(&c->backlog, threads, threads, backlog_max);
+    c->max_inflight = threads + c->backlog.min;
     c->max_inflight_bytes = max_inflight_bytes;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -402,6 +437,7 @@ static void dispatch(struct consumer *c, rd_kafka_message_t *m)
     struct task *t = calloc(1, sizeof(*t));
     if (!t)
         goto oom;
+    t->run_ms = -1;
     t->topic = strdup(topic);
     t->partition = m->partition;
     t->offset = m->offset;
@@ -438,6 +474,7 @@ void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining)
     }
     c->draining = draining;
     c->hold = hold;
+    size_backlog(c);
     int pause = want_pause(c);
     if (pause != c->paused)
         set_paused(c, pause);

@@ -15,12 +15,13 @@ struct consumer;
 int consumer_check_conf(const rd_kafka_conf_t *conf, char *err, size_t errlen);
 
 /* Creates the consumer on conf (consumed) and subscribes to topic. The pool
- * receives tasks; once max_inflight of them are out (running, or queued in the
- * pool as a backlog), or their messages hold max_inflight_bytes, the
- * partitions are paused. NULL with err set. */
+ * (of threads job threads) receives tasks. Beyond the running ones a backlog
+ * waits in its queue, sized from the time jobs take (backlog.h): threads at
+ * least, backlog_max at most. Once that many are out, or their messages hold
+ * max_inflight_bytes, the partitions are paused. NULL with err set. */
 struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const char *topic,
-                              struct pool *pool, size_t max_inflight, size_t max_inflight_bytes,
-                              char *err, size_t errlen);
+                              struct pool *pool, size_t threads, size_t backlog_max,
+                              size_t max_inflight_bytes, char *err, size_t errlen);
 
 /* One turn of the main loop: polls Kafka for up to wait_ms, hands a message to
  * the pool, collects finished tasks and stores their offsets, pauses or resumes.

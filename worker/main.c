@@ -157,20 +157,23 @@ int main(int argc, char **argv)
     reaper_set_in_use(reaper, jobs_sandbox_in_use, pool);
     rd_kafka_conf_t *cconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     /* A backlog waits in the pool's queue beyond the running jobs, so a thread
-     * that frees up starts its next job at once. Once the backlog is full the
+     * that frees up starts its next job at once. Once it is full the
      * partitions are paused, and each resume costs a refetch of 0.5 s and more
      * (librdkafka 2.0.2), which the backlog must outlast at the rate jobs end:
-     * with only as many again as there are threads, 32 threads on jobs of
-     * 50 ms ran 90 jobs/s instead of 400 (docs/benchmarks.md). So: at least
-     * 256 messages (~500 jobs/s over 0.5 s), at most 64 MiB of them (or four
-     * of the largest jobs allowed). Waiting messages are only held, never
-     * started early: a rebalance or shutdown hands them back unprocessed. */
-    size_t backlog = cfg.concurrency > 256 ? (size_t)cfg.concurrency : 256;
+     * with as many again as there are threads, 32 threads on jobs of 50 ms ran
+     * 90 jobs/s instead of 400 (docs/benchmarks.md). So it holds 2 s of the
+     * threads' work at the mean job time (backlog.h), from the thread count
+     * up to 256 (or the thread count, when larger), and at most 64 MiB of
+     * messages (or four of the largest jobs allowed). Slow jobs keep it at the
+     * thread count: a held message is work the autoscaler no longer sees in
+     * the lag. Held messages are never started early: a rebalance or shutdown
+     * hands them back. */
+    size_t backlog_max = cfg.concurrency > 256 ? (size_t)cfg.concurrency : 256;
     size_t backlog_bytes = (size_t)64 << 20;
     if ((size_t)cfg.max_job_bytes * 4 > backlog_bytes)
         backlog_bytes = (size_t)cfg.max_job_bytes * 4;
     if (!cconf || !(cons = consumer_new(cconf, cfg.group, cfg.jobs_topic, pool,
-                                        (size_t)cfg.concurrency + backlog, backlog_bytes, err,
+                                        (size_t)cfg.concurrency, backlog_max, backlog_bytes, err,
                                         sizeof(err)))) {
         ATC_ERROR(NULL, "consumer: %s", err);
         goto out;

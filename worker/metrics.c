@@ -36,6 +36,7 @@ static struct series lags[MAX_SERIES]; /* a = topic, b = partition, n = lag */
 static size_t nlags;
 static struct hist hists[METRICS_PHASES];
 static long long inflight;
+static long long waiting;
 
 /* Counters shown from the start, at zero, so that rate() and alerts see them. */
 static const char *const known_counters[] = {
@@ -50,6 +51,7 @@ void metrics_init(void)
     njobs = ncounters = ncalls = nlags = 0;
     memset(hists, 0, sizeof(hists));
     inflight = 0;
+    waiting = 0;
     for (size_t i = 0; i < sizeof(known_counters) / sizeof(known_counters[0]); i++) {
         snprintf(counters[i].a, sizeof(counters[i].a), "%s", known_counters[i]);
         counters[i].b[0] = '\0';
@@ -103,6 +105,13 @@ void metrics_inflight_add(int delta)
 {
     pthread_mutex_lock(&lock);
     inflight += delta;
+    pthread_mutex_unlock(&lock);
+}
+
+void metrics_set_waiting(long long n)
+{
+    pthread_mutex_lock(&lock);
+    waiting = n;
     pthread_mutex_unlock(&lock);
 }
 
@@ -192,6 +201,9 @@ int metrics_render(char **out, size_t *len)
             jobs[i].n);
     put(&b, "# HELP atc_jobs_in_flight Jobs being run by this process.\n"
             "# TYPE atc_jobs_in_flight gauge\natc_jobs_in_flight %lld\n", inflight);
+    put(&b, "# HELP atc_jobs_waiting Messages fetched and held for the job threads, not started "
+            "(not in atc_consumer_lag).\n"
+            "# TYPE atc_jobs_waiting gauge\natc_jobs_waiting %lld\n", waiting);
     put(&b, "# HELP atc_phase_duration_seconds Time per phase of a job, and of the whole job.\n"
             "# TYPE atc_phase_duration_seconds histogram\n");
     for (int ph = 0; ph < METRICS_PHASES; ph++) {

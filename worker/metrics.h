@@ -23,6 +23,8 @@ void metrics_job_finished(const char *status, const char *reason);
 /* A duration observed for a phase, in milliseconds. */
 void metrics_observe_ms(enum metrics_phase phase, long ms);
 void metrics_inflight_add(int delta);
+/* Messages fetched and held for the job threads, not started yet. */
+void metrics_set_waiting(long long n);
 void metrics_count(const char *counter); /* "retries", "redis_errors", "dlq_records",
                                           * "duplicates_skipped", "sandboxes_reaped",
                                           * "kafka_errors", "messages_received" */

@@ -62,7 +62,11 @@ static void *thread_main(void *arg)
         pthread_mutex_unlock(&p->lock);
 
         t->next = NULL;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         p->run(p->ctx, state, t);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        t->run_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 
         pthread_mutex_lock(&p->lock);
         p->running[index] = NULL;

@@ -17,6 +17,8 @@ struct task {
     size_t len;
     char *traceparent;      /* header, or NULL */
     int store;              /* set by the job thread: 1 when the offset may be stored */
+    long run_ms;            /* set by the pool: how long the job thread ran it; -1 if it
+                             * did not (dropped from the queue) */
     struct task *next;
 };
 
