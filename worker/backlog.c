@@ -22,7 +22,7 @@ void backlog_done(struct backlog *b, long run_ms)
 size_t backlog_size(const struct backlog *b)
 {
     if (b->mean_ms <= 0)
-        return b->min;
+        return b->max;
     double want = (double)b->threads * BACKLOG_COVER_MS / b->mean_ms;
     if (want <= (double)b->min)
         return b->min;

@@ -16,7 +16,8 @@ struct backlog {
     double mean_ms;         /* a job's time on its thread, smoothed; 0 until one ran */
 };
 
-/* min: the size before any job ran; max: the most (raised to min when below). */
+/* min: the least; max: the most (raised to min when below), and the size
+ * until a job has run. */
 void backlog_init(struct backlog *b, size_t threads, size_t min, size_t max);
 
 /* A job ran run_ms on its thread. */
@@ -25,7 +26,9 @@ void backlog_done(struct backlog *b, long run_ms);
 /* threads x BACKLOG_COVER_MS / the mean job time, within [min, max]: the jobs
  * the threads get through in that time. Measured per job, not by the rate
  * jobs end, so a backlog too small to keep the threads busy does not keep
- * itself small. */
+ * itself small. Before any job ran: max, so that a fresh assignment is not
+ * paused at once (librdkafka can leave a partition paused for good when a
+ * pause follows an assignment closely; its issue 5591). */
 size_t backlog_size(const struct backlog *b);
 
 #endif

@@ -162,12 +162,12 @@ int main(int argc, char **argv)
      * (librdkafka 2.0.2), which the backlog must outlast at the rate jobs end:
      * with as many again as there are threads, 32 threads on jobs of 50 ms ran
      * 90 jobs/s instead of 400 (docs/benchmarks.md). So it holds 2 s of the
-     * threads' work at the mean job time (backlog.h), from the thread count
-     * up to 256 (or the thread count, when larger), and at most 64 MiB of
-     * messages (or four of the largest jobs allowed). Slow jobs keep it at the
-     * thread count: a held message is work the autoscaler no longer sees in
-     * the lag. Held messages are never started early: a rebalance or shutdown
-     * hands them back. */
+     * threads' work at the mean job time (backlog.h; 256 until a job ran),
+     * from the thread count up to 256 (or the thread count, when larger), and
+     * at most 64 MiB of messages (or four of the largest jobs allowed). Slow
+     * jobs keep it at the thread count: a held message is work the autoscaler
+     * no longer sees in the lag. Held messages are never started early: a
+     * rebalance or shutdown hands them back. */
     size_t backlog_max = cfg.concurrency > 256 ? (size_t)cfg.concurrency : 256;
     size_t backlog_bytes = (size_t)64 << 20;
     if ((size_t)cfg.max_job_bytes * 4 > backlog_bytes)

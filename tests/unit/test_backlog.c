@@ -3,12 +3,12 @@
 
 #include "backlog.h"
 
-static void backlog__before_any_job__is_the_minimum(void **state)
+static void backlog__before_any_job__is_the_maximum(void **state)
 {
     (void)state;
     struct backlog b;
     backlog_init(&b, 32, 32, 256);
-    assert_int_equal(backlog_size(&b), 32);
+    assert_int_equal(backlog_size(&b), 256);
 }
 
 static void backlog__fast_jobs__grow_it_to_the_maximum(void **state)
@@ -72,7 +72,7 @@ static void backlog__max_below_min__is_raised_to_min(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(backlog__before_any_job__is_the_minimum),
+        cmocka_unit_test(backlog__before_any_job__is_the_maximum),
         cmocka_unit_test(backlog__fast_jobs__grow_it_to_the_maximum),
         cmocka_unit_test(backlog__one_second_jobs__hold_two_seconds_of_work),
         cmocka_unit_test(backlog__slow_jobs__keep_it_at_the_minimum),
