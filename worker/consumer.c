@@ -303,7 +303,7 @@ struct consumer *consumer_new(rd_kafka_conf_t *conf, const char *group, const ch
     c->pool = pool;
     c->threads = threads;
     backlog_init(&c->backlog, threads, threads, backlog_max);
-    c->max_inflight = threads + c->backlog.min;
+    c->max_inflight = threads + backlog_size(&c->backlog);
     c->max_inflight_bytes = max_inflight_bytes;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);

@@ -17,6 +17,8 @@ export ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 ATC_KAFKA_HEARTBEAT_
 
 daytona_running() { curl -fsS "$DAYTONA_BASE/_local/stats" | jq .running; }
 assigned_count() { grep -c 'assigned [0-9]* partition' "$IT_TMP/w1.log"; }
+# Under load a slow heartbeat can add a rebalance: count at least, not exactly.
+assigned_at_least() { (($(assigned_count) >= $1)); }
 
 ATC_CONCURRENCY=$((2 * N)) it_start_worker w1
 w1_http=$WORKER_HTTP
@@ -30,9 +32,10 @@ it_wait_eq 60 "$N test commands running in daytona-local" "$N" daytona_running
 ATC_CONCURRENCY=2 ATC_JOBS_TOPIC=atc.other it_start_worker w2
 w2=$WORKER_PID
 it_wait_for 30 "w2 in the group" curl -fsS "$WORKER_HTTP/readyz"
-it_wait_eq 30 "w1 assigned again after w2 joined" 2 assigned_count
+it_wait_for 30 "w1 assigned again after w2 joined" assigned_at_least 2
+joined=$(assigned_count)
 it_stop "$w2"
-it_wait_eq 30 "w1 assigned again after w2 left" 3 assigned_count
+it_wait_for 30 "w1 assigned again after w2 left" assigned_at_least $((joined + 1))
 running=$(daytona_running)
 it_log "both rebalances done with $running test commands still running"
 [[ "$running" -gt 0 ]] || it_fail "no job ran across the rebalances: the test shows nothing"
