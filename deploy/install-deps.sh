@@ -2,10 +2,16 @@
 # install-deps.sh: installs, from Debian's packages, what atc-fleet needs to
 # build, test and run locally. Does nothing for packages already there.
 # Used by the README's demo, by .ci/run and by the Dockerfile's build stage.
+#   install-deps.sh [--check] [--bench | --runtime-only]
+# --check prints the missing packages on one line and exits 1, installing nothing.
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config
+  # the fuzz targets (tests/fuzz/): clang and its sanitizer and libFuzzer
+  # runtimes (compiler-rt), which are only a Recommends of clang and so never
+  # arrive with --no-install-recommends unless named
+  clang libclang-rt-dev
   librdkafka-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libexpat1-dev
   redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
@@ -15,6 +21,11 @@ packages=(
   maven openjdk-17-jre-headless
   coreutils procps
 )
+check_only=0
+if [ "${1:-}" = "--check" ]; then
+  check_only=1
+  shift
+fi
 if [ "${1:-}" = "--bench" ]; then
   # tests/bench/: plots, and the alternatives atc-fleet is measured against
   packages+=(gnuplot-nox python3-requests python3-celery valgrind)
@@ -33,6 +44,11 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
+fi
+if [ "${check_only:-0}" = 1 ]; then
+  # --check: name what is missing, install nothing (tests/run.sh's first step)
+  echo "${missing[*]}"
+  exit 1
 fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
