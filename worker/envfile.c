@@ -67,8 +67,8 @@ int envfile_render(const struct atc_kv *env, size_t n, char **out, size_t *out_l
     return 0;
 }
 
-int envfile_for_job(const struct atc_job *job, char **out, size_t *out_len, char *err,
-                    size_t errlen)
+int envfile_for_job(const struct atc_job *job, const char *report, char **out, size_t *out_len,
+                    char *err, size_t errlen)
 {
     struct atc_kv *env = NULL;
     char *pypath = NULL;
@@ -89,7 +89,7 @@ int envfile_for_job(const struct atc_job *job, char **out, size_t *out_len, char
         else
             env[n++] = job->env[i];
     }
-    env[n++] = (struct atc_kv){.key = "ATC_JUNIT_XML", .value = VERDICT_REPORT_PATH};
+    env[n++] = (struct atc_kv){.key = "ATC_JUNIT_XML", .value = (char *)report};
     env[n++] = (struct atc_kv){.key = "PIP_USER", .value = "0"};
     env[n++] = (struct atc_kv){.key = "PYTHONUNBUFFERED", .value = "1"};
     if (job->ndeps > 0) {

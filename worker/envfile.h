@@ -20,13 +20,13 @@
 int envfile_render(const struct atc_kv *env, size_t n, char **out, size_t *out_len);
 
 /* The .atc/env of job: its env, then the worker's variables its command relies
- * on, which come later and so win over the job's: ATC_JUNIT_XML (the report
- * path), PIP_USER=0 (pip refuses --target with a user install),
+ * on, which come later and so win over the job's: ATC_JUNIT_XML (report, the
+ * fleet's report path of this try), PIP_USER=0 (pip refuses --target with a user install),
  * PYTHONUNBUFFERED=1 (output reaches the pipe before a time limit kills the
  * run), and for a job with deps PYTHONPATH=.atc/deps, followed by ':' and the
  * job's own PYTHONPATH when it sets a non-empty one. *out as envfile_render.
  * Returns 0 or ATC_ENOMEM (with a sentence in err). */
-int envfile_for_job(const struct atc_job *job, char **out, size_t *out_len, char *err,
-                    size_t errlen);
+int envfile_for_job(const struct atc_job *job, const char *report, char **out, size_t *out_len,
+                    char *err, size_t errlen);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,11 +25,13 @@
  * job's PATH or ATC_CMD could change them. */
 static const char RUN_SH[] =
     "# atc-worker: run $ATC_CMD for at most $1 seconds with the job's environment\n"
-    "# (" ENVFILE_PATH "); print its output capped.\n"
-    "mkdir -p .atc\n"
+    "# (" ENVFILE_PATH "); print its output capped. $4: the fleet's report, whose\n"
+    "# directory must not exist yet (- for none).\n"
+    "mkdir -p .atc || exit 125\n"
+    "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
     "{ timeout -k 5 \"$1\" sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
-    " | python3 -I -S .atc/cap.py \"$2\" \"$3\"\n"
+    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
 /* Reads everything on stdin; prints the byte count and whether a JUnit report
@@ -53,7 +56,7 @@ static const char CAP_PY[] =
     "        del tail[:len(tail) - T]\n"
     "cut = len(tail) > T\n"
     "tail = tail[len(tail) - T:] if cut else tail\n"
-    "dst.write(b'%d %d\\n' % (total, os.path.exists('.atc/report.xml')))\n"
+    "dst.write(b'%d %d\\n' % (total, os.path.exists(sys.argv[3])))\n"
     "dst.write(head)\n"
     "if cut:\n"
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
@@ -171,6 +174,7 @@ struct try_ctx {
     struct atc_sandbox sb;
     int created;
     double retry_after_s;
+    char report[VERDICT_REPORT_PATH_MAX]; /* this try's report (verdict_report_path) */
 };
 
 /* 1 when an exec's ATC_ETIMEDOUT is the service's 408 (the command ran out of
@@ -183,12 +187,13 @@ static int exec_timed_out(const struct try_ctx *t)
 /* Executes `sh .atc/run.sh` with cmd and a limit. The command's environment
  * is in .atc/env (do_upload); the request's envs carry only the command, for
  * the runner. Returns the client's code. */
-static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int *exit_code,
+static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, unsigned limit_s,
+                       int *exit_code,
                        char **output, size_t *output_len, int *truncated, int *has_report,
                        char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
-    char runner[96];
+    char runner[96 + VERDICT_REPORT_PATH_MAX];
     char *raw = NULL;
     size_t raw_len = 0;
     int raw_cut = 0;
@@ -198,7 +203,8 @@ static int exec_runner(struct try_ctx *t, const char *cmd, unsigned limit_s, int
     size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
     size_t head = max > mark ? (max - mark) / 2 : max;
     size_t tail = max > mark ? max - mark - head : 0;
-    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu", limit_s, head, tail);
+    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s", limit_s, head, tail,
+             report ? report : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
                           limit_s + 20, max + 64, exit_code, &raw, &raw_len, &raw_cut, err, errlen);
@@ -402,7 +408,7 @@ static int do_upload(struct try_ctx *t)
     char err[512];
     int rc;
 
-    rc = envfile_for_job(job, &envfile, &envfile_len, err, sizeof(err));
+    rc = envfile_for_job(job, t->report, &envfile, &envfile_len, err, sizeof(err));
     if (rc == 0) {
         files = calloc(job->nfiles + RUN_FILES, sizeof(*files));
         if (!files) {
@@ -455,7 +461,7 @@ static int do_install(struct try_ctx *t)
     }
     long t0 = mono_ms();
     int has_report = 0;
-    int rc = exec_runner(t, cmd, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
+    int rc = exec_runner(t, cmd, NULL, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
                          &has_report, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
@@ -498,7 +504,7 @@ static void read_report(struct try_ctx *t)
 
     int rc;
     for (int tries = 1;; tries++) {
-        rc = atc_daytona_download(t->d, &t->sb, VERDICT_REPORT_PATH, 16u << 20, &xml, &len, err,
+        rc = atc_daytona_download(t->d, &t->sb, t->report, 16u << 20, &xml, &len, err,
                                   sizeof(err));
         if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "reading the report", err))
             break;
@@ -525,7 +531,7 @@ static int do_test(struct try_ctx *t)
     const char *cmd = job->cmd;
 
     if (!cmd) {
-        int rc = verdict_default_cmd(job, defcmd, sizeof(defcmd));
+        int rc = verdict_default_cmd(job, t->report, defcmd, sizeof(defcmd));
         if (rc == ATC_ENOTFOUND) {
             o->status = "failed";
             o->reason = "no_tests";
@@ -546,7 +552,7 @@ static int do_test(struct try_ctx *t)
         limit = t->p->max_timeout_s;
     long t0 = mono_ms();
     int exit_code = -1, has_report = 1;
-    int rc = exec_runner(t, cmd, limit, &exit_code, &o->output, &o->output_len,
+    int rc = exec_runner(t, cmd, t->report, limit, &exit_code, &o->output, &o->output_len,
                          &o->output_truncated, &has_report, err, sizeof(err));
     o->test_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
@@ -563,7 +569,8 @@ static int do_test(struct try_ctx *t)
     o->exit_code = exit_code;
     if (has_report)
         read_report(t);
-    struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL);
+    struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL,
+                                      o->error, sizeof(o->error));
     o->status = v.status;
     o->reason = v.reason;
     if (exit_code == VERDICT_TIMEOUT_EXIT)
@@ -591,7 +598,20 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
     for (int try_no = 1;; try_no++) {
         struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
+        unsigned char nonce[16];
         int rc;
+
+        /* A fresh, unpredictable report path per try (getrandom: the kernel's
+         * pool, never rand()). */
+        if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+            reset_try(out);
+            out->status = "error";
+            out->reason = "sandbox_failed";
+            out->fleet_fault = 1;
+            snprintf(out->error, sizeof(out->error), "getrandom failed: %s", strerror(errno));
+            return;
+        }
+        verdict_report_path(nonce, t.report, sizeof(t.report));
 
         reset_try(out);
         out->tries = try_no;

@@ -40,13 +40,34 @@ static int append_quoted(char *buf, size_t buflen, size_t *pos, const char *s)
     return 0;
 }
 
-int verdict_default_cmd(const struct atc_job *job, char *buf, size_t buflen)
+void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen)
+{
+    static const char hex[] = "0123456789abcdef";
+    char h[33];
+
+    for (size_t i = 0; i < 16; i++) {
+        h[2 * i] = hex[nonce[i] >> 4];
+        h[2 * i + 1] = hex[nonce[i] & 15];
+    }
+    h[32] = '\0';
+    snprintf(buf, buflen, ".atc/r-%s/report.xml", h);
+}
+
+/* python3 -m would put the work directory first on sys.path, where a job's
+ * pytest.py would be imported instead of pytest (the job decoder refuses such
+ * names too: two locks). -P does the same but needs Python 3.11, and
+ * PYTHONSAFEPATH would reach the tests' own subprocesses. */
+#define PYTEST_BOOT                                                                     \
+    "python3 -c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; " \
+    "import pytest; sys.exit(pytest.main())'"
+
+int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen)
 {
     size_t pos = 0;
     int found = 0;
 
-    if (append(buf, buflen, &pos,
-               "python3 -m pytest -v -p no:cacheprovider --junitxml=" VERDICT_REPORT_PATH " --"))
+    if (append(buf, buflen, &pos, PYTEST_BOOT " -v -p no:cacheprovider --junitxml=") ||
+        append(buf, buflen, &pos, report) || append(buf, buflen, &pos, " --"))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->nfiles; i++) {
         if (!verdict_is_test_file(job->files[i].path))
@@ -72,12 +93,41 @@ int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen)
     return 0;
 }
 
-struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report)
+/* The verdict of an exit status 0, checked against the report. */
+static struct verdict verdict_of_zero(int custom, const struct atc_junit_report *report,
+                                      char *why, size_t whylen)
 {
+    if (report && (report->failed > 0 || report->errors > 0)) {
+        snprintf(why, whylen,
+                 "the test command's exit status 0 contradicts the fleet's JUnit report "
+                 "(%ld failed, %ld errors): something in the run rewrote its exit status",
+                 report->failed, report->errors);
+        return (struct verdict){"failed", "verdict_contradiction"};
+    }
+    if (custom)
+        return (struct verdict){"passed", "tests_passed"};
+    if (!report) {
+        snprintf(why, whylen,
+                 "the test command exited 0 but pytest wrote no JUnit report: the run "
+                 "ended before pytest finished (os._exit in a test?)");
+        return (struct verdict){"failed", "no_report"};
+    }
+    if (report->total <= 0) {
+        snprintf(why, whylen, "the test command exited 0 but its JUnit report lists no test");
+        return (struct verdict){"failed", "no_tests"};
+    }
+    return (struct verdict){"passed", "tests_passed"};
+}
+
+struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report,
+                              char *why, size_t whylen)
+{
+    if (whylen > 0)
+        why[0] = '\0';
     if (exit_code == VERDICT_TIMEOUT_EXIT)
         return (struct verdict){"timeout", "test_timeout"};
     if (exit_code == 0)
-        return (struct verdict){"passed", "tests_passed"};
+        return verdict_of_zero(custom, report, why, whylen);
     if (custom) {
         if (report && (report->failed > 0 || report->errors > 0))
             return (struct verdict){"failed", "tests_failed"};

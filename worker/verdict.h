@@ -8,7 +8,10 @@
 #include "atc/job.h"
 #include "atc/junit.h"
 
-#define VERDICT_REPORT_PATH ".atc/report.xml"
+/* The fleet's JUnit report: a fresh directory under .atc/ (a prefix no job
+ * file may use) named by a 128-bit nonce per try, so that the job's code can
+ * neither place nor predict it before it runs. verdict_report_path writes it. */
+#define VERDICT_REPORT_PATH_MAX 64
 #define VERDICT_DEPS_DIR ".atc/deps" /* pip install --target */
 #define VERDICT_TIMEOUT_EXIT 124 /* coreutils timeout(1) */
 
@@ -21,17 +24,28 @@ struct verdict {
 /* 1 when a file's base name is test_*.py or *_test.py. */
 int verdict_is_test_file(const char *path);
 
+/* Writes ".atc/r-<32 hex digits>/report.xml" from the 16 bytes nonce into buf
+ * (VERDICT_REPORT_PATH_MAX bytes). */
+void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen);
+
 /* Writes the default command for job: pytest over its test files with a JUnit
- * report at VERDICT_REPORT_PATH. Returns 0, ATC_ENOTFOUND when the job has no
- * test file (the reason no_tests), or ATC_ETOOBIG when buf is too small. */
-int verdict_default_cmd(const struct atc_job *job, char *buf, size_t buflen);
+ * report at report (from verdict_report_path). pytest is imported with the
+ * work directory off sys.path, so no file of the job can stand in for it.
+ * Returns 0, ATC_ENOTFOUND when the job has no test file (the reason
+ * no_tests), or ATC_ETOOBIG when buf is too small. */
+int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen);
 
 /* Writes the pip command installing job's deps into VERDICT_DEPS_DIR. 0 or ATC_ETOOBIG. */
 int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
 
 /* The verdict of a test command that ran: custom is 1 for a job's own cmd;
- * report is NULL when no JUnit report could be read. */
-struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report);
+ * report is NULL when no JUnit report could be read. `passed` needs exit
+ * status 0 and, for the default command, the fleet's report with at least
+ * one test and none failed or in error; a report that contradicts an exit
+ * status 0 gives `failed` (verdict_contradiction). why receives a sentence
+ * for the result's error when the verdict needs one, else "". */
+struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report,
+                              char *why, size_t whylen);
 
 /* Milliseconds to wait before retry number tries (1 for the first retry):
  * exponential from 500 ms, capped at 30 s, with jitter in [50%, 100%]; a

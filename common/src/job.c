@@ -115,6 +115,36 @@ static const char *path_problem(const char *s, size_t len)
     return NULL;
 }
 
+/* NULL when the valid path s may be a job's file, else why it is reserved:
+ * a name that would run before pytest or instead of it (the interpreter's
+ * startup hooks, a pytest or pluggy of the job's own), or the worker's own
+ * directory .atc/, where the runner and the fleet's report live. */
+static const char *reserved_problem(const char *s)
+{
+    static const char *const modules[] = {"pytest", "_pytest", "pluggy", "py"};
+    static const char *const startup[] = {"sitecustomize.py", "usercustomize.py"};
+    size_t len = strlen(s);
+
+    if (strncmp(s, ".atc/", 5) == 0 || strcmp(s, ".atc") == 0)
+        return "is reserved: .atc/ is the worker's directory in the sandbox";
+    if (len >= 4 && strcmp(s + len - 4, ".pth") == 0)
+        return "is reserved: a .pth file runs code when Python starts";
+    for (const char *c = s; c != NULL; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
+        size_t n = strcspn(c, "/");
+        for (size_t i = 0; i < sizeof(startup) / sizeof(startup[0]); i++)
+            if (n == strlen(startup[i]) && strncmp(c, startup[i], n) == 0)
+                return "is reserved: it runs code when Python starts";
+        for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+            size_t m = strlen(modules[i]);
+            /* The module as a package (a directory) or as a file. */
+            if ((n == m && c[n] == '/' && strncmp(c, modules[i], m) == 0) ||
+                (n == m + 3 && strncmp(c, modules[i], m) == 0 && strncmp(c + m, ".py", 3) == 0))
+                return "is reserved: it would shadow the test runner (pytest, pluggy, py)";
+        }
+    }
+    return NULL;
+}
+
 int atc_job_path_valid(const char *s, size_t len)
 {
     return path_problem(s, len) == NULL;
@@ -320,6 +350,8 @@ int atc_job_validate(const struct atc_job *job, char *err, size_t errlen)
         }
         quote(q, sizeof(q), f->path, strlen(f->path));
         why = path_problem(f->path, strlen(f->path));
+        if (why == NULL)
+            why = reserved_problem(f->path);
         if (why != NULL) {
             snprintf(err, errlen, "files: path %s %s", q, why);
             return ATC_EINVAL;

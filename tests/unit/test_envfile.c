@@ -187,10 +187,10 @@ static void envfile__for_job__sets_the_workers_variables_after_the_jobs(void **s
     size_t len = 0;
     char err[128], v[64];
 
-    assert_int_equal(envfile_for_job(&job, &text, &len, err, sizeof(err)), 0);
+    assert_int_equal(envfile_for_job(&job, ".atc/r-00/report.xml", &text, &len, err, sizeof(err)), 0);
     assert_string_equal(last_value(text, "PIP_USER", v, sizeof(v)), "0");
     assert_string_equal(last_value(text, "PYTHONUNBUFFERED", v, sizeof(v)), "1");
-    assert_string_equal(last_value(text, "ATC_JUNIT_XML", v, sizeof(v)), ".atc/report.xml");
+    assert_string_equal(last_value(text, "ATC_JUNIT_XML", v, sizeof(v)), ".atc/r-00/report.xml");
     /* Without deps the job's PYTHONPATH is its own. */
     assert_string_equal(last_value(text, "PYTHONPATH", v, sizeof(v)), "src");
     assert_string_equal(last_value(text, "MINE", v, sizeof(v)), "x");
@@ -207,19 +207,19 @@ static void envfile__for_job_with_deps__puts_the_deps_before_the_jobs_pythonpath
     size_t len = 0;
     char err[128], v[64];
 
-    assert_int_equal(envfile_for_job(&job, &text, &len, err, sizeof(err)), 0);
+    assert_int_equal(envfile_for_job(&job, ".atc/r-00/report.xml", &text, &len, err, sizeof(err)), 0);
     assert_string_equal(last_value(text, "PYTHONPATH", v, sizeof(v)), ".atc/deps:src:lib");
     assert_int_equal(strstr(strstr(text, "'PYTHONPATH'") + 1, "'PYTHONPATH'"), NULL);
     free(text);
 
     job.nenv = 0;
-    assert_int_equal(envfile_for_job(&job, &text, &len, err, sizeof(err)), 0);
+    assert_int_equal(envfile_for_job(&job, ".atc/r-00/report.xml", &text, &len, err, sizeof(err)), 0);
     assert_string_equal(last_value(text, "PYTHONPATH", v, sizeof(v)), ".atc/deps");
     free(text);
 
     env[0].value = "";
     job.nenv = 1;
-    assert_int_equal(envfile_for_job(&job, &text, &len, err, sizeof(err)), 0);
+    assert_int_equal(envfile_for_job(&job, ".atc/r-00/report.xml", &text, &len, err, sizeof(err)), 0);
     assert_string_equal(last_value(text, "PYTHONPATH", v, sizeof(v)), ".atc/deps");
     free(text);
 }

@@ -517,6 +517,30 @@ static void job_validate__bad_env_name__names_env(void **state)
     assert_int_equal(atc_job_validate(&job, err, sizeof(err)), 0);
 }
 
+static void job_validate__reserved_file_names__are_rejected(void **state)
+{
+    static const char *const bad[] = {"pytest.py", "a/pytest.py", "pytest/__init__.py",
+                                      "_pytest/main.py", "pluggy.py", "py.py",
+                                      "sitecustomize.py", "lib/usercustomize.py", "x.pth",
+                                      ".atc/report.xml", ".atc"};
+    static const char *const good[] = {"conftest.py", "pytest_helpers.py", "mypytest.py",
+                                       "pyx.py", "pth.py", ".atcx/a", "a/.atc/b"};
+    struct atc_job_file files[1] = { { .path = NULL, .data = (unsigned char *)"x", .len = 1 } };
+    struct atc_job job = { .v = 1, .id = "j", .files = files, .nfiles = 1 };
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        files[0].path = (char *)bad[i];
+        assert_int_equal(atc_job_validate(&job, err, sizeof(err)), ATC_EINVAL);
+        assert_non_null(strstr(err, "is reserved"));
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        files[0].path = (char *)good[i];
+        assert_int_equal(atc_job_validate(&job, err, sizeof(err)), 0);
+    }
+}
+
 static void job_decode__minimal_job__leaves_optional_fields_absent(void **state)
 {
     struct atc_job *job = NULL;
@@ -1374,6 +1398,7 @@ int main(void)
         cmocka_unit_test(job_encode__built_by_hand__round_trips_with_only_present_fields),
         cmocka_unit_test(job_encode__invalid_job__is_refused_with_the_field_named),
         cmocka_unit_test(job_validate__bad_env_name__names_env),
+        cmocka_unit_test(job_validate__reserved_file_names__are_rejected),
         cmocka_unit_test(job_decode__minimal_job__leaves_optional_fields_absent),
         cmocka_unit_test(job_decode__missing_v__is_rejected),
         cmocka_unit_test(job_decode__v_2__is_rejected),

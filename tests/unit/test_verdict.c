@@ -24,8 +24,9 @@ static void verdict__default_cmd__lists_only_test_files_quoted(void **state)
                                    {"sub/x_test.py", NULL, 0}};
     struct atc_job job = {.files = files, .nfiles = 3};
     char buf[1024];
-    assert_int_equal(verdict_default_cmd(&job, buf, sizeof(buf)), 0);
-    assert_non_null(strstr(buf, "--junitxml=" VERDICT_REPORT_PATH));
+    assert_int_equal(verdict_default_cmd(&job, ".atc/r-ab/report.xml", buf, sizeof(buf)), 0);
+    assert_non_null(strstr(buf, "--junitxml=.atc/r-ab/report.xml"));
+    assert_null(strstr(buf, "-m pytest"));
     assert_non_null(strstr(buf, " 'test_tool.py'"));
     assert_non_null(strstr(buf, " 'sub/x_test.py'"));
     assert_null(strstr(buf, "'tool.py'"));
@@ -36,7 +37,7 @@ static void verdict__default_cmd_without_tests__is_no_tests(void **state)
     struct atc_job_file files[] = {{"tool.py", NULL, 0}};
     struct atc_job job = {.files = files, .nfiles = 1};
     char buf[1024];
-    assert_int_equal(verdict_default_cmd(&job, buf, sizeof(buf)), ATC_ENOTFOUND);
+    assert_int_equal(verdict_default_cmd(&job, ".atc/r-ab/report.xml", buf, sizeof(buf)), ATC_ENOTFOUND);
 }
 
 static void verdict__default_cmd_too_long__is_refused(void **state)
@@ -44,7 +45,7 @@ static void verdict__default_cmd_too_long__is_refused(void **state)
     struct atc_job_file files[] = {{"test_a_very_long_name.py", NULL, 0}};
     struct atc_job job = {.files = files, .nfiles = 1};
     char buf[40];
-    assert_int_equal(verdict_default_cmd(&job, buf, sizeof(buf)), ATC_ETOOBIG);
+    assert_int_equal(verdict_default_cmd(&job, ".atc/r-ab/report.xml", buf, sizeof(buf)), ATC_ETOOBIG);
 }
 
 static void verdict__install_cmd__targets_the_sandbox_dir(void **state)
@@ -59,28 +60,81 @@ static void verdict__install_cmd__targets_the_sandbox_dir(void **state)
 
 static void verdict__pytest_exit_codes__map_to_statuses(void **state)
 {
-    struct verdict v = verdict_of_run(0, 0, NULL);
+    struct atc_junit_report ok = {.total = 1, .passed = 1};
+    char why[256];
+    struct verdict v = verdict_of_run(0, 0, &ok, why, sizeof(why));
     assert_string_equal(v.status, "passed");
-    v = verdict_of_run(0, 1, NULL);
+    assert_string_equal(why, "");
+    v = verdict_of_run(0, 1, NULL, why, sizeof(why));
     assert_string_equal(v.status, "failed");
     assert_string_equal(v.reason, "tests_failed");
-    v = verdict_of_run(0, 2, NULL);
+    v = verdict_of_run(0, 2, NULL, why, sizeof(why));
     assert_string_equal(v.reason, "collection_error");
-    v = verdict_of_run(0, 5, NULL);
+    v = verdict_of_run(0, 5, NULL, why, sizeof(why));
     assert_string_equal(v.reason, "no_tests");
-    v = verdict_of_run(0, 124, NULL);
+    v = verdict_of_run(0, 124, NULL, why, sizeof(why));
     assert_string_equal(v.status, "timeout");
     assert_string_equal(v.reason, "test_timeout");
-    v = verdict_of_run(0, 139, NULL);
+    v = verdict_of_run(0, 139, NULL, why, sizeof(why));
     assert_string_equal(v.reason, "crashed");
+}
+
+static void verdict__exit_zero_without_the_report__is_failed_no_report(void **state)
+{
+    char why[256];
+    struct verdict v = verdict_of_run(0, 0, NULL, why, sizeof(why));
+    assert_string_equal(v.status, "failed");
+    assert_string_equal(v.reason, "no_report");
+    assert_non_null(strstr(why, "no JUnit report"));
+}
+
+static void verdict__exit_zero_with_a_failed_test__is_a_contradiction(void **state)
+{
+    struct atc_junit_report r = {.total = 2, .passed = 1, .failed = 1};
+    char why[256];
+    for (int custom = 0; custom <= 1; custom++) {
+        struct verdict v = verdict_of_run(custom, 0, &r, why, sizeof(why));
+        assert_string_equal(v.status, "failed");
+        assert_string_equal(v.reason, "verdict_contradiction");
+        assert_non_null(strstr(why, "exit status 0 contradicts"));
+    }
+    struct atc_junit_report e = {.total = 1, .errors = 1};
+    assert_string_equal(verdict_of_run(0, 0, &e, why, sizeof(why)).reason, "verdict_contradiction");
+}
+
+static void verdict__exit_zero_with_an_empty_report__is_no_tests(void **state)
+{
+    struct atc_junit_report r = {0};
+    char why[256];
+    struct verdict v = verdict_of_run(0, 0, &r, why, sizeof(why));
+    assert_string_equal(v.status, "failed");
+    assert_string_equal(v.reason, "no_tests");
+}
+
+static void verdict__custom_cmd_exit_zero_without_a_report__passes(void **state)
+{
+    char why[256];
+    assert_string_equal(verdict_of_run(1, 0, NULL, why, sizeof(why)).status, "passed");
+}
+
+static void verdict__report_path__is_a_fresh_directory_under_atc(void **state)
+{
+    unsigned char a[16] = {0}, b[16] = {0};
+    char pa[VERDICT_REPORT_PATH_MAX], pb[VERDICT_REPORT_PATH_MAX];
+    b[15] = 1;
+    verdict_report_path(a, pa, sizeof(pa));
+    verdict_report_path(b, pb, sizeof(pb));
+    assert_string_equal(pa, ".atc/r-00000000000000000000000000000000/report.xml");
+    assert_string_not_equal(pa, pb);
 }
 
 static void verdict__custom_cmd_failure__uses_the_report(void **state)
 {
     struct atc_junit_report r = {.total = 2, .passed = 1, .failed = 1};
-    struct verdict v = verdict_of_run(1, 3, &r);
+    char why[256];
+    struct verdict v = verdict_of_run(1, 3, &r, why, sizeof(why));
     assert_string_equal(v.reason, "tests_failed");
-    v = verdict_of_run(1, 3, NULL);
+    v = verdict_of_run(1, 3, NULL, why, sizeof(why));
     assert_string_equal(v.status, "failed");
     assert_string_equal(v.reason, "command_failed");
 }
@@ -207,6 +261,11 @@ int main(void)
         cmocka_unit_test(verdict__install_cmd__targets_the_sandbox_dir),
         cmocka_unit_test(verdict__pytest_exit_codes__map_to_statuses),
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
+        cmocka_unit_test(verdict__exit_zero_without_the_report__is_failed_no_report),
+        cmocka_unit_test(verdict__exit_zero_with_a_failed_test__is_a_contradiction),
+        cmocka_unit_test(verdict__exit_zero_with_an_empty_report__is_no_tests),
+        cmocka_unit_test(verdict__custom_cmd_exit_zero_without_a_report__passes),
+        cmocka_unit_test(verdict__report_path__is_a_fresh_directory_under_atc),
         cmocka_unit_test(verdict__backoff__grows_is_capped_and_honours_retry_after),
         cmocka_unit_test(verdict__sandbox_name__is_stable_and_distinct_per_attempt),
         cmocka_unit_test(verdict__sandbox_name__has_one_form_with_sha256_of_the_id),
