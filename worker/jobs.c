@@ -77,6 +77,7 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .create_timeout_s = (unsigned)cfg->sandbox_create_timeout_s,
         .max_output_bytes = (size_t)cfg->max_output_bytes,
         .retry_max = (int)cfg->retry_max,
+        .allow_open_network = cfg->allow_open_network != 0,
         .abandon = &ctx->abandon,
         .breaker = &ctx->breaker,
         .defer_delete = defer_delete,

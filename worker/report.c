@@ -128,6 +128,8 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
     TRY(report_add_str(rf, "worker", m->worker_id));
     if (o->sandbox_id[0])
         TRY(report_add_str(rf, "sandbox", o->sandbox_id));
+    if (o->network)
+        TRY(report_add_str(rf, "network", o->network));
     if (job->submitted_ms)
         TRY(report_add_int(rf, "submitted_ms", (long long)job->submitted_ms));
     TRY(report_add_int(rf, "started_ms", (long long)m->started_ms));

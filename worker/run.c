@@ -312,6 +312,9 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .nlabels = sizeof(labels) / sizeof(labels[0]),
         .auto_stop_min = auto_stop,
         .auto_delete_min = 0,
+        /* No egress from the start, unless pip needs it first (the install
+         * then blocks it, do_block_network) or the job may have it open. */
+        .network_block_all = !t->job->network_open && t->job->ndeps == 0,
     };
     long t0 = mono_ms();
     /* The service keeps failing: wait for the breaker, spending no retry. Once
@@ -496,6 +499,38 @@ static int do_install(struct try_ctx *t)
     return 1;
 }
 
+/* After the install, before the tests: blocks the sandbox's network. A
+ * service that refuses (a tier without network-settings) fails the job
+ * closed: the tests never run with the network open. Returns 0 to go on, 1
+ * when the job is over (its outcome set), or a client error code. */
+static int do_block_network(struct try_ctx *t)
+{
+    char err[512];
+    int rc;
+
+    for (int tries = 1;; tries++) {
+        rc = atc_daytona_block_network(t->d, t->sb.id, err, sizeof(err));
+        if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "blocking the network", err))
+            break;
+    }
+    if (rc == 0) {
+        t->o->network = "blocked_after_install";
+        return 0;
+    }
+    long status = atc_daytona_last(t->d)->http_status;
+    if (status >= 400 && status < 500) {
+        t->o->status = "error";
+        t->o->reason = "network_refused";
+        t->o->fleet_fault = 1;
+        snprintf(t->o->error, sizeof(t->o->error),
+                 "the sandbox service refused to block the sandbox's network after the "
+                 "install (%s); the tests were not run with the network open", err);
+        return 1;
+    }
+    set_fleet_error(t->o, rc, "blocking the sandbox's network", err);
+    return rc;
+}
+
 static void read_report(struct try_ctx *t)
 {
     char *xml = NULL;
@@ -587,7 +622,7 @@ static void reset_try(struct run_outcome *o)
     o->output = o->install_output = NULL;
     o->output_len = o->install_output_len = 0;
     o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
-    o->status = o->reason = NULL;
+    o->status = o->reason = o->network = NULL;
     o->error[0] = '\0';
 }
 
@@ -620,6 +655,10 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
             rc = do_upload(&t);
         if (rc == 0 && !stop_asked(p) && job->ndeps > 0)
             rc = do_install(&t);
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !job->network_open)
+            rc = do_block_network(&t);
+        if (rc == 0 && !stop_asked(p) && !out->network)
+            out->network = job->network_open ? "open" : "blocked";
         if (rc == 0 && !stop_asked(p))
             rc = do_test(&t);
         int had_sandbox = t.created;
@@ -656,6 +695,17 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
 void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
              int attempt, struct run_outcome *out)
 {
+    if (job->network_open && !p->allow_open_network) {
+        memset(out, 0, sizeof(*out));
+        out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+        out->status = "rejected";
+        out->reason = "network_not_allowed";
+        snprintf(out->error, sizeof(out->error),
+                 "the job asks for \"network\": \"open\", which this fleet does not allow "
+                 "(its operator can, with ATC_ALLOW_OPEN_NETWORK=1); send it without "
+                 "\"network\" to run it with no network");
+        return;
+    }
     /* Whatever the job waits on (a request, a sandbox starting), it stops
      * within about a second of being abandoned or cancelled. */
     atc_daytona_set_stop(d, client_stop, (void *)p);

@@ -20,6 +20,7 @@ struct run_params {
     unsigned install_timeout_s;
     unsigned create_timeout_s;
     size_t max_output_bytes;
+    int allow_open_network;         /* ATC_ALLOW_OPEN_NETWORK: honour "network": "open" */
     int retry_max;                  /* retries of a fleet fault, per call, and new
                                      * sandboxes after one, per job */
     /* Flags other threads set while the job runs; only read here. */
@@ -52,6 +53,8 @@ struct run_outcome {
     int has_report;
     struct atc_junit_report report;
     char sandbox_id[128];
+    const char *network;            /* the policy applied to the tests: "blocked",
+                                     * "blocked_after_install", "open"; NULL before */
     int tries;                      /* sandboxes used, from 1 */
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
 };

@@ -17,6 +17,7 @@ struct worker_settings {
     long long result_ttl_s;
     long long max_job_bytes;
     long long max_output_bytes;
+    long long allow_open_network;
     long long shutdown_grace_s;
     char *http_addr;
     char *worker_id;

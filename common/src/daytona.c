@@ -653,7 +653,11 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
     }
 }
 
-int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t errlen)
+/* method on /sandbox/{id}{action} (action "" or "/name") with an optional JSON
+ * body, its reply discarded; endpoint names the call for the observer. */
+static int sandbox_call(struct atc_daytona *d, const char *method, const char *id,
+                        const char *action, const char *json, const char *endpoint, char *err,
+                        size_t errlen)
 {
     char what[256];
     char *eid = NULL, *url = NULL;
@@ -662,29 +666,39 @@ int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t 
 
     reset_last(d);
     if (!id_ok(id)) {
-        snprintf(err, errlen, "DELETE /sandbox: invalid sandbox id");
+        snprintf(err, errlen, "%s /sandbox%s: invalid sandbox id", method, action);
         return ATC_EINVAL;
     }
-    snprintf(what, sizeof(what), "DELETE /sandbox/%s", id);
+    snprintf(what, sizeof(what), "%s /sandbox/%s%s", method, id, action);
     eid = atc_dhttp_escape(&d->http, id);
     if (eid != NULL)
-        url = atc_dhttp_fmt("%s/sandbox/%s", d->api_url, eid);
+        url = atc_dhttp_fmt("%s/sandbox/%s%s", d->api_url, eid, action);
     if (url == NULL) {
         snprintf(err, errlen, "%s: out of memory", what);
         goto out;
     }
-    struct atc_dhttp_req req = {.method = "DELETE", .url = url, .what = what,
+    struct atc_dhttp_req req = {.method = method, .url = url, .what = what, .json = json,
                                 .timeout_ms = d->request_timeout_ms, .max_body = DT_MAX_JSON};
     rc = atc_dhttp_do(&d->http, &req, &body, err, errlen);
-    daytona_observe(d, "delete");
-    /* Already gone is what we wanted. */
-    if (rc == ATC_ENOTFOUND)
-        rc = 0;
+    daytona_observe(d, endpoint);
 out:
     atc_dhttp_body_free(&body);
     free(url);
     free(eid);
     return rc;
+}
+
+int atc_daytona_block_network(struct atc_daytona *d, const char *id, char *err, size_t errlen)
+{
+    return sandbox_call(d, "POST", id, "/network-settings", "{\"networkBlockAll\":true}",
+                        "network", err, errlen);
+}
+
+int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t errlen)
+{
+    int rc = sandbox_call(d, "DELETE", id, "", NULL, "delete", err, errlen);
+    /* Already gone is what we wanted. */
+    return rc == ATC_ENOTFOUND ? 0 : rc;
 }
 
 /* Appends the items of one listing page to *items. */

@@ -459,12 +459,13 @@ enum job_key {
     K_SNAPSHOT,
     K_SUBMITTED_MS,
     K_CACHE,
+    K_NETWORK,
     K_COUNT
 };
 
 static const char *const job_key_names[K_COUNT] = {
     "v", "id", "files", "deps", "cmd", "timeout_s", "env", "labels", "snapshot", "submitted_ms",
-    "cache",
+    "cache", "network",
 };
 
 static const char *mp_type_name(msgpack_object_type t)
@@ -825,6 +826,18 @@ static int decode_fields(const msgpack_object *const vals[K_COUNT], struct atc_j
                 job->cache = o->via.boolean;
             }
             break;
+        case K_NETWORK:
+            if (o->type == MSGPACK_OBJECT_STR && o->via.str.size == 4 &&
+                memcmp(o->via.str.ptr, "none", 4) == 0) {
+                job->network_open = 0;
+            } else if (o->type == MSGPACK_OBJECT_STR && o->via.str.size == 4 &&
+                       memcmp(o->via.str.ptr, "open", 4) == 0) {
+                job->network_open = 1;
+            } else {
+                bad(jerr, "network: must be \"none\" or \"open\"");
+                rc = ATC_EBADMSG;
+            }
+            break;
         default:
             rc = 0;
             break;
@@ -984,6 +997,7 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
     n += job->snapshot != NULL;
     n += job->submitted_ms != 0;
     n += job->cache != 0;
+    n += job->network_open != 0;
     if (msgpack_pack_map(pk, n) != 0)
         return -1;
     if (pack_str(pk, "v") != 0 || msgpack_pack_uint32(pk, job->v) != 0)
@@ -1022,6 +1036,8 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
         (pack_str(pk, "submitted_ms") != 0 || msgpack_pack_uint64(pk, job->submitted_ms) != 0))
         return -1;
     if (job->cache && (pack_str(pk, "cache") != 0 || msgpack_pack_true(pk) != 0))
+        return -1;
+    if (job->network_open && (pack_str(pk, "network") != 0 || pack_str(pk, "open") != 0))
         return -1;
     return 0;
 }

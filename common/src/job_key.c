@@ -57,7 +57,9 @@ int atc_job_cache_key(const struct atc_job *job, const char *default_snapshot,
     const char *snap = job->snapshot ? job->snapshot : default_snapshot ? default_snapshot : "";
 
     msgpack_pack_array(&pk, 7);
-    pack_s(&pk, "atc-cache-v1");
+    /* A run with the network open is another run: its own tag keeps the
+     * keys of every other job as they were. */
+    pack_s(&pk, job->network_open ? "atc-cache-v1-net" : "atc-cache-v1");
     msgpack_pack_array(&pk, job->nfiles);
     for (size_t i = 0; i < job->nfiles; i++) {
         msgpack_pack_array(&pk, 2);

@@ -92,6 +92,23 @@ static enum MHD_Result not_found(struct dl_req *r, const char *id)
     return dl_reply_api_error(r, 404, msg);
 }
 
+/* POST /sandbox/{id}/network-settings; --refuse-network-settings answers 403,
+ * as a tier without the feature does. */
+static enum MHD_Result network_settings(struct dl_req *r, struct dl_sandbox *sb, const char *tbx)
+{
+    char err[256];
+    if (g_dl_cfg.refuse_network_settings)
+        return dl_reply_api_error(r, 403, "Network settings are not available on this tier");
+    json_t *body = dl_req_json(r);
+    if (!body)
+        return dl_reply_api_error(r, 400, "Invalid request body: expected a JSON object");
+    int rc = dl_sandbox_set_network(sb, body, err, sizeof(err));
+    json_decref(body);
+    if (rc != 0)
+        return dl_reply_api_error(r, -rc, err);
+    return dl_reply_json(r, 200, dl_sandbox_json(sb, tbx, 1));
+}
+
 enum MHD_Result dl_api_handle(struct dl_req *r)
 {
     char tbx[320];
@@ -144,6 +161,8 @@ enum MHD_Result dl_api_handle(struct dl_req *r)
     } else if (strcmp(action, "start") == 0 && strcmp(m, "POST") == 0) {
         dl_sandbox_start(sb);
         ret = dl_reply_json(r, 200, dl_sandbox_json(sb, tbx, 1));
+    } else if (strcmp(action, "network-settings") == 0 && strcmp(m, "POST") == 0) {
+        ret = network_settings(r, sb, tbx);
     } else if (strcmp(action, "stop") == 0 && strcmp(m, "POST") == 0) {
         dl_sandbox_stop(sb);
         ret = dl_reply_json(r, 200, dl_sandbox_json(sb, tbx, 1));

@@ -81,6 +81,8 @@ static void usage(FILE *f)
 "                            daytona-local-jail; see docs/daytona-local.md)\n"
 "  --confine                 the default; kept for old scripts\n"
 "  --no-network              no sandbox reaches the network (as networkBlockAll: true)\n"
+"  --refuse-network-settings POST /sandbox/{id}/network-settings answers 403 (a tier\n"
+"                            without it)\n"
 "  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
 "  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
 "                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
@@ -95,7 +97,7 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
+    OPT_NO_NETWORK, OPT_REFUSE_NETWORK_SETTINGS, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
         {"confine", no_argument, NULL, OPT_CONFINE},
         {"no-confine", no_argument, NULL, OPT_NO_CONFINE},
         {"no-network", no_argument, NULL, OPT_NO_NETWORK},
+        {"refuse-network-settings", no_argument, NULL, OPT_REFUSE_NETWORK_SETTINGS},
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
         {"help", no_argument, NULL, OPT_HELP},
@@ -272,6 +275,7 @@ int main(int argc, char **argv)
         case OPT_CONFINE: c->confine = 1; break;
         case OPT_NO_CONFINE: c->confine = 0; break;
         case OPT_NO_NETWORK: c->no_network = 1; break;
+        case OPT_REFUSE_NETWORK_SETTINGS: c->refuse_network_settings = 1; break;
         case OPT_EXEC_CANNED: c->exec_canned = optarg; break;
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {

@@ -196,6 +196,15 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         goto out;
     }
     sb->no_net = json_is_true(v) || g_dl_cfg.no_network;
+    v = json_object_get(body, "networkAllowList");
+    if (v && !json_is_null(v) && !json_is_string(v)) {
+        snprintf(err, errlen, "networkAllowList must be a string of comma-separated CIDRs");
+        goto out;
+    }
+    /* An allow list: only what it lists. daytona-local cannot route a
+     * namespace to chosen networks, so it allows less: loopback only. */
+    if (json_is_string(v) && json_string_length(v) > 0)
+        sb->no_net = 1;
     sb->echo = json_object();
     rc = -500;
     if (!sb->name || !sb->labels || !sb->env || !sb->echo) {
@@ -337,6 +346,35 @@ int dl_sandbox_delete(const char *id_or_name, const char *toolbox_url, json_t **
     }
     remove_dir(sb->dir);
     dl_sandbox_put(sb);         /* the registry's reference */
+    return 0;
+}
+
+int dl_sandbox_set_network(struct dl_sandbox *sb, const json_t *body, char *err, size_t errlen)
+{
+    const json_t *block = json_object_get(body, "networkBlockAll");
+    const json_t *allow = json_object_get(body, "networkAllowList");
+
+    if (block && !json_is_null(block) && !json_is_boolean(block)) {
+        snprintf(err, errlen, "networkBlockAll must be a boolean");
+        return -400;
+    }
+    if (allow && !json_is_null(allow) && !json_is_string(allow)) {
+        snprintf(err, errlen, "networkAllowList must be a string of comma-separated CIDRs");
+        return -400;
+    }
+    pthread_mutex_lock(&g_lock);
+    int no_net = sb->no_net;
+    if (json_is_boolean(block))
+        no_net = json_is_true(block);
+    if (json_is_string(allow) && json_string_length(allow) > 0)
+        no_net = 1; /* loopback only, as at create */
+    sb->no_net = no_net || g_dl_cfg.no_network;
+    if (json_is_boolean(block))
+        json_object_set_new(sb->echo, "networkBlockAll", json_boolean(sb->no_net));
+    if (allow)
+        json_object_set(sb->echo, "networkAllowList", (json_t *)allow);
+    sb->updated_wall = dl_wall_ms();
+    pthread_mutex_unlock(&g_lock);
     return 0;
 }
 
@@ -755,7 +793,10 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
         goto out;
     }
     if (dl_confine_mode() == DL_CONFINE_JAIL) {
-        jail_argv = dl_confine_argv(sb->dir, sb->uid, sb->no_net, prog, argv, &spawn_path);
+        pthread_mutex_lock(&g_lock);
+        int no_net = sb->no_net;
+        pthread_mutex_unlock(&g_lock);
+        jail_argv = dl_confine_argv(sb->dir, sb->uid, no_net, prog, argv, &spawn_path);
         if (!jail_argv) {
             snprintf(err, errlen, "out of memory");
             goto out;

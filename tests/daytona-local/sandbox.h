@@ -42,6 +42,12 @@ json_t *dl_sandbox_json(struct dl_sandbox *sb, const char *toolbox_url, int full
 json_t *dl_sandbox_list(const json_t *filter, const json_t *states, long offset, long limit,
                         const char *toolbox_url, long *next_offset);
 
+/* POST /sandbox/{id}/network-settings: body's networkBlockAll (bool) and
+ * networkAllowList (comma-separated CIDRs; non-empty gives loopback only
+ * here) apply to the sandbox's next commands; a command running keeps the
+ * network it started with. Returns 0 or -400 with err. */
+int dl_sandbox_set_network(struct dl_sandbox *sb, const json_t *body, char *err, size_t errlen);
+
 const char *dl_sandbox_id(const struct dl_sandbox *sb);
 /* The sandbox's directory (an absolute, resolved path); lives as long as sb. */
 const char *dl_sandbox_dir(const struct dl_sandbox *sb);

@@ -31,6 +31,7 @@ struct dl_config {
     size_t max_body_bytes;      /* largest request body accepted */
     int confine;                /* 1 (default): confine commands; 0: --no-confine */
     int no_network;             /* --no-network: no sandbox reaches the network */
+    int refuse_network_settings; /* --refuse-network-settings: that call answers 403 */
     long max_procs;             /* RLIMIT_NPROC per sandbox (confined) */
     const char *exec_canned;    /* --exec-canned: every execute answers exit 0 and this
                                  * without running anything; NULL: run commands */

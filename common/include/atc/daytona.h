@@ -100,6 +100,11 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb,
 int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *out,
                     char *err, size_t errlen);
 
+/* POST /sandbox/{id}/network-settings {"networkBlockAll": true}: no egress
+ * for the sandbox's commands from now on. A tier without the feature answers
+ * 4xx (ATC_EAUTH or ATC_EPROTO); the caller must then not run untrusted code. */
+int atc_daytona_block_network(struct atc_daytona *d, const char *id, char *err, size_t errlen);
+
 /* DELETE /sandbox/{id}. A 404 counts as success (already gone). */
 int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t errlen);
 

@@ -45,6 +45,7 @@ struct atc_job {
     char *snapshot;        /* NULL: worker default */
     uint64_t submitted_ms; /* 0 when absent */
     int cache;             /* 1: reuse the final result of an identical earlier job */
+    int network_open;      /* 1: "network": "open" (the worker may refuse it) */
 };
 
 /* Why a message was rejected; reason is one of the documented reason codes
