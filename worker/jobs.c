@@ -13,6 +13,7 @@
 #include "atc/log.h"
 #include "atc/results.h"
 #include "metrics.h"
+#include "poison.h"
 #include "report.h"
 #include "verdict.h"
 
@@ -478,6 +479,46 @@ static int answer_from_cache(struct job_thread *jt, struct task *t, const struct
     return answered;
 }
 
+/* Where attempt comes after ATC_MAX_ATTEMPTS attempts that died with their
+ * worker: writes the final error/poison (its dead-letter record first) and
+ * returns 1 without running it; else 0. A Redis error lets it run: the
+ * check is a guard, not a gate. */
+static int stop_poison(struct job_thread *jt, struct task *t, const struct atc_job *job,
+                       int attempt, uint64_t started)
+{
+    char status[32], err[512];
+    long seen = 0, abandoned = 0;
+    long max = (long)jt->ctx->cfg->max_attempts;
+
+    if (!poison_is_poison(attempt, 0, max) ||
+        atc_results_job_state(jt->r, job->id, status, sizeof(status), &seen, &abandoned, err,
+                              sizeof(err)) != 0 ||
+        !poison_is_poison(attempt, abandoned, max))
+        return 0;
+    struct run_outcome out = {.status = "error", .reason = "poison", .fleet_fault = 1,
+                              .create_ms = -1, .upload_ms = -1, .install_ms = -1,
+                              .test_ms = -1, .delete_ms = -1};
+    snprintf(out.error, sizeof(out.error),
+             "%ld attempts of this job ended with their worker (killed or crashed) before a "
+             "result; it is not run again (ATC_MAX_ATTEMPTS=%ld)",
+             poison_dying_attempts(attempt, abandoned), max);
+    struct report_meta meta = {.job = job, .worker_id = jt->ctx->cfg->worker_id,
+                               .traceparent = t->traceparent, .attempt = attempt,
+                               .started_ms = started, .finished_ms = wall_ms()};
+    struct report_fields rf = {0};
+    ATC_ERROR(job->id, "poison: %s", out.error);
+    if (report_build_final(&rf, &meta, &out) == 0 &&
+        send_dlq(jt, t, job->id, out.reason, out.error) == 0) {
+        int rc = write_final(jt, job->id, out.status, &rf);
+        if (rc == 0 || rc == ATC_EFINAL) {
+            metrics_job_finished(out.status, out.reason);
+            t->store = 1;
+        }
+    }
+    report_fields_cleanup(&rf);
+    return 1;
+}
+
 static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t);
 
 void jobs_run_task(void *vctx, void *state, struct task *t)
@@ -520,6 +561,8 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         t->store = 1;
         goto out;
     }
+    if (stop_poison(jt, t, job, attempt, started))
+        goto out;
     set_current(jt, job->id);
     ATC_INFO(job->id, "started attempt %d from %s[%d]@%lld (%zu files, %zu deps)", attempt,
              t->topic, (int)t->partition, (long long)t->offset, job->nfiles, job->ndeps);
@@ -534,6 +577,9 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     run_job(jt->d, &params, job, attempt, &out);
     if (!out.status) {
         ATC_WARN(job->id, "abandoned at shutdown; another worker will run it");
+        /* Not a death: the poison count leaves it out. */
+        if (atc_results_count_abandoned(jt->r, job->id, err, sizeof(err)) != 0)
+            ATC_WARN(job->id, "could not count the abandoned attempt: %s", err);
         run_outcome_cleanup(&out);
         goto out;
     }

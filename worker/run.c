@@ -596,6 +596,16 @@ static int do_test(struct try_ctx *t)
         snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);
         return 0;
     }
+    if (rc == ATC_ETOOBIG) {
+        /* The runner caps what it prints: only a run that went around it
+         * (writing to the runner's own output) sends more. */
+        o->status = "failed";
+        o->reason = "output_too_large";
+        snprintf(o->error, sizeof(o->error),
+                 "the sandbox's reply was larger than the output cap allows (%s): the run "
+                 "wrote around the worker's capper", err);
+        return 0;
+    }
     if (rc != 0) {
         set_fleet_error(o, rc, "running the tests", err);
         return rc;

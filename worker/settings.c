@@ -38,6 +38,7 @@ const struct atc_opt worker_settings_table[] = {
     {"daytona-target", "DAYTONA_TARGET", STR, NULL, 0, 0, 0, OFF(daytona_target), "Daytona region"},
     {"sandbox-create-timeout-s", "ATC_SANDBOX_CREATE_TIMEOUT_S", INT, "120", 1, 3600, 0, OFF(sandbox_create_timeout_s), "limit on a sandbox reaching started"},
     {"retry-max", "ATC_RETRY_MAX", INT, "5", 0, 100, 0, OFF(retry_max), "retries of a fleet fault (429, 5xx, connection) per call"},
+    {"max-attempts", "ATC_MAX_ATTEMPTS", INT, "3", 0, 1000, 0, OFF(max_attempts), "attempts of a job that may die with their worker before it is poison; 0 turns it off"},
     {"allow-open-network", "ATC_ALLOW_OPEN_NETWORK", INT, "0", 0, 1, 0, OFF(allow_open_network), "1: honour a job's \"network\": \"open\" (else such a job is rejected)"},
     {"reaper-interval-s", "ATC_REAPER_INTERVAL_S", INT, "300", 0, 86400, 0, OFF(reaper_interval_s), "period of the leaked-sandbox reaper; 0 turns it off"},
 };

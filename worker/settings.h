@@ -18,6 +18,7 @@ struct worker_settings {
     long long max_job_bytes;
     long long max_output_bytes;
     long long allow_open_network;
+    long long max_attempts;
     long long shutdown_grace_s;
     char *http_addr;
     char *worker_id;

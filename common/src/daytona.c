@@ -22,6 +22,7 @@
 #define DT_MAX_JSON (16u * 1024 * 1024)
 /* Cap on an exec reply: the JSON holding the output, escapes and all. */
 #define DT_MAX_EXEC_JSON (64u * 1024 * 1024)
+#define DT_MIN_EXEC_JSON (1024u * 1024)
 /* The HTTP deadline of an exec is its timeout plus this. */
 #define DT_EXEC_MARGIN_S 30
 /* Bounds on a listing, against a server that never stops paginating. */
@@ -1066,8 +1067,13 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
     /* The whole JSON is needed to read the output out of it; an escaped byte
      * takes up to 6, so allow for that when the caller keeps a lot. */
     size_t max_body = DT_MAX_EXEC_JSON;
-    if (max_output < (SIZE_MAX - 65536) / 6 && max_output * 6 + 65536 > max_body)
+    if (max_output < (SIZE_MAX - 65536) / 6)
         max_body = max_output * 6 + 65536;
+    /* No more than that: a reply is held whole, twice over while parsed, so a
+     * sandbox that bypasses its runner's capper cannot push the worker past
+     * its memory. A floor keeps small callers' head and tail meaningful. */
+    if (max_body < DT_MIN_EXEC_JSON)
+        max_body = DT_MIN_EXEC_JSON;
     struct atc_dhttp_req req = {
         .method = "POST", .url = url, .what = what, .json = payload,
         .timeout_ms = timeout_s > 0 ? ((long)timeout_s + DT_EXEC_MARGIN_S) * 1000L : 0,

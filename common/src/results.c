@@ -826,8 +826,11 @@ int atc_results_cache_store(struct atc_results *r, const char *key, const char *
     return rc;
 }
 
-int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size_t n, int *flags,
-                             char *err, size_t errlen)
+/* For each of names[0..n), flags[i] = 1 when the key <prefix><name> exists,
+ * in one round trip (MGET). 0 or an error. */
+static int results_keys_present(struct atc_results *r, const char *what, const char *prefix,
+                                const char *const *names, size_t n, int *flags, char *err,
+                                size_t errlen)
 {
     const char **argv = NULL;
     size_t *lens = NULL;
@@ -847,16 +850,16 @@ int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size
     argv[0] = "MGET";
     lens[0] = 4;
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(ids[i]) + sizeof("atc:cancel:");
+        size_t len = strlen(prefix) + strlen(names[i]) + 1;
         keys[i] = malloc(len);
         if (!keys[i]) {
             snprintf(err, errlen, "out of memory");
             goto out;
         }
-        lens[i + 1] = (size_t)snprintf(keys[i], len, "atc:cancel:%s", ids[i]);
+        lens[i + 1] = (size_t)snprintf(keys[i], len, "%s%s", prefix, names[i]);
         argv[i + 1] = keys[i];
     }
-    rc = results_run(r, "MGET cancel", (int)n + 1, argv, lens, &reply, err, errlen);
+    rc = results_run(r, what, (int)n + 1, argv, lens, &reply, err, errlen);
     if (rc != 0)
         goto out;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
@@ -875,6 +878,12 @@ out:
     free(argv);
     free(lens);
     return rc;
+}
+
+int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size_t n, int *flags,
+                             char *err, size_t errlen)
+{
+    return results_keys_present(r, "MGET cancel", "atc:cancel:", ids, n, flags, err, errlen);
 }
 
 int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *outcome,
@@ -1138,4 +1147,98 @@ int atc_results_stream_range(struct atc_results *r, const char *start, const cha
     if (reply != NULL)
         freeReplyObject(reply);
     return rc;
+}
+
+int atc_results_count_abandoned(struct atc_results *r, const char *id, char *err, size_t errlen)
+{
+    char k[160];
+    redisReply *reply = NULL;
+    int rc = results_check_id(id, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    int n = snprintf(k, sizeof(k), ATC_RESULT_KEY_PREFIX "%s", id);
+    const char *argv[] = {"HINCRBY", k, "abandoned", "1"};
+    size_t lens[] = {7, (size_t)n, 9, 1};
+    rc = results_run(r, "counting an abandoned attempt (HINCRBY)", 4, argv, lens, &reply, err,
+                     errlen);
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_job_state(struct atc_results *r, const char *id, char *status, size_t statuslen,
+                          long *attempt, long *abandoned, char *err, size_t errlen)
+{
+    char k[160];
+    redisReply *reply = NULL;
+    int rc = results_check_id(id, err, errlen);
+
+    if (statuslen > 0)
+        status[0] = '\0';
+    *attempt = *abandoned = 0;
+    if (rc != 0)
+        return rc;
+    int n = snprintf(k, sizeof(k), ATC_RESULT_KEY_PREFIX "%s", id);
+    const char *argv[] = {"HMGET", k, "status", "attempt", "abandoned"};
+    size_t lens[] = {5, (size_t)n, 6, 7, 9};
+    rc = results_run(r, "reading a job's state (HMGET)", 5, argv, lens, &reply, err, errlen);
+    if (rc == 0 && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)) {
+        snprintf(err, errlen, "reading a job's state: HMGET gave an unexpected reply");
+        rc = ATC_EPROTO;
+    }
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        const redisReply *e = reply->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        if (i == 0) {
+            snprintf(status, statuslen, "%.*s", (int)e->len, e->str);
+        } else {
+            char *end = NULL;
+            long v = strtol(e->str, &end, 10);
+            if (end != e->str)
+                *(i == 1 ? attempt : abandoned) = v;
+        }
+    }
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_worker_beat(struct atc_results *r, const char *group, const char *worker,
+                            long ttl_s, char *err, size_t errlen)
+{
+    char k[512], ttl[24], now[24];
+    redisReply *reply = NULL;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int n = snprintf(k, sizeof(k), ATC_WORKER_KEY_PREFIX "%s:%s", group, worker);
+    if (n < 0 || (size_t)n >= sizeof(k)) {
+        snprintf(err, errlen, "the group and worker names are too long for a liveness key");
+        return ATC_EINVAL;
+    }
+    int tn = snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
+    int nn = snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    const char *argv[] = {"SET", k, now, "EX", ttl};
+    size_t lens[] = {3, (size_t)n, (size_t)nn, 2, (size_t)tn};
+    int rc = results_run(r, "the worker's liveness key (SET)", 5, argv, lens, &reply, err, errlen);
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_workers_alive(struct atc_results *r, const char *group,
+                              const char *const *workers, size_t n, int *alive, char *err,
+                              size_t errlen)
+{
+    char prefix[300];
+    int pn = snprintf(prefix, sizeof(prefix), ATC_WORKER_KEY_PREFIX "%s:", group);
+
+    if (pn < 0 || (size_t)pn >= sizeof(prefix)) {
+        snprintf(err, errlen, "the group name is too long for a liveness key");
+        return ATC_EINVAL;
+    }
+    return results_keys_present(r, "reading liveness keys (MGET)", prefix, workers, n, alive,
+                                err, errlen);
 }

@@ -130,8 +130,9 @@ int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
 /* POST {toolbox}/process/execute with {command, cwd, envs, timeout}. On success
  * *exit_code is the command's exit status and *output (malloc'd, NUL-terminated,
  * caller frees) the merged stdout and stderr, of which at most max_output bytes
- * are kept (head and tail, the middle cut; *truncated set to 1 then).
- * A 408 returns ATC_ETIMEDOUT. The HTTP deadline is timeout_s plus a margin
+ * are kept (head and tail, the middle cut; *truncated set to 1 then). A reply
+ * larger than max_output needs (6 * max_output + 64 KiB: every byte escaped;
+ * at least 1 MiB) is not read: ATC_ETOOBIG. A 408 returns ATC_ETIMEDOUT. The HTTP deadline is timeout_s plus a margin
  * (30 s); timeout_s 0 sends no timeout and sets no HTTP deadline. */
 int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb,
                      const char *command, const char *cwd,

@@ -10,6 +10,7 @@
 #define ATC_RESULT_KEY_PREFIX "atc:result:"
 #define ATC_DONE_KEY_PREFIX "atc:done:"
 #define ATC_RESULTS_STREAM "atc:results"
+#define ATC_WORKER_KEY_PREFIX "atc:worker:" /* atc:worker:<group>:<worker id>: liveness */
 #define ATC_CANCEL_KEY_PREFIX "atc:cancel:"
 #define ATC_RESULT_DEFAULT_TTL_S 604800
 
@@ -178,5 +179,26 @@ int atc_results_stream_read(struct atc_results *r, const char *after, double blo
 int atc_results_stream_range(struct atc_results *r, const char *start, const char *end,
                              struct atc_stream_entry *out, size_t max, size_t *n,
                              char *err, size_t errlen);
+
+/* HINCRBY atc:result:<id> abandoned 1: an attempt given up on purpose (a
+ * shutdown, a lost partition), so that it does not count as one that died
+ * with its worker. 0 or an error. */
+int atc_results_count_abandoned(struct atc_results *r, const char *id, char *err, size_t errlen);
+
+/* HMGET atc:result:<id> status attempt abandoned: status ("" when absent) into
+ * status[0..statuslen), attempt and abandoned (0 when absent). 0 or an error. */
+int atc_results_job_state(struct atc_results *r, const char *id, char *status, size_t statuslen,
+                          long *attempt, long *abandoned, char *err, size_t errlen);
+
+/* SET atc:worker:<group>:<worker> <now ms> EX ttl_s: the worker's liveness
+ * key, renewed by its heartbeat. 0 or an error. */
+int atc_results_worker_beat(struct atc_results *r, const char *group, const char *worker,
+                            long ttl_s, char *err, size_t errlen);
+
+/* For each of workers[0..n), alive[i] = 1 when its liveness key exists, in
+ * one round trip (MGET). 0 or an error (alive then unset). */
+int atc_results_workers_alive(struct atc_results *r, const char *group,
+                              const char *const *workers, size_t n, int *alive, char *err,
+                              size_t errlen);
 
 #endif
