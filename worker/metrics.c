@@ -43,6 +43,7 @@ static const char *const known_counters[] = {
     "messages_received", "retries", "redis_errors", "dlq_records", "dlq_records_lost",
     "duplicates_skipped",
     "sandboxes_reaped", "sandbox_deletes_deferred", "kafka_errors", "cache_hits",
+    "sandboxes_orphaned",
 };
 
 void metrics_init(void)
