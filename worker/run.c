@@ -29,14 +29,31 @@ static const char RUN_SH[] =
     "# directory must not exist yet (- for none).\n"
     "mkdir -p .atc || exit 125\n"
     "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
-    "{ timeout -k 5 \"$1\" sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
+    "{ python3 -I -S .atc/meter.py .atc/usage timeout -k 5 \"$1\""
+    " sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
     " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
-/* Reads everything on stdin; prints the byte count and whether a JUnit report
- * was written on a line, then the first HEAD bytes and the last TAIL bytes,
- * with a mark where the middle was cut. */
+/* Runs argv[2:] and writes what it and its waited-for descendants used to
+ * argv[1]: "<largest resident set, bytes> <CPU ms, user + system>". Exits with
+ * its status (128 + N for a signal N). */
+static const char METER_PY[] =
+    "import resource, subprocess, sys\n"
+    "try:\n"
+    "    rc = subprocess.call(sys.argv[2:])\n"
+    "except OSError as e:\n"
+    "    print('atc-worker: cannot run the command: %s' % e, flush=True)\n"
+    "    rc = 127\n"
+    "rc = 128 - rc if rc < 0 else rc\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write('%d %d\\n' % (u.ru_maxrss * 1024, int((u.ru_utime + u.ru_stime) * 1000)))\n"
+    "sys.exit(rc)\n";
+
+/* Reads everything on stdin; prints the byte count, whether a JUnit report
+ * was written, and the meter's usage (or "- -") on a line, then the first
+ * HEAD bytes and the last TAIL bytes, with a mark where the middle was cut. */
 static const char CAP_PY[] =
     "import os, sys\n"
     "H, T = int(sys.argv[1]), int(sys.argv[2])\n"
@@ -56,7 +73,12 @@ static const char CAP_PY[] =
     "        del tail[:len(tail) - T]\n"
     "cut = len(tail) > T\n"
     "tail = tail[len(tail) - T:] if cut else tail\n"
-    "dst.write(b'%d %d\\n' % (total, os.path.exists(sys.argv[3])))\n"
+    "try:\n"
+    "    use = open('.atc/usage', 'rb').read().split()[:2]\n"
+    "    use = [b'%d' % int(x) for x in use] if len(use) == 2 else [b'-', b'-']\n"
+    "except (OSError, ValueError):\n"
+    "    use = [b'-', b'-']\n"
+    "dst.write(b'%d %d %s %s\\n' % (total, os.path.exists(sys.argv[3]), use[0], use[1]))\n"
     "dst.write(head)\n"
     "if cut:\n"
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
@@ -137,24 +159,14 @@ static void set_fleet_error(struct run_outcome *o, int rc, const char *what, con
 /* Splits the runner's "<total bytes> <report written>\n<capped output>" into
  * the outcome. *has_report is 1 unless the runner said there is no report. */
 static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
-                        int *truncated, int *has_report)
+                        int *truncated, struct verdict_header *h)
 {
     char *nl = memchr(raw, '\n', len);
-    unsigned long long total = 0;
     size_t skip = 0;
 
-    *has_report = 1;
-    if (nl) {
-        char *end = NULL;
-        errno = 0;
-        total = strtoull(raw, &end, 10);
-        if (end < nl && *end == ' ' && (end[1] == '0' || end[1] == '1') && end + 2 == nl) {
-            *has_report = end[1] == '1';
-            end += 2;
-        }
-        if (end == nl && errno == 0)
-            skip = (size_t)(nl - raw) + 1;
-    }
+    if (verdict_parse_header(raw, nl ? (size_t)(nl - raw) : 0, h) == 0)
+        skip = (size_t)(nl - raw) + 1;
+    unsigned long long total = h->total;
     memmove(raw, raw + skip, len - skip);
     len -= skip;
     raw[len] = '\0';
@@ -175,6 +187,7 @@ struct try_ctx {
     int created;
     double retry_after_s;
     char report[VERDICT_REPORT_PATH_MAX]; /* this try's report (verdict_report_path) */
+    long created_at;                      /* mono_ms when the sandbox was made */
 };
 
 /* 1 when an exec's ATC_ETIMEDOUT is the service's 408 (the command ran out of
@@ -189,8 +202,8 @@ static int exec_timed_out(const struct try_ctx *t)
  * the runner. Returns the client's code. */
 static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, unsigned limit_s,
                        int *exit_code,
-                       char **output, size_t *output_len, int *truncated, int *has_report,
-                       char *err, size_t errlen)
+                       char **output, size_t *output_len, int *truncated,
+                       struct verdict_header *h, char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
     char runner[96 + VERDICT_REPORT_PATH_MAX];
@@ -207,10 +220,11 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, u
              report ? report : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
-                          limit_s + 20, max + 64, exit_code, &raw, &raw_len, &raw_cut, err, errlen);
+                          limit_s + 20, max + 128, exit_code, &raw, &raw_len, &raw_cut, err,
+                          errlen);
     if (rc != 0)
         return rc;
-    take_output(raw, raw_len, max, output, output_len, truncated, has_report);
+    take_output(raw, raw_len, max, output, output_len, truncated, h);
     return 0;
 }
 
@@ -254,6 +268,7 @@ static void do_delete(struct try_ctx *t)
 
     delete_sandbox(t, t->sb.id);
     long took = mono_ms() - t0;
+    t->o->sandbox_ms += mono_ms() - t->created_at;
     t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
     t->created = 0;
     if (t->p->on_sandbox)
@@ -385,6 +400,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     if (p->breaker)
         breaker_record(p->breaker, 1);
     t->created = 1;
+    t->created_at = mono_ms();
     snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
     if (p->on_sandbox)
         p->on_sandbox(p->on_sandbox_arg, t->sb.id);
@@ -400,7 +416,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
 
 /* The worker's files beside the job's: the runner, the capper and the job's
  * environment for its command. */
-#define RUN_FILES 3
+#define RUN_FILES 4
 
 static int do_upload(struct try_ctx *t)
 {
@@ -427,6 +443,7 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
+    files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
     long t0 = mono_ms();
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (int tries = 1;; tries++) {
@@ -463,9 +480,9 @@ static int do_install(struct try_ctx *t)
         return 1;
     }
     long t0 = mono_ms();
-    int has_report = 0;
+    struct verdict_header h;
     int rc = exec_runner(t, cmd, NULL, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
-                         &has_report, err, sizeof(err));
+                         &h, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -586,9 +603,10 @@ static int do_test(struct try_ctx *t)
     if (limit > t->p->max_timeout_s)
         limit = t->p->max_timeout_s;
     long t0 = mono_ms();
-    int exit_code = -1, has_report = 1;
+    int exit_code = -1;
+    struct verdict_header h;
     int rc = exec_runner(t, cmd, t->report, limit, &exit_code, &o->output, &o->output_len,
-                         &o->output_truncated, &has_report, err, sizeof(err));
+                         &o->output_truncated, &h, err, sizeof(err));
     o->test_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -612,7 +630,9 @@ static int do_test(struct try_ctx *t)
     }
     o->has_exit_code = 1;
     o->exit_code = exit_code;
-    if (has_report)
+    o->peak_rss = h.peak_rss;
+    o->cpu_ms = h.cpu_ms;
+    if (h.has_report)
         read_report(t);
     struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL,
                                       o->error, sizeof(o->error));
@@ -633,6 +653,7 @@ static void reset_try(struct run_outcome *o)
     o->output_len = o->install_output_len = 0;
     o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
     o->status = o->reason = o->network = NULL;
+    o->peak_rss = o->cpu_ms = -1;
     o->error[0] = '\0';
 }
 
@@ -641,6 +662,7 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
 {
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+    out->peak_rss = out->cpu_ms = -1;
     for (int try_no = 1;; try_no++) {
         struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
         unsigned char nonce[16];
@@ -708,6 +730,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
     if (job->network_open && !p->allow_open_network) {
         memset(out, 0, sizeof(*out));
         out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+        out->peak_rss = out->cpu_ms = -1;
         out->status = "rejected";
         out->reason = "network_not_allowed";
         snprintf(out->error, sizeof(out->error),

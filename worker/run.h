@@ -56,6 +56,9 @@ struct run_outcome {
     const char *network;            /* the policy applied to the tests: "blocked",
                                      * "blocked_after_install", "open"; NULL before */
     int tries;                      /* sandboxes used, from 1 */
+    long long peak_rss;             /* the test run's largest resident set, bytes; -1 unknown */
+    long long cpu_ms;               /* its CPU time, user + system; -1 unknown */
+    long sandbox_ms;                /* sandbox time over all tries, creation to deletion */
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
 };
 
