@@ -79,6 +79,7 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .max_output_bytes = (size_t)cfg->max_output_bytes,
         .retry_max = (int)cfg->retry_max,
         .allow_open_network = cfg->allow_open_network != 0,
+        .snapshot_allow = cfg->snapshot_allow,
         .abandon = &ctx->abandon,
         .breaker = &ctx->breaker,
         .defer_delete = defer_delete,

@@ -89,6 +89,8 @@ int main(int argc, char **argv)
         free(xprops);
         return 2;
     }
+    /* Read: the secrets leave the environment (and /proc/<pid>/environ). */
+    atc_config_scrub_secrets(worker_settings_table, worker_settings_count);
     /* Kafka properties the worker cannot run with are configuration errors too. */
     rd_kafka_conf_t *probe = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!probe || consumer_check_conf(probe, err, sizeof(err)) != 0) {

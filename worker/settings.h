@@ -18,6 +18,7 @@ struct worker_settings {
     long long max_job_bytes;
     long long max_output_bytes;
     long long allow_open_network;
+    char *snapshot_allow;
     long long max_attempts;
     long long liveness_ttl_s;
     long long orphan_sweep_s;

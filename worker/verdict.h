@@ -61,6 +61,10 @@ struct verdict_header {
  * it is not such a line (h then says: report assumed, usage unknown). */
 int verdict_parse_header(const char *line, size_t len, struct verdict_header *h);
 
+/* 1 when a job may name snapshot: allow is a comma-separated list of names
+ * (spaces around a name ignored); NULL or "" allows any. */
+int verdict_snapshot_allowed(const char *allow, const char *snapshot);
+
 /* Milliseconds to wait before retry number tries (1 for the first retry):
  * exponential from 500 ms, capped at 30 s, with jitter in [50%, 100%]; a
  * server's retry_after_s (>= 0) is honoured as a floor. rnd is a random value. */
