@@ -143,6 +143,9 @@ int main(int argc, char **argv)
     /* Alive before any job starts: other workers' orphan sweeps go by it. */
     if (liveness_beat(redis, &cfg, err, sizeof(err)) != 0)
         ATC_WARN(NULL, "liveness key: %s", err);
+    /* For producers whose Redis user may run only these, by their SHA-1. */
+    if (atc_results_load_scripts(redis, err, sizeof(err)) != 0)
+        ATC_WARN(NULL, "loading the producers' scripts into Redis: %s", err);
 
     rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!dconf ||
@@ -184,6 +187,8 @@ int main(int argc, char **argv)
         ATC_ERROR(NULL, "consumer: %s", err);
         goto out;
     }
+    /* Both Kafka configurations are built: their secrets leave the environment. */
+    atc_kafka_scrub_env();
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
 

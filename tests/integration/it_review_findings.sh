@@ -2,7 +2,8 @@
 # it_review_findings.sh: the review's smaller findings, end to end. A worker
 # with ATC_SNAPSHOT_ALLOW rejects a job naming another snapshot and runs one
 # naming none; a cmd that is not UTF-8 is rejected; the worker's secrets
-# (DAYTONA_API_KEY, a Redis password) are gone from its environment, and the
+# (DAYTONA_API_KEY, a Redis password, a Kafka SASL password) are gone from its
+# environment (/proc/<pid>/environ), and the
 # password is masked in its start-up log even when it holds an '@'.
 source "$(dirname "$0")/lib.sh"
 source "$IT_LIB_DIR/msgpack.sh"
@@ -14,12 +15,13 @@ export ATC_REDIS_URL="redis://:p@ss@word@127.0.0.1:$REDIS_PORT/0"
 export REDISCLI_AUTH="p@ss@word" # every redis-cli of lib.sh
 it_start_kafka --partitions 1
 PATH=$(it_path_without_pyenv) it_start_daytona
-ATC_SNAPSHOT_ALLOW="py-a, py-b" it_start_worker worker
+ATC_SNAPSHOT_ALLOW="py-a, py-b" ATC_KAFKA_SASL_PASSWORD=k-secret it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 
 env_of_worker=$(tr '\0' '\n' <"/proc/$WORKER_PID/environ")
 [[ "$env_of_worker" != *DAYTONA_API_KEY=* ]] || it_fail "DAYTONA_API_KEY is still in the worker's environment"
 [[ "$env_of_worker" != *ATC_REDIS_URL=* ]] || it_fail "the Redis URL with its password is still in the environment"
+[[ "$env_of_worker" != *k-secret* ]] || it_fail "the Kafka password is still in the environment"
 [[ "$env_of_worker" == *ATC_SNAPSHOT_ALLOW=* ]] || it_fail "a setting that is no secret left the environment"
 ! grep -q 'word@\|p@ss\|ss@word' "$WORKER_LOG" || it_fail "the Redis password shows in the log: $(grep -m1 'ss@' "$WORKER_LOG")"
 grep -q "redis://\*\*\*@127.0.0.1:$REDIS_PORT/0" "$WORKER_LOG" || it_fail "the masked Redis URL is not logged"
