@@ -20,6 +20,9 @@ packages=(
   # a real Apache Kafka broker for the integration tests (tests/kafka/)
   maven openjdk-17-jre-headless
   coreutils procps
+  # deploy/monitoring/'s checks (tests/monitoring/): promtool for the alert
+  # rules and their unit tests, PyYAML to read the PrometheusRule
+  prometheus python3-yaml
 )
 check_only=0
 if [ "${1:-}" = "--check" ]; then
@@ -27,7 +30,8 @@ if [ "${1:-}" = "--check" ]; then
   shift
 fi
 if [ "${1:-}" = "--bench" ]; then
-  # tests/bench/: plots, and the alternatives atc-fleet is measured against
+  # tests/bench/: plots (also deploy/monitoring/render-panels.sh), and the
+  # alternatives atc-fleet is measured against
   packages+=(gnuplot-nox python3-requests python3-celery valgrind)
 fi
 if [ "${1:-}" = "--runtime-only" ]; then

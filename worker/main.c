@@ -240,10 +240,12 @@ int main(int argc, char **argv)
 
     long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
-        consumer_turn(cons, 50, breaker_is_open(&ctx.breaker), 0);
+        int open = breaker_is_open(&ctx.breaker);
+        consumer_turn(cons, 50, open, 0);
         long long now = http_now_ms();
         hs.heartbeat_ms = now;
         hs.in_group = consumer_in_group(cons);
+        metrics_set_state(cfg.concurrency, hs.in_group && hs.redis_ok, open);
         if (now - last_ping >= 2000) {
             int ok = atc_results_ping(redis, err, sizeof(err)) == 0;
             if (ok != hs.redis_ok)
@@ -260,6 +262,7 @@ int main(int argc, char **argv)
 
     /* Shutdown: take no more work, give running jobs the grace period. */
     hs.stopping = 1;
+    metrics_set_state(cfg.concurrency, 0, breaker_is_open(&ctx.breaker));
     ctx.stopping = 1;
     ATC_INFO(NULL, "stopping: %zu job(s) in flight, %lld s of grace", consumer_inflight(cons),
              cfg.shutdown_grace_s);
