@@ -53,7 +53,7 @@ log "${#yamls[@]} YAML files parse"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 schemas="$root/tests/deploy/schemas/{{.ResourceKind}}{{.KindSuffix}}.json"
-kustomizations=(base overlays/example overlays/example-hpa kafka-topics examples/submit-job)
+kustomizations=(base overlays/example overlays/example-hpa kafka-topics examples/submit-job examples/check)
 for k in "${kustomizations[@]}"; do
     f="$out/$(tr / - <<<"$k").yaml"
     "$tools/bin/kustomize" build "deploy/k8s/$k" >"$f" || { fail "kustomize build deploy/k8s/$k"; continue; }
