@@ -73,7 +73,10 @@ grep -q '^kind: HorizontalPodAutoscaler' "$hpa" || fail "overlays/example-hpa re
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 dep = next(d for d in docs if d["kind"] == "Deployment")
-cm = next(d for d in docs if d["kind"] == "ConfigMap")
+cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("atc-worker-config"))
+# deploy/monitoring's dashboard, for Grafana's sidecar.
+dash = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "atc-fleet-dashboard")
+assert dash["metadata"]["labels"]["grafana_dashboard"] == "1" and "atc-fleet.json" in dash["data"]
 so = next(d for d in docs if d["kind"] == "ScaledObject")
 pod = dep["spec"]["template"]["spec"]
 c = pod["containers"][0]
