@@ -9,6 +9,9 @@ source "$(dirname "$0")/lib.sh"
 _it_redis_on redis "$(it_free_port)" --appendonly yes --dir "$IT_TMP"
 it_start_kafka --topic atc.jobs --topic atc.jobs.dlq
 it_start_daytona
+# A worker, so that the group exists and has a member.
+it_start_worker
+it_wait_for 60 "the worker to be ready" curl -fsS "$WORKER_HTTP/readyz"
 
 live_is_zero() { [[ $(it_daytona_live) == 0 ]]; }
 
@@ -19,6 +22,11 @@ for check in configuration kafka.brokers kafka.topics kafka.group redis redis.ev
     daytona.delete; do
     grep -Eq "^ok +$check +[0-9]+ ms" <<<"$IT_OUT" || it_fail "no passing line for $check: $IT_OUT"
 done
+it_log "$IT_OUT"
+if [[ "${ATC_IT_KAFKA:-mock}" == real ]]; then
+    # kafka-mock does not answer DescribeGroups; a real broker does.
+    it_assert_contains "$IT_OUT" "group atc-workers: 1 member(s), state Stable" "the group's members"
+fi
 it_assert_contains "$IT_OUT" "all checks passed" "the last line"
 it_assert_contains "$IT_OUT" "daytona-api-key=***" "the key shown as ***"
 grep -q test-key <<<"$IT_OUT" && it_fail "the key was printed: $IT_OUT"
