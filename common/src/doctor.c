@@ -368,6 +368,7 @@ struct http_answer {
     char *body;
     size_t len;
     char ratelimit[512];        /* "name=value, ..." of X-RateLimit-* and Retry-After* */
+    long retry_after_s;         /* a plain Retry-After, else -1 */
 };
 
 static size_t http_body(char *p, size_t size, size_t n, void *arg)
@@ -398,6 +399,11 @@ static size_t http_header(char *p, size_t size, size_t n, void *arg)
             l--;
         snprintf(a->ratelimit + used, sizeof(a->ratelimit) - used, "%s%.*s", used ? ", " : "",
                  (int)l, p);
+        if (l > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+            char num[16];
+            snprintf(num, sizeof(num), "%.*s", (int)(l - 12 < 15 ? l - 12 : 15), p + 12);
+            a->retry_after_s = strtol(num, NULL, 10);
+        }
     }
     return len;
 }
@@ -420,6 +426,7 @@ static int http_get(struct doctor *d, const char *path, struct http_answer *a, c
     int rc = ATC_ECONN;
 
     memset(a, 0, sizeof(*a));
+    a->retry_after_s = -1;
     if (curl == NULL) {
         snprintf(err, errlen, "out of memory");
         return ATC_ENOMEM;
@@ -543,16 +550,48 @@ static void check_daytona(struct doctor *d)
         return;
     }
     begin(d, "daytona.key");
-    snprintf(path, sizeof(path), "/sandbox?limit=1&labels=%%7B%%22atc-fleet%%22%%3A%%22%s%%22%%7D",
-             c->group);
-    if (http_get(d, path, &a, err, sizeof(err)) != 0) {
-        end(d, ATC_DOCTOR_FAIL, "cannot reach Daytona at %s (%s): check DAYTONA_API_URL and the "
-            "network path to it", c->daytona_api_url, err);
-        goto out;
+    /* The fleet's own sandboxes, so the answer is small; the label JSON
+     * percent-encoded. */
+    char labels_q[256];
+    size_t q = 0;
+    snprintf(err, sizeof(err), "{\"atc-fleet\":\"%s\"}", c->group);
+    for (const unsigned char *p = (const unsigned char *)err; *p && q + 4 < sizeof(labels_q); p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            labels_q[q++] = (char)*p;
+        else
+            q += (size_t)snprintf(labels_q + q, sizeof(labels_q) - q, "%%%02X", *p);
+    }
+    labels_q[q] = '\0';
+    snprintf(path, sizeof(path), "/sandbox?limit=1&labels=%s", labels_q);
+    char seen[512] = "";
+    for (int attempt = 0;; attempt++) {
+        free(a.body);
+        a.body = NULL;
+        if (http_get(d, path, &a, err, sizeof(err)) != 0) {
+            end(d, ATC_DOCTOR_FAIL, "cannot reach Daytona at %s (%s): check DAYTONA_API_URL and "
+                "the network path to it", c->daytona_api_url, err);
+            goto out;
+        }
+        if (a.ratelimit[0])
+            snprintf(seen, sizeof(seen), "%s", a.ratelimit);
+        /* Rate-limited: the key got past authentication; once more after
+         * Retry-After (up to 5 s). */
+        if (a.status != 429 || attempt == 1 || stopped(d))
+            break;
+        long wait_s = a.retry_after_s >= 0 && a.retry_after_s <= 5 ? a.retry_after_s : 5;
+        detail(d, "HTTP 429 (retried after %ld s); ", wait_s);
+        for (long i = 0; i < wait_s * 10 && !stopped(d); i++)
+            usleep(100000);
     }
     if (a.status == 401 || a.status == 403) {
         end(d, ATC_DOCTOR_FAIL, "Daytona refused the API key (HTTP %ld): set DAYTONA_API_KEY (or "
             "DAYTONA_API_KEY_FILE) to a valid key for %s", a.status, c->daytona_api_url);
+        goto out;
+    }
+    if (a.status == 429) {
+        end(d, ATC_DOCTOR_FAIL, "Daytona rate-limits this organization now (HTTP 429, %s): wait "
+            "and run again, or lower the fleet's concurrency", seen[0] ? seen : "no headers");
         goto out;
     }
     if (a.status != 200) {
@@ -561,7 +600,7 @@ static void check_daytona(struct doctor *d)
         goto out;
     }
     detail(d, "key accepted by %s; rate-limit headers: %s", c->daytona_api_url,
-           a.ratelimit[0] ? a.ratelimit : "none sent");
+           seen[0] ? seen : "none sent");
     end(d, ATC_DOCTOR_PASS, NULL);
     if (stopped(d))
         goto out;

@@ -39,6 +39,14 @@ it_expect_exit 0 "$(it_bin atc)" doctor --json
 [[ $(jq '[.checks[] | select(.status != "pass")] | length' <<<"$IT_OUT") == 0 ]] ||
     it_fail "--json has checks that did not pass: $IT_OUT"
 
+# A 429 on the key check: retried after Retry-After, and the rate-limit headers shown.
+curl -fsS -X POST "$DAYTONA_BASE/_local/faults" \
+    -d '{"next":[{"path_prefix":"/api/sandbox","method":"GET","status":429,"retry_after":1}]}' >/dev/null
+it_expect_exit 0 "$(it_bin atc)" doctor
+grep -Eq "^ok +daytona.key .*HTTP 429 \(retried after 1 s\).*X-RateLimit-Limit-authenticated: [0-9]+.*X-RateLimit-Remaining-authenticated: 0" <<<"$IT_OUT" ||
+    it_fail "no rate-limit headers on the key line: $IT_OUT"
+live_is_zero || it_fail "the doctor left a sandbox behind"
+
 # The worker's --check: the same checks, once.
 it_expect_exit 0 env ATC_WORKER_ID=it-check ATC_LOG_FORMAT=text "$(it_bin atc-worker)" --check
 it_assert_contains "$IT_OUT" "all checks passed" "atc-worker --check"
