@@ -165,6 +165,13 @@ void metrics_sandbox_call(const char *endpoint, long status)
     pthread_mutex_unlock(&lock);
 }
 
+void metrics_sandbox_gone(void)
+{
+    pthread_mutex_lock(&lock);
+    sandboxes_live--;
+    pthread_mutex_unlock(&lock);
+}
+
 void metrics_set_state(long long conc, int is_ready, int is_open)
 {
     pthread_mutex_lock(&lock);

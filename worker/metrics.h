@@ -37,6 +37,10 @@ void metrics_clear_lag(void);
  * what lives). */
 void metrics_sandbox_call(const char *endpoint, long status);
 
+/* A sandbox whose job's delete failed (so atc_sandboxes_live still counts it)
+ * was deleted later by the reaper thread, on a handle metrics do not see. */
+void metrics_sandbox_gone(void);
+
 /* The worker's state, set by the main loop: its ATC_CONCURRENCY, whether it is
  * ready (in its group, Redis answering, not stopping) and whether the circuit
  * breaker in front of the sandbox service is open. */

@@ -173,8 +173,10 @@ static void retry_deferred(struct reaper *r, int final)
         char err[512];
         if (atc_daytona_delete(r->d, d.id, err, sizeof(err)) == 0) {
             ATC_INFO(NULL, "deleted sandbox %s (%s) on try %d", d.id, d.why, d.tries);
-            if (d.leaked)
+            if (d.leaked) {
                 metrics_count("sandboxes_reaped");
+                metrics_sandbox_gone(); /* its job's failed delete left it counted */
+            }
             continue;
         }
         if (final) {

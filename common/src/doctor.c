@@ -196,7 +196,8 @@ static void check_kafka(struct doctor *d)
             rd_kafka_err2str(kerr));
         goto out;
     }
-    detail(d, "%d broker(s) answer (bootstrap %s):", md->broker_cnt, c->brokers);
+    detail(d, "metadata answered via %s; %d broker(s) in the cluster:", c->brokers,
+           md->broker_cnt);
     for (int i = 0; i < md->broker_cnt && i < 8; i++)
         detail(d, " %s:%d", md->brokers[i].host, md->brokers[i].port);
     end(d, ATC_DOCTOR_PASS, NULL);

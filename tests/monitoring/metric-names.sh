@@ -17,6 +17,16 @@ printf 'def test_ok():\n    assert True\n' >"$IT_TMP/test_ok.py"
 it_expect_exit 0 "$(it_bin atc)" submit --tests "$IT_TMP/test_ok.py" --wait --wait-timeout 120
 curl -fsS "$WORKER_HTTP/metrics" >"$IT_TMP/metrics.txt" || it_fail "cannot scrape $WORKER_HTTP/metrics"
 
+# The gauges the dashboard and the alerts lean on hold true values: one job ran
+# and its sandbox is gone, the worker is ready, its breaker closed.
+value() { awk -v n="$1" '$1 == n { print $2 }' "$IT_TMP/metrics.txt"; }
+it_assert_eq "$(value atc_sandboxes_live)" 0 "atc_sandboxes_live after the job"
+it_assert_eq "$(value atc_ready)" 1 "atc_ready of a ready worker"
+it_assert_eq "$(value atc_breaker_open)" 0 "atc_breaker_open"
+it_assert_eq "$(value atc_concurrency)" 32 "atc_concurrency (the default)"
+grep -q '^atc_sandbox_api_calls_total{endpoint="create",code="200"} 1$' "$IT_TMP/metrics.txt" ||
+    it_fail "no create counted: $(grep sandbox_api "$IT_TMP/metrics.txt")"
+
 check() {
     /usr/bin/python3 - "$IT_TMP/metrics.txt" "$@" <<'PY'
 import json, re, sys, yaml
