@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/daytona.h"
 #include "atc/error.h"
 #include "atc/log.h"
@@ -25,20 +26,6 @@ struct job_thread {
     char job_id[ATC_JOB_ID_MAX + 1]; /* the job being run, or "" */
     atomic_int cancel;      /* the running job was cancelled (set by the main thread) */
 };
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static void count_call(void *arg, const char *endpoint, long status)
 {
@@ -276,7 +263,7 @@ static int write_final(struct job_thread *jt, const char *id, const char *status
             return rc;
         long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
         ATC_WARN(id, "writing the result failed (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
+        atc_clock_sleep_ms(wait);
     }
 }
 
@@ -294,7 +281,7 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
         .reason = reason,
         .error = error,
         .worker = jt->ctx->cfg->worker_id,
-        .ts_ms = wall_ms(),
+        .ts_ms = atc_clock_wall_ms(),
         .topic = t->topic,
         .partition = t->partition,
         .offset = t->offset,
@@ -321,7 +308,7 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
         }
         long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
         ATC_WARN(key, "dead-letter record not delivered (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
+        atc_clock_sleep_ms(wait);
     }
 }
 
@@ -338,7 +325,7 @@ static void reject(struct job_thread *jt, struct task *t, const struct atc_job_e
              (long long)t->offset, jerr->reason, jerr->message);
     if (id) {
         int rc = report_build_rejected(&rf, jerr->reason, jerr->message, jt->ctx->cfg->worker_id,
-                                       t->traceparent, wall_ms());
+                                       t->traceparent, atc_clock_wall_ms());
         if (rc == 0)
             rc = write_final(jt, id, "rejected", &rf);
         report_fields_cleanup(&rf);
@@ -381,7 +368,7 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
         }
         long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
         ATC_WARN(job->id, "marking the job running failed (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
+        atc_clock_sleep_ms(wait);
     }
 }
 
@@ -459,7 +446,7 @@ static int answer_from_cache(struct job_thread *jt, struct task *t, const struct
             .worker_id = jt->ctx->cfg->worker_id,
             .traceparent = t->traceparent,
             .started_ms = started,
-            .finished_ms = wall_ms(),
+            .finished_ms = atc_clock_wall_ms(),
         };
         if (build_cached(&rf, orig, orig_id, &meta) == 0) {
             int rc = write_final(jt, job->id, status, &rf);
@@ -503,7 +490,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         reject(jt, t, &jerr);
         return;
     }
-    uint64_t started = wall_ms();
+    uint64_t started = atc_clock_wall_ms();
     if (job->cache &&
         atc_job_cache_key(job, ctx->cfg->sandbox_snapshot, (unsigned)ctx->cfg->max_timeout_s,
                           cache_key) == 0 &&
@@ -542,7 +529,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         .traceparent = t->traceparent,
         .attempt = attempt,
         .started_ms = started,
-        .finished_ms = wall_ms(),
+        .finished_ms = atc_clock_wall_ms(),
     };
     if (report_build_final(&rf, &meta, &out) != 0) {
         ATC_ERROR(job->id, "out of memory building the result");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/output.h"
@@ -59,20 +60,6 @@ static const char CAP_PY[] =
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
     "dst.write(tail)\n";
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* 1 when the job must stop at the next step: abandoned or cancelled. */
 static int stop_asked(const struct run_params *p)
 {
@@ -94,7 +81,7 @@ static int pause_ms(const struct run_params *p, long ms)
     for (long slept = 0; slept < ms; slept += PAUSE_SLICE_MS) {
         if (stop_asked(p))
             return 1;
-        sleep_ms(ms - slept < PAUSE_SLICE_MS ? ms - slept : PAUSE_SLICE_MS);
+        atc_clock_sleep_ms(ms - slept < PAUSE_SLICE_MS ? ms - slept : PAUSE_SLICE_MS);
     }
     return stop_asked(p);
 }
@@ -244,10 +231,10 @@ static void delete_sandbox(struct try_ctx *t, const char *id_or_name)
 
 static void do_delete(struct try_ctx *t)
 {
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
 
     delete_sandbox(t, t->sb.id);
-    long took = mono_ms() - t0;
+    long took = atc_clock_mono_ms() - t0;
     t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
     t->created = 0;
     if (t->p->on_sandbox)
@@ -307,7 +294,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .auto_stop_min = auto_stop,
         .auto_delete_min = 0,
     };
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
     /* The service keeps failing: wait for the breaker, spending no retry. Once
      * let through, the create and its retries go on without it, and their
      * outcome is told to it once. */
@@ -369,7 +356,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
                 set_fleet_error(o, rc, "creating the sandbox", err);
             }
             forget_failed_create(t, name, unanswered, rc);
-            o->create_ms = mono_ms() - t0;
+            o->create_ms = atc_clock_mono_ms() - t0;
             return rc;
         }
     }
@@ -380,7 +367,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     if (p->on_sandbox)
         p->on_sandbox(p->on_sandbox_arg, t->sb.id);
     rc = atc_daytona_wait_started(t->d, &t->sb, (long)p->create_timeout_s * 1000, err, sizeof(err));
-    o->create_ms = mono_ms() - t0;
+    o->create_ms = atc_clock_mono_ms() - t0;
     if (rc != 0) {
         set_fleet_error(o, rc, "starting the sandbox", err);
         return rc;
@@ -418,14 +405,14 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (int tries = 1;; tries++) {
         rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES, err, sizeof(err));
         if (rc == 0 || !retry_pause(t->d, t->p, job->id, rc, tries, "uploading the files", err))
             break;
     }
-    t->o->upload_ms = mono_ms() - t0;
+    t->o->upload_ms = atc_clock_mono_ms() - t0;
     if (rc != 0) {
         set_fleet_error(t->o, rc, "uploading the files", err);
         t->o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "upload_failed";
@@ -453,11 +440,11 @@ static int do_install(struct try_ctx *t)
         snprintf(o->error, sizeof(o->error), "the dependency list is too long to install");
         return 1;
     }
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
     int has_report = 0;
     int rc = exec_runner(t, cmd, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
                          &has_report, err, sizeof(err));
-    o->install_ms = mono_ms() - t0;
+    o->install_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "install_timeout";
@@ -544,11 +531,11 @@ static int do_test(struct try_ctx *t)
     unsigned limit = job->has_timeout && job->timeout_s > 0 ? job->timeout_s : ATC_JOB_DEFAULT_TIMEOUT_S;
     if (limit > t->p->max_timeout_s)
         limit = t->p->max_timeout_s;
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
     int exit_code = -1, has_report = 1;
     int rc = exec_runner(t, cmd, limit, &exit_code, &o->output, &o->output_len,
                          &o->output_truncated, &has_report, err, sizeof(err));
-    o->test_ms = mono_ms() - t0;
+    o->test_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "test_timeout";

@@ -1,5 +1,6 @@
 /* daytona.c: the Daytona API calls (sandboxes, files, exec) on top of the HTTP
  * layer in daytona_http.c; builds the JSON requests and reads the replies. */
+#include "atc/clock.h"
 #include "atc/daytona.h"
 
 #include <errno.h>
@@ -575,20 +576,6 @@ out:
     return rc;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Failures a poll may meet and ride out until the wait's deadline. */
 static int transient(int rc)
 {
@@ -600,7 +587,7 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
 {
     struct atc_sandbox cur;
     char last_err[256] = "";
-    long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    long long deadline = atc_clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     double delay = DT_WAIT_FIRST_MS;
 
     reset_last(d);
@@ -624,7 +611,7 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
         } else {
             snprintf(last_err, sizeof(last_err), "%s", err);
         }
-        long long left = deadline - now_ms();
+        long long left = deadline - atc_clock_mono_ms();
         if (left <= 0) {
             snprintf(err, errlen, "sandbox %s not started within %ld ms (state %s%s%s)",
                      sb->id, timeout_ms, sb->state[0] ? sb->state : "unknown",
@@ -645,7 +632,7 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
                 return ATC_ECANCELED;
             }
             long long part = (long long)wait - slept;
-            sleep_ms(part < DT_WAIT_SLICE_MS ? part : DT_WAIT_SLICE_MS);
+            atc_clock_sleep_ms(part < DT_WAIT_SLICE_MS ? part : DT_WAIT_SLICE_MS);
         }
         delay *= 1.1;
         if (delay > DT_WAIT_MAX_MS)
