@@ -76,7 +76,8 @@ void breaker_state_release(struct breaker_state *s)
 
 int breaker_is_fleet_fault(int rc)
 {
-    return rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ETIMEDOUT;
+    /* A 429 is the service answering, and pacing us: not a failure of it. */
+    return atc_error_transient(rc) && rc != ATC_ERATELIMIT;
 }
 
 int breaker_state_open(const struct breaker_state *s, long long now_ms)

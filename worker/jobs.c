@@ -15,7 +15,12 @@
 #include "atc/results.h"
 #include "metrics.h"
 #include "report.h"
+#include "retry.h"
 #include "verdict.h"
+
+/* Redis and Kafka are retried until they answer or a shutdown gives up; the
+ * wait stops doubling after this many tries (8 to 16 s). */
+#define JOBS_RETRY_MAX_EXP 6
 
 struct job_thread {
     struct jobs_ctx *ctx;
@@ -253,17 +258,21 @@ static int write_final(struct job_thread *jt, const char *id, const char *status
                        const struct report_fields *rf)
 {
     char err[512];
-    for (int tries = 1;; tries++) {
+    struct retry rt;
+
+    retry_init(&rt, RETRY_FOREVER, retry_seed(id), &jt->ctx->abandon, NULL);
+    rt.max_exp = JOBS_RETRY_MAX_EXP;
+    for (;;) {
         int rc = atc_results_write_final(jt->r, id, status, rf->f, rf->n,
                                          (long)jt->ctx->cfg->result_ttl_s, err, sizeof(err));
         if (rc == 0 || rc == ATC_EFINAL)
             return rc;
         metrics_count("redis_errors");
-        if (jt->ctx->abandon)
+        if (retry_stopped(&rt))
             return rc;
-        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        long wait = retry_next(&rt, -1);
         ATC_WARN(id, "writing the result failed (%s); retrying in %ld ms", err, wait);
-        atc_clock_sleep_ms(wait);
+        retry_wait(&rt, wait); /* a stop ends the wait; the next try is the last */
     }
 }
 
@@ -288,7 +297,11 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
         .original = t->value,
         .original_len = t->len,
     };
-    for (int tries = 1;; tries++) {
+    struct retry rt;
+
+    retry_init(&rt, RETRY_FOREVER, retry_seed(key), &jt->ctx->abandon, &jt->ctx->stopping);
+    rt.max_exp = JOBS_RETRY_MAX_EXP;
+    for (;;) {
         int rc = dlq_send(jt->ctx->dlq, key, &rec, err, sizeof(err));
         if (rc == 0) {
             metrics_count("dlq_records");
@@ -301,14 +314,14 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
             metrics_count("dlq_records_lost");
             return 0;
         }
-        if (jt->ctx->abandon || jt->ctx->stopping) {
+        if (retry_stopped(&rt)) {
             ATC_ERROR(key, "dead-letter record not delivered (%s); given up at shutdown, the "
                       "message will come again", err);
             return -1;
         }
-        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        long wait = retry_next(&rt, -1);
         ATC_WARN(key, "dead-letter record not delivered (%s); retrying in %ld ms", err, wait);
-        atc_clock_sleep_ms(wait);
+        retry_wait(&rt, wait);
     }
 }
 
@@ -347,6 +360,7 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
     struct report_fields rf = {0};
     char err[512];
     int attempt = 0;
+    struct retry rt;
 
     if (report_add_str(&rf, "worker", jt->ctx->cfg->worker_id) != 0 ||
         report_add_int(&rf, "started_ms", (long long)started) != 0 ||
@@ -354,7 +368,9 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
         report_fields_cleanup(&rf);
         return -1;
     }
-    for (int tries = 1;; tries++) {
+    retry_init(&rt, RETRY_FOREVER, retry_seed(job->id), &jt->ctx->abandon, &jt->ctx->stopping);
+    rt.max_exp = JOBS_RETRY_MAX_EXP;
+    for (;;) {
         int rc = atc_results_mark_running_cancel(jt->r, job->id, rf.f, rf.n, &attempt, cancel,
                                                  err, sizeof(err));
         if (rc == 0 || rc == ATC_EFINAL) {
@@ -362,13 +378,13 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
             return rc == 0 ? attempt : 0;
         }
         metrics_count("redis_errors");
-        if (jt->ctx->abandon || jt->ctx->stopping) {
+        if (retry_stopped(&rt)) {
             report_fields_cleanup(&rf);
             return -1;
         }
-        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        long wait = retry_next(&rt, -1);
         ATC_WARN(job->id, "marking the job running failed (%s); retrying in %ld ms", err, wait);
-        atc_clock_sleep_ms(wait);
+        retry_wait(&rt, wait);
     }
 }
 

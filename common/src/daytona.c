@@ -576,12 +576,6 @@ out:
     return rc;
 }
 
-/* Failures a poll may meet and ride out until the wait's deadline. */
-static int transient(int rc)
-{
-    return rc == ATC_ECONN || rc == ATC_ETIMEDOUT || rc == ATC_ESERVER || rc == ATC_ERATELIMIT;
-}
-
 int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long timeout_ms,
                              char *err, size_t errlen)
 {
@@ -606,7 +600,7 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb, long
                          cur.state, cur.error_reason[0] ? ": " : "", cur.error_reason);
                 return ATC_ESERVER;
             }
-        } else if (!transient(rc)) {
+        } else if (!atc_error_transient(rc)) { /* a transient one is ridden out */
             return rc;
         } else {
             snprintf(last_err, sizeof(last_err), "%s", err);
