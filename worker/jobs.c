@@ -13,6 +13,7 @@
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "daytona_client.h"
 #include "metrics.h"
 #include "report.h"
 #include "retry.h"
@@ -31,22 +32,6 @@ struct job_thread {
     char job_id[ATC_JOB_ID_MAX + 1]; /* the job being run, or "" */
     atomic_int cancel;      /* the running job was cancelled (set by the main thread) */
 };
-
-static void count_call(void *arg, const char *endpoint, long status)
-{
-    metrics_sandbox_call(endpoint, status);
-}
-
-struct atc_daytona *jobs_daytona_new(const struct worker_settings *cfg, char *err, size_t errlen)
-{
-    struct atc_daytona_opts o = {
-        .api_url = cfg->daytona_api_url,
-        .api_key = cfg->daytona_api_key,
-        .target = *cfg->daytona_target ? cfg->daytona_target : NULL,
-        .on_call = count_call,
-    };
-    return atc_daytona_new(&o, err, errlen);
-}
 
 static int defer_delete(void *arg, const char *sandbox_id)
 {
@@ -93,7 +78,7 @@ void *jobs_thread_init(void *vctx, size_t index)
         return NULL;
     jt->ctx = ctx;
     pthread_mutex_init(&jt->lock, NULL);
-    jt->d = jobs_daytona_new(ctx->cfg, err, sizeof(err));
+    jt->d = daytona_client_new(ctx->cfg, err, sizeof(err));
     if (!jt->d) {
         ATC_ERROR(NULL, "job thread %zu: %s", index, err);
         jobs_thread_fini(ctx, jt);
@@ -142,7 +127,7 @@ static void delete_sandbox_of(struct job_thread *jt, const char *id, const char 
         ATC_INFO(job, "deleting sandbox %s (%s)", id, why);
         return;
     }
-    struct atc_daytona *d = jobs_daytona_new(jt->ctx->cfg, err, sizeof(err));
+    struct atc_daytona *d = daytona_client_new(jt->ctx->cfg, err, sizeof(err));
     if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0)
         ATC_ERROR(job, "deleting sandbox %s (%s): %s", id, why, err);
     else

@@ -10,7 +10,7 @@
 #include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
-#include "jobs.h"
+#include "daytona_client.h"
 #include "metrics.h"
 
 long long reaper_max_age_ms(const struct worker_settings *cfg)
@@ -255,7 +255,7 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
         return NULL;
     r->cfg = cfg;
     r->deferred = calloc(REAPER_MAX_DEFERRED, sizeof(*r->deferred));
-    r->d = r->deferred ? jobs_daytona_new(cfg, err, sizeof(err)) : NULL;
+    r->d = r->deferred ? daytona_client_new(cfg, err, sizeof(err)) : NULL;
     if (!r->d) {
         ATC_ERROR(NULL, "reaper: %s", r->deferred ? err : "out of memory");
         free(r->deferred);
