@@ -30,17 +30,6 @@ struct thread_arg {
     size_t index;
 };
 
-void task_free(struct task *t)
-{
-    if (!t)
-        return;
-    free(t->topic);
-    free(t->key);
-    free(t->value);
-    free(t->traceparent);
-    free(t);
-}
-
 static void *thread_main(void *arg)
 {
     struct pool *p = ((struct thread_arg *)arg)->p;

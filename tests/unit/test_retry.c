@@ -1,43 +1,29 @@
 /* test_retry.c: the worker's retry helper (worker/retry.c) and the one
- * definition of a transient error, on a clock the test drives (link-time fake
- * of atc/clock.h: sleeping only advances a counter). */
+ * definition of a transient error, on a clock the test drives (the link-time
+ * fake of atc/clock.h: sleeping only moves it). */
 #include "support.h"
 
 #include <stdatomic.h>
 
-#include "atc/clock.h"
 #include "atc/error.h"
+#include "fakes.h"
 #include "retry.h"
 
-/* ---- the fake clock ---- */
-static int64_t fake_now_ms;
-static long sleeps;                 /* calls to atc_clock_sleep_ms */
 static atomic_int *stop_after_flag; /* set this flag ... */
 static long stop_after_sleeps;      /* ... after this many sleeps */
 
-int64_t atc_clock_mono_ms(void)
+static void stop_after(void *arg)
 {
-    return fake_now_ms;
-}
-
-int64_t atc_clock_wall_ms(void)
-{
-    return 1700000000000 + fake_now_ms;
-}
-
-void atc_clock_sleep_ms(int64_t ms)
-{
-    if (ms > 0)
-        fake_now_ms += ms;
-    if (++sleeps == stop_after_sleeps && stop_after_flag != NULL)
+    (void)arg;
+    if (fake_clock.sleeps == stop_after_sleeps && stop_after_flag != NULL)
         *stop_after_flag = 1;
 }
 
 static int reset_clock(void **state)
 {
     (void)state;
-    fake_now_ms = 0;
-    sleeps = 0;
+    fake_clock_reset();
+    fake_clock.on_sleep = stop_after;
     stop_after_flag = NULL;
     stop_after_sleeps = 0;
     return 0;
@@ -162,8 +148,8 @@ static void retry__wait_without_a_stop__sleeps_the_whole_time(void **state)
     atomic_int flag = 0;
     retry_init(&r, 1, 1, &flag, NULL);
     assert_int_equal(retry_wait(&r, 1050), 0);
-    assert_int_equal(fake_now_ms, 1050);
-    assert_int_equal(sleeps, 6); /* five slices of 200 ms and 50 ms */
+    assert_int_equal(fake_clock.now_ms, 1050);
+    assert_int_equal(fake_clock.sleeps, 6); /* five slices of 200 ms and 50 ms */
 }
 
 static void retry__stop_flag_set_mid_wait__ends_it_within_a_slice(void **state)
@@ -175,7 +161,7 @@ static void retry__stop_flag_set_mid_wait__ends_it_within_a_slice(void **state)
     stop_after_flag = &cancel;
     stop_after_sleeps = 3;
     assert_int_equal(retry_wait(&r, 300000), 1);
-    assert_int_equal(fake_now_ms, 3 * RETRY_SLICE_MS);
+    assert_int_equal(fake_clock.now_ms, 3 * RETRY_SLICE_MS);
     assert_true(retry_stopped(&r));
 }
 
@@ -186,7 +172,7 @@ static void retry__stop_flag_already_set__returns_without_sleeping(void **state)
     atomic_int abandon = 1;
     retry_init(&r, 1, 1, &abandon, NULL);
     assert_int_equal(retry_wait(&r, 5000), 1);
-    assert_int_equal(sleeps, 0);
+    assert_int_equal(fake_clock.sleeps, 0);
 }
 
 int main(void)
