@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atc/clock.h"
 #include "atc/doctor.h"
 #include "atc/error.h"
 #include "atc/kafka.h"
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
         return status;
     }
     metrics_init();
-    hs.heartbeat_ms = http_now_ms();
+    hs.heartbeat_ms = atc_clock_mono_ms();
 
     if (*cfg.http_addr) {
         http = http_start(cfg.http_addr, &hs, err, sizeof(err));
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
             goto out;
         if (waited == 0)
             ATC_WARN(NULL, "waiting for redis: %s", err);
-        hs.heartbeat_ms = http_now_ms();
+        hs.heartbeat_ms = atc_clock_mono_ms();
         sleep(1);
     }
     hs.redis_ok = 1;
@@ -238,11 +239,11 @@ int main(int argc, char **argv)
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
 
-    long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
+    long long last_ping = atc_clock_mono_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
         int open = breaker_is_open(&ctx.breaker);
         consumer_turn(cons, 50, open, 0);
-        long long now = http_now_ms();
+        long long now = atc_clock_mono_ms();
         hs.heartbeat_ms = now;
         hs.in_group = consumer_in_group(cons);
         metrics_set_state(cfg.concurrency, hs.in_group && hs.redis_ok, open);
@@ -266,10 +267,10 @@ int main(int argc, char **argv)
     ctx.stopping = 1;
     ATC_INFO(NULL, "stopping: %zu job(s) in flight, %lld s of grace", consumer_inflight(cons),
              cfg.shutdown_grace_s);
-    long long deadline = http_now_ms() + cfg.shutdown_grace_s * 1000;
-    while (consumer_inflight(cons) > 0 && http_now_ms() < deadline) {
+    long long deadline = atc_clock_mono_ms() + cfg.shutdown_grace_s * 1000;
+    while (consumer_inflight(cons) > 0 && atc_clock_mono_ms() < deadline) {
         consumer_turn(cons, 50, 1, 1);
-        hs.heartbeat_ms = http_now_ms();
+        hs.heartbeat_ms = atc_clock_mono_ms();
     }
     if (consumer_inflight(cons) > 0) {
         ATC_WARN(NULL, "grace period over: abandoning %zu job(s)", consumer_inflight(cons));
@@ -277,10 +278,10 @@ int main(int argc, char **argv)
         pool_each_state(pool, jobs_abandon_sandbox, NULL);
         /* A thread may be blocked in a call that does not look at the abandon
          * (a long HTTP request, a sleep): wait for it only so long. */
-        long long limit = http_now_ms() + ABANDON_WAIT_MS;
-        while (consumer_inflight(cons) > 0 && http_now_ms() < limit) {
+        long long limit = atc_clock_mono_ms() + ABANDON_WAIT_MS;
+        while (consumer_inflight(cons) > 0 && atc_clock_mono_ms() < limit) {
             consumer_turn(cons, 50, 1, 1);
-            hs.heartbeat_ms = http_now_ms();
+            hs.heartbeat_ms = atc_clock_mono_ms();
         }
         if (consumer_inflight(cons) > 0) {
             ATC_ERROR(NULL, "%zu job(s) still running %d s after the abandon: closing the consumer "

@@ -159,16 +159,15 @@ void metrics_sandbox_call(const char *endpoint, long status)
         s->n++;
     if (strcmp(endpoint, "create") == 0 && status >= 200 && status < 300)
         sandboxes_live++;
-    else if (strcmp(endpoint, "delete") == 0 &&
-             ((status >= 200 && status < 300) || status == 404))
-        sandboxes_live--;
+    else if (strcmp(endpoint, "delete") == 0 && status >= 200 && status < 300)
+        sandboxes_live--; /* a 404: someone else deleted it, and counted that */
     pthread_mutex_unlock(&lock);
 }
 
-void metrics_sandbox_gone(void)
+void metrics_sandbox_not_ours(void)
 {
     pthread_mutex_lock(&lock);
-    sandboxes_live--;
+    sandboxes_live++;
     pthread_mutex_unlock(&lock);
 }
 

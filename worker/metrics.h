@@ -33,13 +33,14 @@ void metrics_set_lag(const char *topic, int32_t partition, int64_t lag);
 void metrics_clear_lag(void);
 /* A call to the sandbox service: endpoint label and HTTP status (0: none).
  * A create answered 2xx adds one to atc_sandboxes_live, a delete answered 2xx
- * or 404 takes one off (whoever made the sandbox: the sum over the fleet is
- * what lives). */
+ * takes one off (a 404 does not: whoever deleted it counted that). Summed
+ * over the fleet, that is what lives. */
 void metrics_sandbox_call(const char *endpoint, long status);
 
-/* A sandbox whose job's delete failed (so atc_sandboxes_live still counts it)
- * was deleted later by the reaper thread, on a handle metrics do not see. */
-void metrics_sandbox_gone(void);
+/* The reaper's sweep deleted (2xx) a sandbox some other, likely dead, worker
+ * made: that delete took one off atc_sandboxes_live that this worker never
+ * added, and this puts it back. */
+void metrics_sandbox_not_ours(void);
 
 /* The worker's state, set by the main loop: its ATC_CONCURRENCY, whether it is
  * ready (in its group, Redis answering, not stopping) and whether the circuit

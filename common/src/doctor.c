@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "atc/clock.h"
 #include "atc/daytona.h"
 #include "atc/error.h"
 #include "atc/kafka.h"
@@ -30,13 +30,6 @@ struct doctor {
     long t0;
 };
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stopped(const struct doctor *d)
 {
     return d->cfg->stop != NULL && *d->cfg->stop;
@@ -53,7 +46,7 @@ static void begin(struct doctor *d, const char *name)
     }
     memset(d->cur, 0, sizeof(*d->cur));
     snprintf(d->cur->name, sizeof(d->cur->name), "%s", name);
-    d->t0 = mono_ms();
+    d->t0 = (long)atc_clock_mono_ms();
 }
 
 static void detail(struct doctor *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -72,7 +65,7 @@ static void end(struct doctor *d, enum atc_doctor_state state, const char *fix_f
 static void end(struct doctor *d, enum atc_doctor_state state, const char *fix_fmt, ...)
 {
     d->cur->state = state;
-    d->cur->ms = mono_ms() - d->t0;
+    d->cur->ms = (long)atc_clock_mono_ms() - d->t0;
     if (fix_fmt != NULL) {
         va_list ap;
         va_start(ap, fix_fmt);
@@ -583,7 +576,7 @@ static void check_daytona(struct doctor *d)
         long wait_s = a.retry_after_s >= 0 && a.retry_after_s <= 5 ? a.retry_after_s : 5;
         detail(d, "HTTP 429 (retried after %ld s); ", wait_s);
         for (long i = 0; i < wait_s * 10 && !stopped(d); i++)
-            usleep(100000);
+            atc_clock_sleep_ms(100);
     }
     if (a.status == 401 || a.status == 403) {
         end(d, ATC_DOCTOR_FAIL, "Daytona refused the API key (HTTP %ld): set DAYTONA_API_KEY (or "
@@ -628,9 +621,8 @@ static void check_daytona(struct doctor *d)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '.'))
             *p = '-';
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(job, sizeof(job), "atc-doctor-%ld-%ld", (long)getpid(), (long)now.tv_sec);
+    snprintf(job, sizeof(job), "atc-doctor-%ld-%lld", (long)getpid(),
+             (long long)(atc_clock_wall_ms() / 1000));
     snprintf(name, sizeof(name), "%s-%s", job, who);
     struct atc_kv labels[] = {
         {"atc-fleet", (char *)c->group},
