@@ -449,15 +449,6 @@ it_produce_jobs() {
         it_fail "kcat could not produce $prefix jobs: $(tail -n 3 "$IT_TMP/$prefix.kcat")"
 }
 
-# Prints $PATH without pyenv's directories. daytona-local runs every sandbox
-# command with its own PATH; pyenv's shims are bash scripts costing ~0.1-0.4 s of
-# CPU per `python3`, which dominates a job when hundreds run on two cores. Tests
-# that only need the system python3 start daytona-local with
-# `PATH=$(it_path_without_pyenv) it_start_daytona`.
-it_path_without_pyenv() {
-    tr ':' '\n' <<<"$PATH" | grep -v pyenv | paste -sd: -
-}
-
 # it_start_redis_aof [PORT] [NAME]: redis-server with an append-only file (fsync
 # on every write) in $IT_TMP/redis-aof, so that a test may stop it and start it
 # again on the same port (it_start_redis_aof "$REDIS_PORT" redis2) with its data.
