@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.request
 
+from daytona_api_client import ListSandboxesResponse, Sandbox as SandboxDto, SandboxListItem
+
 from daytona import (
     CreateSandboxFromSnapshotParams,
     Daytona,
@@ -52,11 +54,23 @@ def check(cond, what):
     print("[sdk-py] ok:", what, flush=True)
 
 
-def local(path, body=None, method="GET"):
+def local(path, body=None, method="GET", auth=False):
     req = urllib.request.Request(BASE + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
+    if auth:
+        req.add_header("Authorization", "Bearer " + API_KEY)
+        req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read() or b"null")
+
+
+def check_model(model, obj, what):
+    """Every field the generated model requires is in the raw JSON (present,
+    even where it may be null), and the model parses it (strict types)."""
+    missing = [f.serialization_alias or n for n, f in model.model_fields.items()
+               if f.is_required() and (f.serialization_alias or n) not in obj]
+    check(not missing, f"{what}: every field {model.__name__} requires is there (missing {missing})")
+    model.from_dict(obj)
 
 
 def main():
@@ -69,6 +83,16 @@ def main():
               f"created {sandbox.id}, state {sandbox.state.value} (kvm={sandbox.kvm})")
         got = daytona.get(sandbox.id)
         check(got.id == sandbox.id and got.env.get("SMOKE") == "1", "get returns it with its env")
+        check_model(SandboxDto, local("/api/sandbox/" + sandbox.id, auth=True), "GET /api/sandbox/{id}")
+        page = local("/api/sandbox", auth=True)
+        check_model(ListSandboxesResponse, page, "GET /api/sandbox")
+        for item in page["items"]:
+            check_model(SandboxListItem, item, "a list item")
+        built = local("/api/sandbox", {"buildInfo": {"dockerfileContent": "FROM python:3.11"},
+                                       "cpu": 2}, "POST", auth=True)
+        check_model(SandboxDto, built, "a sandbox created with buildInfo")
+        check_model(SandboxDto, local("/api/sandbox/" + built["id"], method="DELETE", auth=True),
+                    "DELETE /api/sandbox/{id}")
         listed = [s.id for s in daytona.list()]
         check(sandbox.id in listed, f"list finds it ({len(listed)} sandboxes)")
 
