@@ -6,7 +6,7 @@
 # the same tool fails, and no sandbox is left. Needs the Python package index:
 # skipped (77) only where it cannot be reached.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$(readlink -f "$0")")/../pypi.sh"
+source "$(dirname "$0")/../python_env.sh"
 
 pypi_reachable /usr/bin/python3 ||
     it_skip "the Python package index cannot be reached: pytest and langchain-core cannot be installed in a sandbox"
@@ -14,11 +14,7 @@ pypi_reachable /usr/bin/python3 ||
 # What pyenv leaves first on PATH when its shims folder is read-only: every
 # python3/python/pip fails after its rehash. Every process below inherits it.
 shims=$IT_TMP/shims
-mkdir -p "$shims"
-for p in python3 python pip pip3 pytest; do
-    printf '#!/bin/sh\necho "pyenv: cannot rehash: %s isn'"'"'t writable" >&2\nexit 1\n' "$shims" >"$shims/$p"
-    chmod +x "$shims/$p"
-done
+write_failing_shims "$shims"
 export PATH="$shims:$PATH"
 it_expect_exit 1 python3 -c pass
 it_assert_contains "$IT_ERR" "cannot rehash" "the shim fails as pyenv's does"

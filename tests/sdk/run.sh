@@ -21,11 +21,18 @@ if [ ! -d "$here/node_modules/@daytonaio/sdk" ]; then
 fi
 
 . "$here/lib.sh"
+. "$here/../python_env.sh"
+sdk_pypi=0
+if pypi_reachable /usr/bin/python3; then sdk_pypi=1; fi
+# A PATH whose python3, python and pip fail as a pyenv shim can: the sandboxes
+# must not depend on it (daytona-local --python, default /usr/bin/python3).
+write_failing_shims "$work/shims"
+sdk_path="$work/shims:$PATH"
 sdk_start_local sdk.daytona_local "$bin" --listen 127.0.0.1:0 --api-key sdk-test-key \
   --create-state starting --start-delay-ms 300
 
 # Run from the work dir so that no stray .env can make the SDK's URL ambiguous.
-(cd "$work" && DAYTONA_API_URL="$url" DAYTONA_API_KEY=sdk-test-key \
+(cd "$work" && DAYTONA_API_URL="$url" DAYTONA_API_KEY=sdk-test-key SDK_PYPI=$sdk_pypi \
   NODE_PATH="$here/node_modules" node "$here/sdk_smoke.mjs")
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -10,7 +10,7 @@ bindir="${ATC_BIN_DIR:-$here/../../build/bin}"
 bin="$bindir/daytona-local"
 venv="${ATC_SDK_VENV:-$bindir/../sdk-venv}"
 name=sdk.python_daytona_local
-. "$here/../pypi.sh"
+. "$here/../python_env.sh"
 
 if [ ! -x "$bin" ]; then
   echo "$name: $bin not found; build daytona-local first (set ATC_BIN_DIR)" >&2
@@ -39,11 +39,7 @@ fi
 . "$here/lib.sh"
 # A PATH whose python3, python and pip fail as a pyenv shim can: the sandboxes
 # must not depend on it (daytona-local --python, default /usr/bin/python3).
-mkdir -p "$work/shims"
-for p in python3 python pip pip3; do
-  printf '#!/bin/sh\necho "pyenv: cannot rehash: shims isn'"'"'t writable" >&2\nexit 1\n' > "$work/shims/$p"
-  chmod +x "$work/shims/$p"
-done
+write_failing_shims "$work/shims"
 sdk_path="$work/shims:$PATH"
 sdk_start_local "$name" "$bin" --listen 127.0.0.1:0 --api-key sdk-test-key \
   --create-state starting --start-delay-ms 300

@@ -178,7 +178,7 @@ def client(stack):
 
 def pypi_reachable():
     """Whether Debian's pip reaches the Python package index (the one pip is
-    configured for) within 20 s, as tests/pypi.sh checks it."""
+    configured for) within 20 s, as tests/python_env.sh checks it."""
     try:
         return subprocess.run(["/usr/bin/python3", "-m", "pip", "index", "versions", "pip",
                                "--retries", "0", "--timeout", "20"],
