@@ -288,6 +288,24 @@ it_start_worker() {
     it_wait_for 15 "atc-worker $name /healthz" curl -fsS "$WORKER_HTTP/healthz"
 }
 
+# it_daytona_create BODY: creates a sandbox on daytona-local with the JSON
+# BODY; prints its id.
+it_daytona_create() {
+    curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" -H 'Content-Type: application/json' \
+        -X POST "$DAYTONA_API_URL/sandbox" -d "$1" | jq -er .id
+}
+
+# it_daytona_exec ID COMMAND [TIMEOUT_S]: runs COMMAND in sandbox ID through the
+# toolbox (process/execute); sets EXIT (exitCode) and OUT (result).
+it_daytona_exec() {
+    local body reply
+    body=$(jq -n --arg c "$2" --argjson t "${3:-60}" '{command: $c, timeout: $t}')
+    reply=$(curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" -H 'Content-Type: application/json' \
+        -X POST "$DAYTONA_BASE/toolbox/$1/process/execute" -d "$body") || it_fail "execute in $1: $2"
+    EXIT=$(jq -r .exitCode <<<"$reply")
+    OUT=$(jq -r .result <<<"$reply")
+}
+
 # Prints daytona-local's count of sandboxes not yet deleted.
 it_daytona_live() {
     curl -fsS "$DAYTONA_BASE/_local/stats" |
