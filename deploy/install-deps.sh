@@ -14,7 +14,10 @@ packages=(
   clang libclang-rt-dev
   librdkafka-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libexpat1-dev
-  redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
+  # python3 is the sandboxes' interpreter in daytona-local (--python
+  # /usr/bin/python3); python3-venv makes the venvs of the Python SDK test
+  # (tests/sdk/run_python.sh) and of the deploy checks
+  redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip python3-venv
   # the agent-side Python client, producer/python (atc_fleet), and its tests
   python3-confluent-kafka python3-msgpack python3-redis
   # a real Apache Kafka broker for the integration tests (tests/kafka/)

