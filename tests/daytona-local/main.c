@@ -2,6 +2,7 @@
  * HTTP daemon, and an orderly stop on SIGTERM/SIGINT. */
 #include "confine.h"
 #include "faults.h"
+#include "interp.h"
 #include "sandbox.h"
 #include "server.h"
 #include "util.h"
@@ -81,6 +82,9 @@ static void usage(FILE *f)
 "                            daytona-local-jail; see docs/daytona-local.md)\n"
 "  --confine                 the default; kept for old scripts\n"
 "  --no-network              no sandbox reaches the network (as networkBlockAll: true)\n"
+"  --python PATH             the sandboxes' Python (default /usr/bin/python3): python3,\n"
+"                            python, pip, pip3 and pytest run it, whatever this server's\n"
+"                            PATH; a command's PATH starts BIN:/usr/bin:/bin\n"
 "  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
 "  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
 "                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
@@ -95,7 +99,7 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
+    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_PYTHON, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -191,6 +195,7 @@ int main(int argc, char **argv)
         {"no-network", no_argument, NULL, OPT_NO_NETWORK},
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
+        {"python", required_argument, NULL, OPT_PYTHON},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
     const char *listen_arg = "127.0.0.1:3000";
     const char *root_arg = NULL;
     const char *fault_kinds = NULL;
+    const char *python = "/usr/bin/python3";
     double fault_rate = 0.0;
     long fault_seed = 1;
     char err[256];
@@ -273,6 +279,7 @@ int main(int argc, char **argv)
         case OPT_NO_CONFINE: c->confine = 0; break;
         case OPT_NO_NETWORK: c->no_network = 1; break;
         case OPT_EXEC_CANNED: c->exec_canned = optarg; break;
+        case OPT_PYTHON: python = optarg; break;
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
                 fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");
@@ -316,6 +323,15 @@ int main(int argc, char **argv)
         }
     }
 
+    if (dl_interp_init(python, err, sizeof(err)) != 0) {
+        fprintf(stderr, "daytona-local: %s\n", err);
+        return 2;
+    }
+    char sandbox_path[PATH_MAX * 2];
+    dl_interp_sandbox_path("$HOME", sandbox_path, sizeof(sandbox_path));
+    fprintf(stderr, "daytona-local: sandboxes' python: %s (%s); PATH=%s\n", dl_interp_python(),
+            dl_interp_version(), sandbox_path);
+
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -328,10 +344,12 @@ int main(int argc, char **argv)
     if (root_arg) {
         if (mkdir(root_arg, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
         if (!realpath(root_arg, c->root)) {
             fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
     } else {
@@ -341,6 +359,7 @@ int main(int argc, char **argv)
         if (!mkdtemp(tmpl) || !realpath(tmpl, c->root)) {
             fprintf(stderr, "daytona-local: cannot make a root directory %s: %s\n", tmpl,
                     strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
         c->root_owned = 1;
@@ -396,5 +415,6 @@ out:
     dl_faults_cleanup();
     if (c->root_owned)
         dl_rmtree(c->root);
+    dl_interp_cleanup();
     return status;
 }

@@ -41,4 +41,12 @@ int dl_parse_long(const char *s, long min, long max, long *out);
  * when name is a valid environment variable name [A-Za-z_][A-Za-z0-9_]*. */
 int dl_env_name_ok(const char *name);
 
+/* Runs path with argv and envp (NULL: an empty environment) in cwd (NULL:
+ * ours) and waits for it, capturing its stderr, and its stdout too when
+ * with_stdout, into buf (buflen > 0; NUL-terminated, cut at buflen - 1,
+ * trailing newlines removed). Returns its exit status (128 when a signal
+ * ended it), or -1 when it could not be started. */
+int dl_run_capture(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                   int with_stdout, char *buf, size_t buflen);
+
 #endif
