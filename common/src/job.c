@@ -1,7 +1,7 @@
 /* job.c: the job message of CONTRACT section 3: decode, validate, encode. */
 #include "atc/job.h"
-#include "json_pick.h"
 
+#include <jansson.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -297,6 +297,16 @@ static int check_kvs(const char *field, const struct atc_kv *kv, size_t n, size_
 }
 
 /* An optional str field, when present, must not be empty. */
+/* 1 when s is valid UTF-8, as jansson (which builds the Daytona requests)
+ * checks it. */
+static int utf8_valid(const char *s)
+{
+    json_t *v = json_stringn(s, strlen(s));
+    int ok = v != NULL;
+    json_decref(v);
+    return ok;
+}
+
 static int check_opt_str(const char *field, const char *s, char *err, size_t errlen)
 {
     if (s != NULL && s[0] == '\0') {
@@ -305,7 +315,7 @@ static int check_opt_str(const char *field, const char *s, char *err, size_t err
     }
     /* Both go into the JSON of a Daytona request, which must be UTF-8: a
      * request the client cannot build is a job that can never run. */
-    if (s != NULL && !atc_jpick_utf8_valid(s, strlen(s))) {
+    if (s != NULL && !utf8_valid(s)) {
         snprintf(err, errlen, "%s: must be valid UTF-8", field);
         return ATC_EINVAL;
     }
