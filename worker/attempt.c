@@ -31,11 +31,33 @@ static const char RUN_SH[] =
     "# directory must not exist yet (- for none).\n"
     "mkdir -p .atc || exit 125\n"
     "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
+    "# $5: an address the sandbox must not reach (- for none): the network block\n"
+    "# is checked before the job's code runs.\n"
+    "if [ \"$5\" != - ] && ! python3 -I -S .atc/probe.py \"$5\"; then\n"
+    "    echo " VERDICT_NETWORK_OPEN_MARK "; exit 125\n"
+    "fi\n"
     "{ python3 -I -S .atc/meter.py .atc/usage timeout -k 5 \"$1\""
     " sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
     " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
+
+/* Exits 0 once a TCP connection to argv[1] ("host:port") fails (the network
+ * is blocked), 1 when it still succeeds after 10 s (Daytona applies a block
+ * asynchronously: it is given that long). */
+static const char PROBE_PY[] =
+    "import socket, sys, time\n"
+    "host, port = sys.argv[1].rsplit(':', 1)\n"
+    "host = host.strip('[]')\n"
+    "end = time.time() + 10\n"
+    "while True:\n"
+    "    try:\n"
+    "        socket.create_connection((host, int(port)), timeout=1).close()\n"
+    "    except OSError:\n"
+    "        sys.exit(0)\n"
+    "    if time.time() > end:\n"
+    "        sys.exit(1)\n"
+    "    time.sleep(0.5)\n";
 
 /* Runs argv[2:] and writes what it and its waited-for descendants used to
  * argv[1]: "<largest resident set, bytes> <CPU ms, user + system>". Exits with
@@ -182,13 +204,14 @@ static int exec_timed_out(const struct try_ctx *t)
 /* Executes `sh .atc/run.sh` with cmd and a limit. The command's environment
  * is in .atc/env (do_upload); the request's envs carry only the command, for
  * the runner. Returns the client's code. */
-static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, unsigned limit_s,
+static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *probe,
+                       unsigned limit_s,
                        int *exit_code,
                        char **output, size_t *output_len, int *truncated,
                        struct verdict_header *h, char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
-    char runner[96 + VERDICT_REPORT_PATH_MAX];
+    char runner[96 + VERDICT_REPORT_PATH_MAX + 300];
     char *raw = NULL;
     size_t raw_len = 0;
     int raw_cut = 0;
@@ -198,8 +221,8 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, u
     size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
     size_t head = max > mark ? (max - mark) / 2 : max;
     size_t tail = max > mark ? max - mark - head : 0;
-    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s", limit_s, head, tail,
-             report ? report : "-");
+    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s", limit_s, head, tail,
+             report ? report : "-", probe && *probe ? probe : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
                           limit_s + 20, max + 128, exit_code, &raw, &raw_len, &raw_cut, err,
@@ -402,7 +425,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
 
 /* The worker's files beside the job's: the runner, the capper and the job's
  * environment for its command. */
-#define RUN_FILES 4
+#define RUN_FILES 5
 
 static int do_upload(struct try_ctx *t)
 {
@@ -430,6 +453,7 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
     files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
+    files[job->nfiles + 4] = (struct atc_job_file){".atc/probe.py", (unsigned char *)PROBE_PY, sizeof(PROBE_PY) - 1};
     long t0 = atc_clock_mono_ms();
     struct retry rt;
     retry_start(&rt, t->p, job->id, t->p->retry_max);
@@ -469,7 +493,7 @@ static int do_install(struct try_ctx *t)
     }
     long t0 = atc_clock_mono_ms();
     struct verdict_header h;
-    int rc = exec_runner(t, cmd, NULL, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
+    int rc = exec_runner(t, cmd, NULL, NULL, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
                          &h, err, sizeof(err));
     o->install_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
@@ -597,7 +621,8 @@ static int do_test(struct try_ctx *t)
     long t0 = atc_clock_mono_ms();
     int exit_code = -1;
     struct verdict_header h;
-    int rc = exec_runner(t, cmd, t->report, limit, &exit_code, &o->output, &o->output_len,
+    int rc = exec_runner(t, cmd, t->report, job->network_open ? NULL : t->p->probe_addr, limit,
+                         &exit_code, &o->output, &o->output_len,
                          &o->output_truncated, &h, err, sizeof(err));
     o->test_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
@@ -619,6 +644,18 @@ static int do_test(struct try_ctx *t)
     if (rc != 0) {
         set_fleet_error(o, rc, "running the tests", err);
         return rc;
+    }
+    if (exit_code == 125 && strncmp(o->output ? o->output : "", VERDICT_NETWORK_OPEN_MARK,
+                                    sizeof(VERDICT_NETWORK_OPEN_MARK) - 1) == 0) {
+        /* The job's code has not run: the runner stopped before it. */
+        o->status = "error";
+        o->reason = "network_not_blocked";
+        o->fleet_fault = 1;
+        o->network = NULL;
+        snprintf(o->error, sizeof(o->error),
+                 "the sandbox still reached %s 10 s after its network was blocked; the tests "
+                 "were not run", t->p->probe_addr);
+        return 1;
     }
     o->has_exit_code = 1;
     o->exit_code = exit_code;

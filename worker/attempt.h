@@ -22,6 +22,8 @@ struct attempt_params {
     size_t max_output_bytes;
     int allow_open_network;         /* ATC_ALLOW_OPEN_NETWORK: honour "network": "open" */
     const char *snapshot_allow;     /* ATC_SNAPSHOT_ALLOW: comma-separated; NULL or "": any */
+    const char *probe_addr;         /* "host:port" a blocked sandbox must not reach (the
+                                     * Daytona API's); NULL or "": no check */
     int retry_max;                  /* retries of a fleet fault, per call, and new
                                      * sandboxes after one, per job */
     /* Flags other threads set while the job runs; only read here. */

@@ -57,6 +57,10 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .retry_max = (int)cfg->retry_max,
         .allow_open_network = cfg->allow_open_network != 0,
         .snapshot_allow = cfg->snapshot_allow,
+        .probe_addr = verdict_probe_addr(cfg->daytona_api_url, ctx->probe_addr,
+                                         sizeof(ctx->probe_addr)) == 0
+                          ? ctx->probe_addr
+                          : NULL,
         .abandon = &ctx->abandon,
         .breaker = &ctx->breaker,
         .defer_delete = defer_delete,

@@ -202,6 +202,24 @@ int verdict_parse_header(const char *line, size_t len, struct verdict_header *h)
     return 0;
 }
 
+int verdict_probe_addr(const char *url, char *buf, size_t buflen)
+{
+    int https = strncmp(url, "https://", 8) == 0;
+    if (!https && strncmp(url, "http://", 7) != 0)
+        return -1;
+    const char *p = url + (https ? 8 : 7);
+    size_t n = strcspn(p, "/?#");
+    if (n == 0 || memchr(p, '@', n) != NULL)
+        return -1;
+    const char *close = p[0] == '[' ? memchr(p, ']', n) : NULL;
+    const char *colon = memchr(close ? close : p, ':', n - (size_t)((close ? close : p) - p));
+    if (p[0] == '[' && close == NULL)
+        return -1;
+    int w = colon ? snprintf(buf, buflen, "%.*s", (int)n, p)
+                  : snprintf(buf, buflen, "%.*s:%d", (int)n, p, https ? 443 : 80);
+    return w > 0 && (size_t)w < buflen ? 0 : -1;
+}
+
 int verdict_snapshot_allowed(const char *allow, const char *snapshot)
 {
     size_t n = strlen(snapshot);

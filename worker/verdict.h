@@ -61,6 +61,14 @@ struct verdict_header {
  * it is not such a line (h then says: report assumed, usage unknown). */
 int verdict_parse_header(const char *line, size_t len, struct verdict_header *h);
 
+/* What the runner prints, alone, when the sandbox still reaches the probe
+ * address after its network was blocked (the job's code has not run). */
+#define VERDICT_NETWORK_OPEN_MARK "ATC-NETWORK-NOT-BLOCKED"
+
+/* The "host:port" of an http(s) URL for the network probe (port 443 or 80
+ * when none), into buf. 0, or -1 when url has no usable host. */
+int verdict_probe_addr(const char *url, char *buf, size_t buflen);
+
 /* 1 when a job may name snapshot: allow is a comma-separated list of names
  * (spaces around a name ignored); NULL or "" allows any. */
 int verdict_snapshot_allowed(const char *allow, const char *snapshot);

@@ -172,6 +172,21 @@ static void verdict__snapshot_allow_list__takes_only_listed_names(void **state)
     assert_false(verdict_snapshot_allowed(",", ""));
 }
 
+static void verdict__probe_addr__is_the_url_host_and_port(void **state)
+{
+    char buf[64];
+    assert_int_equal(verdict_probe_addr("https://app.daytona.io/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "app.daytona.io:443");
+    assert_int_equal(verdict_probe_addr("http://127.0.0.1:3000/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "127.0.0.1:3000");
+    assert_int_equal(verdict_probe_addr("http://[::1]/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "[::1]:80");
+    assert_int_equal(verdict_probe_addr("http://[::1]:9/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "[::1]:9");
+    assert_int_equal(verdict_probe_addr("ftp://x/", buf, sizeof(buf)), -1);
+    assert_int_equal(verdict_probe_addr("http://u@h/", buf, sizeof(buf)), -1);
+}
+
 static void verdict__custom_cmd_failure__uses_the_report(void **state)
 {
     struct atc_junit_report r = {.total = 2, .passed = 1, .failed = 1};
@@ -295,6 +310,7 @@ int main(void)
         cmocka_unit_test(verdict__pytest_exit_codes__map_to_statuses),
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
         cmocka_unit_test(verdict__sigkill__is_failed_oom),
+        cmocka_unit_test(verdict__probe_addr__is_the_url_host_and_port),
         cmocka_unit_test(verdict__snapshot_allow_list__takes_only_listed_names),
         cmocka_unit_test(verdict__runner_header__is_parsed_or_refused),
         cmocka_unit_test(verdict__exit_zero_without_the_report__is_failed_no_report),
