@@ -195,7 +195,7 @@ long dl_confine_new_uid(void)
     return uid;
 }
 
-char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
+char **dl_confine_argv(const char *dir, const char *ro_dir, long uid, int no_net, const char *prog,
                        char *const argv[], const char **path)
 {
     size_t nargs = 0;
@@ -225,6 +225,10 @@ char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
     }
     if (no_net)
         ADD("--no-net");
+    if (ro_dir) {
+        ADD("--ro");
+        ADD(ro_dir);
+    }
     ADD("--");
     ADD(prog);
     for (size_t i = 1; i < nargs; i++)

@@ -10,6 +10,7 @@
  *                    PATH entries and PYENV_ROOT under it stay visible, read-only
  *     --uid N        (as root) the uid and gid the command runs as
  *     --no-net       a network namespace of its own with only loopback, up
+ *     --ro DIR       kept visible read-only, even under --root (a snapshot's packages)
  *     --procs N      RLIMIT_NPROC (processes and threads of the uid)
  *     --probe        set everything up, run nothing, print what is active
  *
@@ -51,6 +52,7 @@ struct jail {
     const char *dir;
     const char *root;
     const char *home;
+    const char *ro;             /* or NULL */
     long uid;                   /* -1: keep the caller's (user namespace) */
     int no_net;
     long procs;
@@ -113,6 +115,9 @@ static void parse_args(struct jail *j, int argc, char **argv)
         } else if (strcmp(a, "--root") == 0) {
             j->root = v;
             i++;
+        } else if (strcmp(a, "--ro") == 0) {
+            j->ro = v;
+            i++;
         } else if (strcmp(a, "--home") == 0) {
             j->home = v;
             i++;
@@ -131,6 +136,8 @@ static void parse_args(struct jail *j, int argc, char **argv)
         die("--dir must be an absolute path");
     if (j->root && j->root[0] != '/')
         die("--root must be an absolute path");
+    if (j->ro && j->ro[0] != '/')
+        die("--ro must be an absolute path");
     if (j->home && (j->home[0] != '/' || strcmp(j->home, "/") == 0))
         j->home = NULL;
     if (i >= argc && !j->probe)
@@ -259,6 +266,7 @@ static void setup_mounts(struct jail *j)
         die("make / private");
     collect_keeps(j);
     dir_fd = clone_tree(j->dir);
+    int ro_fd = j->ro ? clone_tree(j->ro) : -1;
     for (int k = 0; k < j->nkeep; k++)
         keep_fd[k] = clone_tree(j->keep[k]);
     mount_tmpfs("/tmp", "mode=1777,size=1g");
@@ -269,6 +277,8 @@ static void setup_mounts(struct jail *j)
     for (int k = 0; k < j->nkeep; k++)
         attach(keep_fd[k], j->keep[k], 1);
     attach(dir_fd, j->dir, 0);
+    if (ro_fd >= 0)
+        attach(ro_fd, j->ro, 1);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         die("mount /proc");
 }

@@ -3,6 +3,7 @@
 #include "confine.h"
 #include "faults.h"
 #include "sandbox.h"
+#include "snapshots.h"
 #include "server.h"
 #include "util.h"
 
@@ -85,6 +86,10 @@ static void usage(FILE *f)
 "  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
 "                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
 "                            as if the sandbox's CPU were on another machine\n"
+"  --snapshot-build-delay-ms MS  a snapshot build stays \"building\" this long before\n"
+"                            pip runs (tests of a builder killed mid-build)\n"
+"  --snapshot-quota N        snapshots pending, building or active at most (default 100,\n"
+"                            as Daytona Cloud; 0: no limit); beyond it 400 quota exceeded\n"
 "  --help                    this text\n"
 "\n"
 "Test endpoints (no auth): GET /_local/stats; POST /_local/faults {\"next\":[{...}]} queues\n"
@@ -95,7 +100,8 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
+    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_SNAPSHOT_BUILD_DELAY, OPT_SNAPSHOT_QUOTA,
+    OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -191,6 +197,8 @@ int main(int argc, char **argv)
         {"no-network", no_argument, NULL, OPT_NO_NETWORK},
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
+        {"snapshot-build-delay-ms", required_argument, NULL, OPT_SNAPSHOT_BUILD_DELAY},
+        {"snapshot-quota", required_argument, NULL, OPT_SNAPSHOT_QUOTA},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -213,6 +221,7 @@ int main(int argc, char **argv)
     c->max_body_bytes = (size_t)512 << 20;
     c->confine = 1;
     c->max_procs = 512;
+    c->snapshot_quota = 100;
     const char *env_key = getenv("DAYTONA_LOCAL_API_KEY");
     if (env_key)
         snprintf(c->api_key, sizeof(c->api_key), "%s", env_key);
@@ -273,6 +282,16 @@ int main(int argc, char **argv)
         case OPT_NO_CONFINE: c->confine = 0; break;
         case OPT_NO_NETWORK: c->no_network = 1; break;
         case OPT_EXEC_CANNED: c->exec_canned = optarg; break;
+        case OPT_SNAPSHOT_BUILD_DELAY:
+            if (parse_ms("--snapshot-build-delay-ms", optarg, &c->snapshot_build_delay_ms))
+                return 2;
+            break;
+        case OPT_SNAPSHOT_QUOTA:
+            if (dl_parse_long(optarg, 0, 100000, &c->snapshot_quota) != 0) {
+                fprintf(stderr, "daytona-local: --snapshot-quota must be 0..100000\n");
+                return 2;
+            }
+            break;
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
                 fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");
@@ -390,6 +409,7 @@ out:
     dl_sandbox_kill_all();
     if (d)
         MHD_stop_daemon(d);
+    dl_snapshot_shutdown();
     if (lfd >= 0)
         close(lfd);
     dl_sandbox_shutdown();

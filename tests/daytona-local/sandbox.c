@@ -2,6 +2,7 @@
 #include "sandbox.h"
 #include "confine.h"
 #include "server.h"
+#include "snapshots.h"
 #include "util.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ struct dl_sandbox {
     pid_t *pgids;                       /* process groups of its commands */
     long uid;                           /* its own uid when confined as root, else -1 */
     int no_net;                         /* networkBlockAll or --no-network */
+    struct dl_snapshot *snap;           /* the snapshot it was made from, or NULL */
     size_t npgids, cap_pgids;
 };
 
@@ -79,6 +81,7 @@ static void sandbox_free(struct dl_sandbox *sb)
     json_decref(sb->labels);
     json_decref(sb->env);
     json_decref(sb->echo);
+    dl_snapshot_release(sb->snap);
     free(sb->pgids);
     free(sb);
 }
@@ -196,6 +199,13 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         goto out;
     }
     sb->no_net = json_is_true(v) || g_dl_cfg.no_network;
+    /* A snapshot of ours gives its packages; another name is the default image. */
+    v = json_object_get(body, "snapshot");
+    if (json_is_string(v)) {
+        rc = dl_snapshot_acquire(json_string_value(v), &sb->snap, err, errlen);
+        if (rc < 0)
+            goto out;
+    }
     sb->echo = json_object();
     rc = -500;
     if (!sb->name || !sb->labels || !sb->env || !sb->echo) {
@@ -219,6 +229,10 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         snprintf(err, errlen, "cannot give the sandbox directory to uid %ld: %s", sb->uid,
                  strerror(errno));
         rmdir(sb->dir);
+        goto out;
+    }
+    if (sb->snap && dl_snapshot_attach(sb->snap, sb->dir, sb->uid, err, errlen) != 0) {
+        dl_rmtree(sb->dir);
         goto out;
     }
 
@@ -755,7 +769,8 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
         goto out;
     }
     if (dl_confine_mode() == DL_CONFINE_JAIL) {
-        jail_argv = dl_confine_argv(sb->dir, sb->uid, sb->no_net, prog, argv, &spawn_path);
+        jail_argv = dl_confine_argv(sb->dir, sb->snap ? dl_snapshot_site(sb->snap) : NULL,
+                                    sb->uid, sb->no_net, prog, argv, &spawn_path);
         if (!jail_argv) {
             snprintf(err, errlen, "out of memory");
             goto out;

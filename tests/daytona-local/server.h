@@ -34,6 +34,8 @@ struct dl_config {
     long max_procs;             /* RLIMIT_NPROC per sandbox (confined) */
     const char *exec_canned;    /* --exec-canned: every execute answers exit 0 and this
                                  * without running anything; NULL: run commands */
+    long snapshot_build_delay_ms;   /* a snapshot build waits this long in "building" */
+    long snapshot_quota;            /* snapshots pending/building/active at most; 0: no limit */
 };
 
 extern struct dl_config g_dl_cfg;

@@ -214,3 +214,14 @@ int dl_env_name_ok(const char *name)
             return 0;
     return 1;
 }
+
+int dl_split_id_action(const char *rest, char *id, size_t idlen, const char **action)
+{
+    size_t n = strcspn(rest, "/");
+    if (n == 0 || n >= idlen)
+        return -1;
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    *action = rest[n] ? rest + n + 1 : "";
+    return 0;
+}
