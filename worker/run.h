@@ -10,6 +10,7 @@
 #include "atc/job.h"
 #include "atc/junit.h"
 #include "breaker.h"
+#include "envs.h"
 
 /* What the run needs from the worker's configuration. */
 struct run_params {
@@ -34,6 +35,11 @@ struct run_params {
      * when it did. May be NULL: the reaper's sweep then finds it by age. */
     int (*defer_delete)(void *arg, const char *sandbox_id);
     void *defer_delete_arg;
+    /* The job's dependency environment (envs_prepare), or NULL: hit, built
+     * and waited create the sandbox from it and skip pip; failed ends the job
+     * as deps_failed without a sandbox; fallback installs as before. */
+    const struct envs_job *env;
+    const char *pip_index_url;      /* the in-sandbox pip's --index-url, or NULL */
 };
 
 struct run_outcome {
@@ -54,6 +60,12 @@ struct run_outcome {
     char sandbox_id[128];
     int tries;                      /* sandboxes used, from 1 */
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
+    /* The dependency environment (p->env), for the result. */
+    const char *env_name;           /* NULL: the job has none */
+    const char *env_status;         /* envs_status_name */
+    long env_build_ms;              /* -1: neither built nor waited */
+    char *env_freeze;               /* pip freeze of the environment (malloc'd) or NULL */
+    int env_freeze_new;             /* 1: read in this run (not yet in Redis) */
 };
 
 /* Runs job as attempt number attempt. A call failing with a fleet fault is

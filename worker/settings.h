@@ -30,6 +30,13 @@ struct worker_settings {
     long long sandbox_create_timeout_s;
     long long retry_max;
     long long reaper_interval_s;
+    /* Dependency environments (worker/envs.c). */
+    char *envs;
+    long long env_max;
+    char *env_base_image;
+    char *pip_index_url;
+    long long env_build_timeout_s;
+    long long env_fail_ttl_s;
 };
 
 extern const struct atc_opt worker_settings_table[];
