@@ -19,6 +19,7 @@
 #include "atc/kafka.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "env.h"
 #include "render.h"
 #include "replay.h"
 #include "watch.h"
@@ -43,6 +44,7 @@ static const char main_usage[] =
     "  watch    print one line per job as it finishes\n"
     "  stats    jobs by status over a window, and the workers' lag\n"
     "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
+    "  env      the fleet's dependency environments: env ls | env build DEP... | env rm NAME\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
     "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
@@ -1047,6 +1049,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "replay-dlq") == 0)
         return cmd_replay_dlq(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "env") == 0)
+        return env_cmd(argc - i - 1, argv + i + 1, cc.json);
     if (strcmp(argv[i], "help") == 0) {
         fputs(main_usage, stdout);
         return 0;

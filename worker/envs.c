@@ -263,6 +263,18 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
     }
 }
 
+/* Why job cannot share an environment (it names its own snapshot, or its env
+ * sets PIP_* variables, which pip in its sandbox would obey), or NULL. */
+static const char *own_install(const struct atc_job *job)
+{
+    if (job->snapshot)
+        return "the job names its own snapshot";
+    for (size_t i = 0; i < job->nenv; i++)
+        if (strncmp(job->env[i].key, "PIP_", 4) == 0)
+            return "the job's env sets PIP_* variables for its pip";
+    return NULL;
+}
+
 int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_results *r,
                  const struct atc_job *job, int (*stop)(void *), void *stop_arg,
                  struct envs_job *ej)
@@ -280,12 +292,14 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
                             sizeof(err)) != 0)
         return fallback(ej, job->id, err);
     snprintf(ej->name, sizeof(ej->name), "%s", key.name);
-    if (job->snapshot) {
-        /* Its own image: the environment's base would not be it. */
+    const char *own = own_install(job);
+    if (own) {
+        /* Its own image, or its own say in how pip installs: no shared build
+         * would be what its pip would do. */
         atc_env_key_cleanup(&key);
         ej->name[0] = '\0';
         ej->status = ENVS_FALLBACK;
-        snprintf(ej->why, sizeof(ej->why), "the job names its own snapshot");
+        snprintf(ej->why, sizeof(ej->why), "%s", own);
         return 0;
     }
     if (!p->enabled) {

@@ -1,6 +1,7 @@
 /* reaper.c: deleting leaked sandboxes of this fleet. */
 #include "reaper.h"
 
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "atc/error.h"
 #include "atc/log.h"
+#include "envs.h"
 #include "jobs.h"
 #include "metrics.h"
 
@@ -231,6 +233,12 @@ static void *reaper_main(void *arg)
                               err, sizeof(err));
             if (rc < 0)
                 ATC_WARN(NULL, "reaper: listing sandboxes failed: %s", err);
+            /* Environments' snapshots left in error or build_failed (envs.c). */
+            rc = envs_reap(r->d, err, sizeof(err));
+            if (rc > 0)
+                ATC_INFO(NULL, "reaper: deleted %d failed environment snapshot(s)", rc);
+            else if (rc < 0 && rc != ATC_ENOTFOUND)
+                ATC_DEBUG(NULL, "reaper: listing snapshots failed: %s", err);
             next_sweep = mono_ms() + interval_ms;
         }
         retry_deferred(r, 0);

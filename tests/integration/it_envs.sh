@@ -130,4 +130,18 @@ it_assert_contains "$(jq -r .env_freeze <<<"$R")" "atc-demo-b==2.0" "env_freeze 
 [[ "$(it_metric "$WORKER_HTTP" 'atc_env_fallbacks_total')" -ge 1 ]] ||
     it_fail "the fallback metric did not count it: $(curl -fsS "$WORKER_HTTP/metrics" | grep env)"
 it_wait_eq 15 "no live sandbox" 0 it_daytona_live
+
+it_log "atc env ls | rm | build"
+it_expect_exit 0 it_atc env ls --json
+it_assert_eq "$(jq -r '[.[] | select(.state == "active" and .snapshot == "active")] | length' <<<"$IT_OUT")" 3 \
+    "active environments listed"
+gone=$(jq -r '.[0].name' <<<"$IT_OUT")
+it_expect_exit 0 it_atc env rm "$gone"
+it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 2/2 "environments after rm"
+it_expect_exit 0 it_atc env build atc-demo-c --json
+it_assert_eq "$(jq -r .env_status <<<"$IT_OUT")" built "env build's status"
+it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 3/3 "environments after build"
+it_expect_exit 3 it_atc env build atc-no-such-pkg==9.9
+it_assert_contains "$IT_OUT" "failed" "env build of an uninstallable set"
+it_expect_exit 2 it_atc env rm not-an-env-name
 it_log "ok"
