@@ -207,6 +207,11 @@ int env_cmd(int argc, char **argv, int as_json)
         fputs(env_usage, stderr);
         goto out;
     }
+    if (strcmp(sub, "rm") == 0 && !atc_env_name_valid(rest[1])) {
+        fprintf(stderr, "atc: env rm: \"%s\" is not an environment name (atc-env-<16 hex>)\n",
+                rest[1]);
+        goto out;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     r = atc_results_new(atc_env_or("ATC_REDIS_URL", "redis://127.0.0.1:6379/0"), 5000, err,
                         sizeof(err));
