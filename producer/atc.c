@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "atc/client.h"
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/job.h"
 #include "atc/kafka.h"
@@ -949,9 +950,7 @@ static int cmd_replay_dlq(int argc, char **argv, struct cli_common *cc)
                 goto out;
             }
         } else if ((m = opt_value(argc, argv, &i, "--since", &val)) != 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+            uint64_t now_ms = (uint64_t)atc_clock_wall_ms();
             if (m < 0) {
                 status = usage_error("replay-dlq", "--since wants a time or a duration");
                 goto out;

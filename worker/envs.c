@@ -1,12 +1,11 @@
 /* envs.c: dependency environments built once per fleet (see envs.h). */
 #include "envs.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "atc/clock.h"
 #include "atc/daytona_snapshot.h"
 #include "atc/env_store.h"
 #include "atc/error.h"
@@ -22,44 +21,15 @@
 /* A lease outlives the job's longest run by this much. */
 #define ENVS_LEASE_MARGIN_MS 120000LL
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps ms in slices; 1 when stop said stop. */
 static int pause_ms(long ms, int (*stop)(void *), void *arg)
 {
     for (long slept = 0; slept < ms; slept += ENVS_SLICE_MS) {
         if (stop && stop(arg))
             return 1;
-        long part = ms - slept < ENVS_SLICE_MS ? ms - slept : ENVS_SLICE_MS;
-        struct timespec ts = {.tv_sec = part / 1000, .tv_nsec = (part % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        atc_clock_sleep_ms(ms - slept < ENVS_SLICE_MS ? ms - slept : ENVS_SLICE_MS);
     }
     return stop && stop(arg);
-}
-
-const char *envs_status_name(enum envs_status s)
-{
-    switch (s) {
-    case ENVS_HIT: return "hit";
-    case ENVS_BUILT: return "built";
-    case ENVS_WAITED: return "waited";
-    case ENVS_FALLBACK: return "fallback";
-    case ENVS_FAILED: return "failed";
-    default: return NULL;
-    }
 }
 
 void envs_job_cleanup(struct envs_job *ej)
@@ -85,7 +55,7 @@ static void lease(const struct envs_params *p, struct atc_results *r, const stru
                   struct envs_job *ej)
 {
     char err[256];
-    long long until = wall_ms() + p->max_job_s * 1000LL + ENVS_LEASE_MARGIN_MS;
+    long long until = atc_clock_wall_ms() + p->max_job_s * 1000LL + ENVS_LEASE_MARGIN_MS;
     if (atc_env_store_use(r, ej->name, job->id, until, err, sizeof(err)) == 0)
         ej->leased = 1;
     else
@@ -158,7 +128,7 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
     struct atc_snapshot s;
     char err[1024];
     char *dockerfile = NULL;
-    long long t0 = mono_ms();
+    long long t0 = atc_clock_mono_ms();
     int rc, created = 0, retried = 0;
 
     dockerfile = atc_env_dockerfile(key, &base, err, sizeof(err));
@@ -209,7 +179,7 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
     /* Poll to the end, renewing the claim. */
     for (;;) {
         if (strcmp(s.state, "active") == 0) {
-            ej->build_ms = (long)(mono_ms() - t0);
+            ej->build_ms = (long)(atc_clock_mono_ms() - t0);
             if (atc_env_store_finish(r, ej->name, token, "active", s.id, NULL, ej->build_ms,
                                      p->fail_ttl_s, err, sizeof(err)) != 0)
                 ATC_WARN(job->id, "environment %s: recording it: %s", ej->name, err);
@@ -220,7 +190,7 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
         }
         if (strcmp(s.state, "build_failed") == 0) {
             const char *why = s.error_reason[0] ? s.error_reason : "the build failed";
-            ej->build_ms = (long)(mono_ms() - t0);
+            ej->build_ms = (long)(atc_clock_mono_ms() - t0);
             ej->status = ENVS_FAILED;
             ej->error = strdup(why);
             if (atc_env_store_finish(r, ej->name, token, "failed", s.id, why, ej->build_ms,
@@ -239,7 +209,7 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
             atc_daytona_snapshot_delete(d, s.id, err, sizeof(err));
             return fallback(ej, job->id, why);
         }
-        if (mono_ms() > deadline) {
+        if (atc_clock_mono_ms() > deadline) {
             char why[200];
             snprintf(why, sizeof(why), "its build did not finish within %ld s (state %s)",
                      p->build_timeout_s, s.state);
@@ -310,7 +280,7 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
         return 0;
     }
     snprintf(token, sizeof(token), "%s/%s/%u", p->worker_id, job->id, (unsigned)rand());
-    long long t0 = mono_ms();
+    long long t0 = atc_clock_mono_ms();
     long long deadline = t0 + p->build_timeout_s * 1000LL;
     for (;;) {
         struct atc_env_state st;
@@ -321,7 +291,7 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
         }
         if (strcmp(st.state, "active") == 0) {
             ej->status = waited ? ENVS_WAITED : ENVS_HIT;
-            ej->build_ms = waited ? (long)(mono_ms() - t0) : -1;
+            ej->build_ms = waited ? (long)(atc_clock_mono_ms() - t0) : -1;
             ej->freeze = st.freeze;
             st.freeze = NULL;
             atc_env_state_cleanup(&st);
@@ -353,7 +323,7 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
                 break;
         }
         waited = 1;
-        if (mono_ms() > deadline) {
+        if (atc_clock_mono_ms() > deadline) {
             char why[200];
             snprintf(why, sizeof(why), "another worker's build did not finish within %ld s",
                      p->build_timeout_s);

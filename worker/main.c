@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/kafka.h"
 #include "atc/log.h"
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
     if (atc_sha256_prepare() != 0)
         ATC_WARN(NULL, "libcrypto could not fetch SHA-256 up front; each digest will try again");
     metrics_init();
-    hs.heartbeat_ms = http_now_ms();
+    hs.heartbeat_ms = atc_clock_mono_ms();
 
     if (*cfg.http_addr) {
         http = http_start(cfg.http_addr, &hs, err, sizeof(err));
@@ -133,7 +134,7 @@ int main(int argc, char **argv)
             goto out;
         if (waited == 0)
             ATC_WARN(NULL, "waiting for redis: %s", err);
-        hs.heartbeat_ms = http_now_ms();
+        hs.heartbeat_ms = atc_clock_mono_ms();
         sleep(1);
     }
     hs.redis_ok = 1;
@@ -181,10 +182,10 @@ int main(int argc, char **argv)
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
 
-    long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
+    long long last_ping = atc_clock_mono_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
         consumer_turn(cons, 50, breaker_is_open(&ctx.breaker), 0);
-        long long now = http_now_ms();
+        long long now = atc_clock_mono_ms();
         hs.heartbeat_ms = now;
         hs.in_group = consumer_in_group(cons);
         if (now - last_ping >= 2000) {
@@ -206,10 +207,10 @@ int main(int argc, char **argv)
     ctx.stopping = 1;
     ATC_INFO(NULL, "stopping: %zu job(s) in flight, %lld s of grace", consumer_inflight(cons),
              cfg.shutdown_grace_s);
-    long long deadline = http_now_ms() + cfg.shutdown_grace_s * 1000;
-    while (consumer_inflight(cons) > 0 && http_now_ms() < deadline) {
+    long long deadline = atc_clock_mono_ms() + cfg.shutdown_grace_s * 1000;
+    while (consumer_inflight(cons) > 0 && atc_clock_mono_ms() < deadline) {
         consumer_turn(cons, 50, 1, 1);
-        hs.heartbeat_ms = http_now_ms();
+        hs.heartbeat_ms = atc_clock_mono_ms();
     }
     if (consumer_inflight(cons) > 0) {
         ATC_WARN(NULL, "grace period over: abandoning %zu job(s)", consumer_inflight(cons));
@@ -217,10 +218,10 @@ int main(int argc, char **argv)
         pool_each_state(pool, jobs_abandon_sandbox, NULL);
         /* A thread may be blocked in a call that does not look at the abandon
          * (a long HTTP request, a sleep): wait for it only so long. */
-        long long limit = http_now_ms() + ABANDON_WAIT_MS;
-        while (consumer_inflight(cons) > 0 && http_now_ms() < limit) {
+        long long limit = atc_clock_mono_ms() + ABANDON_WAIT_MS;
+        while (consumer_inflight(cons) > 0 && atc_clock_mono_ms() < limit) {
             consumer_turn(cons, 50, 1, 1);
-            hs.heartbeat_ms = http_now_ms();
+            hs.heartbeat_ms = atc_clock_mono_ms();
         }
         if (consumer_inflight(cons) > 0) {
             ATC_ERROR(NULL, "%zu job(s) still running %d s after the abandon: closing the consumer "

@@ -1,6 +1,6 @@
 /* verdict.h: the decisions of a job run, kept apart from the network: the
- * default test command, the status and reason a run earns, the backoff of a
- * retried fleet fault, and the sandbox name of an attempt. */
+ * default test command, the status and reason a run earns, and the sandbox
+ * name of an attempt. (The backoff of a retried fault is retry.h's.) */
 #ifndef ATC_WORKER_VERDICT_H
 #define ATC_WORKER_VERDICT_H
 
@@ -35,11 +35,6 @@ int verdict_install_cmd(const struct atc_job *job, const char *index_url, char *
 /* The verdict of a test command that ran: custom is 1 for a job's own cmd;
  * report is NULL when no JUnit report could be read. */
 struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report);
-
-/* Milliseconds to wait before retry number tries (1 for the first retry):
- * exponential from 500 ms, capped at 30 s, with jitter in [50%, 100%]; a
- * server's retry_after_s (>= 0) is honoured as a floor. rnd is a random value. */
-long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd);
 
 /* The sandbox name of a job's attempt and try, one form for every id:
  * "atc-<clean>-<hash>-<attempt>-<try>", where clean is the id's first 24

@@ -5,6 +5,8 @@
 #include "snapshots.h"
 #include "util.h"
 
+#include "atc/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -215,9 +217,9 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
     for (size_t i = 0; i < sizeof(echoed) / sizeof(echoed[0]); i++)
         if ((v = json_object_get(body, echoed[i])) && !json_is_null(v))
             json_object_set_new(sb->echo, echoed[i], json_deep_copy(v));
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     sb->created_wall = sb->updated_wall - g_dl_cfg.created_ago_ms;
-    sb->ready_mono = g_dl_cfg.create_starting ? dl_mono_ms() + g_dl_cfg.start_delay_ms : 0;
+    sb->ready_mono = g_dl_cfg.create_starting ? atc_clock_mono_ms() + g_dl_cfg.start_delay_ms : 0;
     if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/%s", g_dl_cfg.root, sb->id) >=
             sizeof(sb->dir) || mkdir(sb->dir, 0755) != 0) {
         snprintf(err, errlen, "cannot make the sandbox directory %s: %s", sb->dir, strerror(errno));
@@ -300,8 +302,7 @@ static void remove_dir(const char *dir)
 {
     /* A process killed a moment ago may still be finishing a write. */
     for (int i = 0; i < 5 && dl_rmtree(dir) != 0; i++) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        atc_clock_sleep_ms(50);
     }
 }
 
@@ -338,7 +339,7 @@ int dl_sandbox_delete(const char *id_or_name, const char *toolbox_url, json_t **
         sb->next->prev = sb->prev;
     sb->prev = sb->next = NULL;
     sb->live = 0;
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     kill_groups_locked(sb);
     g_live--;
     g_deleted++;
@@ -358,7 +359,7 @@ void dl_sandbox_stop(struct dl_sandbox *sb)
 {
     pthread_mutex_lock(&g_lock);
     sb->stopped = 1;
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     kill_groups_locked(sb);
     pthread_mutex_unlock(&g_lock);
 }
@@ -367,7 +368,7 @@ void dl_sandbox_start(struct dl_sandbox *sb)
 {
     pthread_mutex_lock(&g_lock);
     sb->stopped = 0;
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -376,7 +377,7 @@ static const char *state_locked(const struct dl_sandbox *sb)
 {
     if (sb->stopped)
         return "stopped";
-    if (sb->ready_mono && dl_mono_ms() < sb->ready_mono)
+    if (sb->ready_mono && atc_clock_mono_ms() < sb->ready_mono)
         return "starting";
     return "started";
 }
@@ -800,10 +801,10 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
     }
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (timeout_s > 0)
-        deadline = dl_mono_ms() + timeout_s * 1000;
+        deadline = atc_clock_mono_ms() + timeout_s * 1000;
 
     while (out_open || !exited) {
-        int64_t now = dl_mono_ms();
+        int64_t now = atc_clock_mono_ms();
         if (deadline && now >= deadline && !exited) {
             res->timed_out = 1;
             break;
@@ -865,7 +866,7 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
             pid_t w = waitpid(pid, &status, WNOHANG);
             if (w == pid) {
                 exited = 1;
-                grace_end = dl_mono_ms() + EXIT_GRACE_MS;
+                grace_end = atc_clock_mono_ms() + EXIT_GRACE_MS;
                 if (in_pipe[1] >= 0) {
                     close(in_pipe[1]);
                     in_pipe[1] = -1;

@@ -3,6 +3,8 @@
 #include "snapshots.h"
 #include "util.h"
 
+#include "atc/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -95,7 +97,7 @@ static struct dl_snapshot *find_locked(const char *ref)
 static void set_state_locked(struct dl_snapshot *s, const char *state)
 {
     snprintf(s->state, sizeof(s->state), "%s", state);
-    s->updated_wall = dl_wall_ms();
+    s->updated_wall = atc_clock_wall_ms();
 }
 
 int dl_snapshot_acquire(const char *ref, struct dl_snapshot **out, char *err, size_t errlen)
@@ -113,7 +115,7 @@ int dl_snapshot_acquire(const char *ref, struct dl_snapshot **out, char *err, si
         return -400;
     }
     s->refs++;
-    s->last_used_wall = dl_wall_ms();
+    s->last_used_wall = atc_clock_wall_ms();
     *out = s;
     pthread_mutex_unlock(&g_lock);
     return 0;
@@ -746,7 +748,7 @@ static enum MHD_Result snapshot_create(struct dl_req *r)
                                  "builds snapshots that pip install packages");
         goto out;
     }
-    s->created_wall = s->updated_wall = s->last_used_wall = dl_wall_ms();
+    s->created_wall = s->updated_wall = s->last_used_wall = atc_clock_wall_ms();
     snprintf(s->state, sizeof(s->state), "pending");
     pthread_mutex_lock(&g_lock);
     long count = 0;

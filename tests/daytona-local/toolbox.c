@@ -4,6 +4,8 @@
 #include "sandbox.h"
 #include "util.h"
 
+#include "atc/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -353,7 +355,7 @@ static int emit_error(struct dl_req *r, struct dl_buf *out, const char *path, in
                       const char *code, const char *message)
 {
     char ts[40];
-    dl_iso_time(dl_wall_ms(), ts, sizeof(ts));
+    dl_iso_time(atc_clock_wall_ms(), ts, sizeof(ts));
     json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "statusCode", status, "message",
                           message, "code", code, "timestamp", ts, "path", "/files/bulk-download",
                           "method", r->method, "source", "DAYTONA_DAEMON");

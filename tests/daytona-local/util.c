@@ -2,6 +2,8 @@
 #include "util.h"
 #include "server.h"
 
+#include "atc/clock.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -75,9 +77,14 @@ void dl_uuid4(char out[37])
                 continue;
             /* No entropy source: fall back to the clock, still unique enough
              * for a local test server. */
-            int64_t t = dl_mono_ms() ^ dl_wall_ms();
-            for (size_t i = got; i < sizeof(r); i++)
-                r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)rand();
+            static _Atomic uint64_t counter;
+            uint64_t t = (uint64_t)(atc_clock_mono_ms() ^ atc_clock_wall_ms()) ^ (counter++ << 40);
+            for (size_t i = got; i < sizeof(r); i++) {
+                t ^= t << 13; /* xorshift64 */
+                t ^= t >> 7;
+                t ^= t << 17;
+                r[i] = (unsigned char)t;
+            }
             break;
         }
         got += (size_t)n;
@@ -88,20 +95,6 @@ void dl_uuid4(char out[37])
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
              r[12], r[13], r[14], r[15]);
-}
-
-int64_t dl_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t dl_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void dl_iso_time(int64_t wall_ms, char *out, size_t outlen)
@@ -177,15 +170,14 @@ fail:
 
 void dl_sleep_ms(long ms)
 {
-    int64_t end = dl_mono_ms() + ms;
+    int64_t end = atc_clock_mono_ms() + ms;
     while (!g_dl_stopping) {
-        int64_t left = end - dl_mono_ms();
+        int64_t left = end - atc_clock_mono_ms();
         if (left <= 0)
             break;
         if (left > 100)
             left = 100;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000L};
-        nanosleep(&ts, NULL);
+        atc_clock_sleep_ms(left);
     }
 }
 

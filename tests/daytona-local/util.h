@@ -24,10 +24,6 @@ void dl_buf_free(struct dl_buf *b);
 /* Writes a fresh random UUID v4 (37 bytes with the NUL) into out. */
 void dl_uuid4(char out[37]);
 
-/* Milliseconds of the monotonic clock, and of the wall clock since the epoch. */
-int64_t dl_mono_ms(void);
-int64_t dl_wall_ms(void);
-
 /* Formats wall-clock ms as 2026-06-20T10:00:00.000Z into out (>= 32 bytes). */
 void dl_iso_time(int64_t wall_ms, char *out, size_t outlen);
 

@@ -85,17 +85,6 @@ static void verdict__custom_cmd_failure__uses_the_report(void **state)
     assert_string_equal(v.reason, "command_failed");
 }
 
-static void verdict__backoff__grows_is_capped_and_honours_retry_after(void **state)
-{
-    long first = verdict_backoff_ms(1, -1, 0);
-    long later = verdict_backoff_ms(5, -1, 0);
-    assert_true(first >= 250 && first <= 500);
-    assert_true(later > first);
-    for (unsigned rnd = 0; rnd < 1000; rnd += 97)
-        assert_true(verdict_backoff_ms(50, -1, rnd) <= 30000);
-    assert_true(verdict_backoff_ms(1, 7.0, 0) >= 7000);
-}
-
 /* 1 when name keeps to lower-case letters, digits and dashes, at most 63 long. */
 static int name_is_tame(const char *name)
 {
@@ -207,7 +196,6 @@ int main(void)
         cmocka_unit_test(verdict__install_cmd__targets_the_sandbox_dir),
         cmocka_unit_test(verdict__pytest_exit_codes__map_to_statuses),
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
-        cmocka_unit_test(verdict__backoff__grows_is_capped_and_honours_retry_after),
         cmocka_unit_test(verdict__sandbox_name__is_stable_and_distinct_per_attempt),
         cmocka_unit_test(verdict__sandbox_name__has_one_form_with_sha256_of_the_id),
         cmocka_unit_test(verdict__sandbox_name__cannot_be_forged_by_a_crafted_id),
