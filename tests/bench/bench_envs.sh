@@ -68,7 +68,9 @@ one() {
 import sys, redis
 port, prefix, count, sset, mode, load = sys.argv[1:]
 r = redis.Redis(port=int(port), decode_responses=True)
-rows = [r.hgetall("atc:result:%s-%d" % (prefix, i)) for i in range(1, int(count) + 1)]
+F = ["finished_ms", "submitted_ms", "duration_ms", "env_build_ms", "test_ms", "env_status"]
+rows = [{k: v for k, v in zip(F, r.hmget("atc:result:%s-%d" % (prefix, i), F)) if v is not None}
+        for i in range(1, int(count) + 1)]
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, max(0, int(round(p / 100.0 * (len(v) - 1)))))]
