@@ -237,7 +237,7 @@ static int pip_option_ok(const char *o, int *with_value)
 {
     static const char *const flags[] = {"--pre", "--no-cache-dir", "--upgrade", "-U",
                                         "--no-input", "--disable-pip-version-check",
-                                        "--no-color", "-q", "--quiet", "--no-deps"};
+                                        "--no-color", "-q", "--quiet", "--no-deps", "--no-index"};
     static const char *const valued[] = {"--index-url", "-i", "--extra-index-url",
                                          "--find-links", "-f", "--trusted-host",
                                          "--only-binary", "--no-binary", "--timeout",
