@@ -219,7 +219,7 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
             return ATC_ECANCELED;
         int claimed = 0;
         if (atc_env_store_claim(r, ej->name, token, ENVS_CLAIM_TTL_MS, &claimed, err,
-                                sizeof(err)) == 0 && !claimed) {
+                                sizeof(err)) == 0 && claimed != 1) {
             ATC_WARN(job->id, "environment %s: lost the build claim; waiting instead", ej->name);
             return 1;
         }
@@ -317,7 +317,9 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
             rc = fallback(ej, job->id, err);
             break;
         }
-        if (claimed) {
+        if (claimed == 2)
+            continue; /* the build ended since the read: read again */
+        if (claimed == 1) {
             rc = build(p, d, r, job, &key, token, deadline, stop, stop_arg, ej);
             if (rc != 1)
                 break;
@@ -355,6 +357,12 @@ void envs_finish(const struct envs_params *p, struct atc_daytona *d, struct atc_
     if (ej->leased && atc_env_store_use(r, ej->name, job->id, 0, err, sizeof(err)) != 0)
         ATC_WARN(job->id, "environment %s: ending its lease: %s", ej->name, err);
     ej->leased = 0;
+    if (ej->lost && ej->name[0]) {
+        ATC_WARN(job->id, "environment %s: its snapshot is gone; forgetting it", ej->name);
+        if (atc_env_store_forget(r, ej->name, err, sizeof(err)) != 0)
+            ATC_WARN(job->id, "environment %s: forgetting it: %s", ej->name, err);
+        return;
+    }
     if (p->enabled && (ej->status == ENVS_HIT || ej->status == ENVS_BUILT ||
                        ej->status == ENVS_WAITED))
         collect(d, r, p->max, job->id);

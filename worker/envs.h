@@ -42,6 +42,8 @@ struct envs_job {
     char *error;                    /* FAILED: pip's output (malloc'd) */
     char why[160];                  /* FALLBACK: why */
     int leased;
+    int lost;                       /* set by the caller: the service refused its
+                                     * snapshot; envs_finish forgets the state */
 };
 
 /* The name of a status for results ("hit", "built", "waited", "fallback",
@@ -65,8 +67,10 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
 /* Remembers the pip freeze a job read from its environment (first one wins). */
 void envs_store_freeze(struct atc_results *r, const struct envs_job *ej, const char *freeze);
 
-/* Ends the job's lease on its environment, then drops the least recently
- * used environments beyond p->max that no job uses (their snapshots deleted). */
+/* Ends the job's lease on its environment (and forgets the environment when
+ * ej->lost, so that the next job builds it again), then drops the least
+ * recently used environments beyond p->max that no job uses (their snapshots
+ * deleted). */
 void envs_finish(const struct envs_params *p, struct atc_daytona *d, struct atc_results *r,
                  const struct atc_job *job, struct envs_job *ej);
 

@@ -544,6 +544,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     run_job(jt->d, &params, job, attempt, &out);
     if (out.env_freeze && out.env_freeze_new)
         envs_store_freeze(jt->r, &env, out.env_freeze);
+    env.lost = out.env_lost;
     envs_finish(&ctx->envs, jt->d, jt->r, job, &env);
     envs_job_cleanup(&env);
     if (!out.status) {

@@ -267,11 +267,13 @@ static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, con
 
 /* ---- dependency environments (worker/envs.c) ---- */
 
-/* 1 when the job runs from its environment's snapshot. */
-static int env_ready(const struct run_params *p)
+/* 1 when the job runs from its environment's snapshot (and the service has
+ * not refused it since: o->env_lost). */
+static int env_ready(const struct run_params *p, const struct run_outcome *o)
 {
-    return p->env && (p->env->status == ENVS_HIT || p->env->status == ENVS_BUILT ||
-                      p->env->status == ENVS_WAITED);
+    return p->env && !o->env_lost &&
+           (p->env->status == ENVS_HIT || p->env->status == ENVS_BUILT ||
+            p->env->status == ENVS_WAITED);
 }
 
 /* The result fields of the environment, and a failed one's verdict: returns 1
@@ -310,11 +312,11 @@ static void env_freeze(struct try_ctx *t)
     if (!p->env || p->env->status == ENVS_NONE || p->env->status == ENVS_FAILED ||
         t->o->env_freeze)
         return;
-    if (env_ready(p) && p->env->freeze) {
+    if (env_ready(p, t->o) && p->env->freeze) {
         t->o->env_freeze = strdup(p->env->freeze);
         return;
     }
-    const char *cmd = env_ready(p) ? "python3 -m pip freeze --all 2>/dev/null"
+    const char *cmd = env_ready(p, t->o) ? "python3 -m pip freeze --all 2>/dev/null"
                                    : "python3 -m pip freeze --all --path " VERDICT_DEPS_DIR
                                      " 2>/dev/null";
     if (exec_runner(t, cmd, 60, &exit_code, &out, &len, &truncated, &has_report, err,
@@ -325,7 +327,7 @@ static void env_freeze(struct try_ctx *t)
         return;
     }
     t->o->env_freeze = out;
-    t->o->env_freeze_new = env_ready(p);
+    t->o->env_freeze_new = env_ready(p, t->o);
 }
 
 static int do_create(struct try_ctx *t, int attempt, int try_no)
@@ -344,7 +346,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         {"atc-worker", (char *)p->worker_id},
     };
     const char *snap = t->job->snapshot ? t->job->snapshot : p->default_snapshot;
-    if (env_ready(p))
+    if (env_ready(p, t->o))
         snap = p->env->name; /* its packages are in it: no pip */
     /* A backstop for a sandbox whose worker died: stop after the longest a job
      * may take, then delete. */
@@ -659,9 +661,22 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
         reset_try(out);
         out->tries = try_no;
         rc = do_create(&t, attempt, try_no);
+        if (rc != 0 && env_ready(p, out) && out->reason && strcmp(out->reason, "sandbox_rejected") == 0 &&
+            !stop_asked(p)) {
+            /* The environment's snapshot is gone (dropped by GC or by hand
+             * since it was read): pip in a sandbox of the default image. */
+            ATC_WARN(job->id, "environment %s refused by the service (%s); installing in the "
+                     "sandbox instead", p->env->name, out->error);
+            out->env_lost = 1;
+            out->env_status = envs_status_name(ENVS_FALLBACK);
+            out->env_build_ms = -1;
+            metrics_count("env_fallbacks");
+            try_no--;
+            continue;
+        }
         if (rc == 0 && !stop_asked(p))
             rc = do_upload(&t);
-        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !env_ready(p))
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !env_ready(p, out))
             rc = do_install(&t);
         if (rc == 0 && !stop_asked(p))
             rc = do_test(&t);

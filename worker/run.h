@@ -66,6 +66,8 @@ struct run_outcome {
     long env_build_ms;              /* -1: neither built nor waited */
     char *env_freeze;               /* pip freeze of the environment (malloc'd) or NULL */
     int env_freeze_new;             /* 1: read in this run (not yet in Redis) */
+    int env_lost;                   /* 1: the service refused the environment's
+                                     * snapshot (dropped meanwhile): pip ran instead */
 };
 
 /* Runs job as attempt number attempt. A call failing with a fleet fault is

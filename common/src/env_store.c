@@ -104,18 +104,18 @@ void atc_env_state_cleanup(struct atc_env_state *st)
 int atc_env_store_claim(struct atc_results *r, const char *name, const char *token, long ttl_ms,
                         int *claimed, char *err, size_t errlen)
 {
-    char key[ENV_KEY_MAX], ttl[32];
+    char key[ENV_KEY_MAX], hash[ENV_KEY_MAX], ttl[32];
     redisReply *rep = NULL;
 
     *claimed = 0;
-    if (env_key(key, sizeof(key), name, ":claim") != 0)
+    if (env_key(key, sizeof(key), name, ":claim") != 0 || env_key(hash, sizeof(hash), name, "") != 0)
         return bad_name(name, err, errlen);
     snprintf(ttl, sizeof(ttl), "%ld", ttl_ms > 0 ? ttl_ms : 1);
-    const char *argv[] = {"EVAL", atc_lua_env_claim, "1", key, token, ttl};
-    int rc = run(r, "claiming an environment's build", 6, argv, &rep, err, errlen);
+    const char *argv[] = {"EVAL", atc_lua_env_claim, "2", key, hash, token, ttl};
+    int rc = run(r, "claiming an environment's build", 7, argv, &rep, err, errlen);
     if (rc != 0)
         return rc;
-    *claimed = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    *claimed = rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : 0;
     freeReplyObject(rep);
     return 0;
 }

@@ -90,6 +90,9 @@ static void usage(FILE *f)
 "                            pip runs (tests of a builder killed mid-build)\n"
 "  --snapshot-quota N        snapshots pending, building or active at most (default 100,\n"
 "                            as Daytona Cloud; 0: no limit); beyond it 400 quota exceeded\n"
+"  --strict-snapshots        a sandbox create naming a snapshot that is not one of\n"
+"                            /api/snapshots is a 400, as the real API (default: any other\n"
+"                            name is the default image)\n"
 "  --help                    this text\n"
 "\n"
 "Test endpoints (no auth): GET /_local/stats; POST /_local/faults {\"next\":[{...}]} queues\n"
@@ -101,6 +104,7 @@ enum {
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
     OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_SNAPSHOT_BUILD_DELAY, OPT_SNAPSHOT_QUOTA,
+    OPT_STRICT_SNAPSHOTS,
     OPT_HELP,
 };
 
@@ -199,6 +203,7 @@ int main(int argc, char **argv)
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
         {"snapshot-build-delay-ms", required_argument, NULL, OPT_SNAPSHOT_BUILD_DELAY},
         {"snapshot-quota", required_argument, NULL, OPT_SNAPSHOT_QUOTA},
+        {"strict-snapshots", no_argument, NULL, OPT_STRICT_SNAPSHOTS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -286,6 +291,7 @@ int main(int argc, char **argv)
             if (parse_ms("--snapshot-build-delay-ms", optarg, &c->snapshot_build_delay_ms))
                 return 2;
             break;
+        case OPT_STRICT_SNAPSHOTS: c->strict_snapshots = 1; break;
         case OPT_SNAPSHOT_QUOTA:
             if (dl_parse_long(optarg, 0, 100000, &c->snapshot_quota) != 0) {
                 fprintf(stderr, "daytona-local: --snapshot-quota must be 0..100000\n");

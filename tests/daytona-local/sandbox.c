@@ -207,6 +207,12 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         rc = dl_snapshot_acquire(json_string_value(v), &sb->snap, err, errlen);
         if (rc < 0)
             goto out;
+        if (rc == 1 && g_dl_cfg.strict_snapshots) {
+            snprintf(err, errlen, "Snapshot %.200s not found. Did you add it through the "
+                     "Daytona Dashboard?", json_string_value(v));
+            rc = -400;
+            goto out;
+        }
     }
     sb->echo = json_object();
     rc = -500;

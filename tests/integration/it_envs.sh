@@ -23,8 +23,9 @@ export ATC_PIP_INDEX_URL="http://127.0.0.1:$index_port/simple"
 
 it_start_redis
 it_start_kafka --partitions 6
-# Every build stays "building" 4 s, so a builder can be killed mid-build.
-PATH=$(it_path_without_pyenv) it_start_daytona --snapshot-build-delay-ms 4000
+# Every build stays "building" 4 s, so a builder can be killed mid-build; a
+# snapshot that is gone is a 400 on create, as with Daytona.
+PATH=$(it_path_without_pyenv) it_start_daytona --snapshot-build-delay-ms 4000 --strict-snapshots
 export ATC_CONCURRENCY=24 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \
     ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500 ATC_ENV_MAX=3 ATC_MAX_TIMEOUT_S=60
 declare -A http pid
@@ -118,6 +119,17 @@ it_wait_eq 30 "environments in Redis" 3 it_redis ZCARD atc:envs
 it_wait_eq 30 "snapshots in daytona-local" 3 stats snapshots
 it_assert_eq "$(it_redis ZSCORE atc:envs "$env")" "" "the least recently used (the first) was dropped"
 
+it_log "a snapshot deleted behind the fleet's back: the job falls back to pip and passes"
+gc4=$(it_redis ZREVRANGE atc:envs 0 0)
+snap=$(curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" "$DAYTONA_API_URL/snapshots/$gc4" | jq -r .id)
+curl -fsS -X DELETE -H "Authorization: Bearer $DAYTONA_API_KEY" "$DAYTONA_API_URL/snapshots/$snap" ||
+    it_fail "cannot delete snapshot $snap"
+it_expect_exit 0 it_atc submit --tests test_gc_four.py --dep atc-gc-four --wait --wait-timeout 120 --json
+R=$(tail -n 1 <<<"$IT_OUT")
+it_assert_eq "$(jq -r '.env + "/" + .env_status + "/" + .status' <<<"$R")" "$gc4/fallback/passed" \
+    "env/env_status/status"
+it_assert_eq "$(it_redis EXISTS "atc:env:$gc4")" 0 "the lost environment forgotten (the next job builds it)"
+
 it_log "ATC_ENVS=off: pip in the sandbox, env_status fallback"
 ATC_ENVS=off it_start_worker woff
 kill -TERM "${pid[w1]}" "${pid[w2]}" "${pid[w3]}" 2>/dev/null
@@ -132,15 +144,16 @@ it_assert_contains "$(jq -r .env_freeze <<<"$R")" "atc-demo-b==2.0" "env_freeze 
 it_wait_eq 15 "no live sandbox" 0 it_daytona_live
 
 it_log "atc env ls | rm | build"
+# Two left: the lost one was forgotten above.
 it_expect_exit 0 it_atc env ls --json
-it_assert_eq "$(jq -r '[.[] | select(.state == "active" and .snapshot == "active")] | length' <<<"$IT_OUT")" 3 \
+it_assert_eq "$(jq -r '[.[] | select(.state == "active" and .snapshot == "active")] | length' <<<"$IT_OUT")" 2 \
     "active environments listed"
 gone=$(jq -r '.[0].name' <<<"$IT_OUT")
 it_expect_exit 0 it_atc env rm "$gone"
-it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 2/2 "environments after rm"
+it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 1/1 "environments after rm"
 it_expect_exit 0 it_atc env build atc-demo-c --json
 it_assert_eq "$(jq -r .env_status <<<"$IT_OUT")" built "env build's status"
-it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 3/3 "environments after build"
+it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 2/2 "environments after build"
 it_expect_exit 3 it_atc env build atc-no-such-pkg==9.9
 it_assert_contains "$IT_OUT" "failed" "env build of an uninstallable set"
 it_expect_exit 2 it_atc env rm not-an-env-name

@@ -27,7 +27,8 @@ int atc_env_store_get(struct atc_results *r, const char *name, struct atc_env_st
 void atc_env_state_cleanup(struct atc_env_state *st); /* accepts NULL */
 
 /* Takes the build claim of name for token, or renews it when token holds it:
- * *claimed 1; 0 when another claimant holds it. It lapses after ttl_ms. */
+ * *claimed 1; 0 when another claimant holds it; 2 when nobody does but the
+ * build has ended (the state is set: read it again). It lapses after ttl_ms. */
 int atc_env_store_claim(struct atc_results *r, const char *name, const char *token, long ttl_ms,
                         int *claimed, char *err, size_t errlen);
 
