@@ -15,11 +15,13 @@
 
 #include "atc/client.h"
 #include "atc/clock.h"
+#include "atc/dotenv.h"
 #include "atc/error.h"
 #include "atc/job.h"
 #include "atc/kafka.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "doctor.h"
 #include "env.h"
 #include "render.h"
 #include "replay.h"
@@ -45,6 +47,7 @@ static const char main_usage[] =
     "  watch    print one line per job as it finishes\n"
     "  stats    jobs by status over a window, and the workers' lag\n"
     "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
+    "  doctor   check the configuration, Kafka, Redis and Daytona, one line each\n"
     "  env      the fleet's dependency environments: env ls | env build DEP... | env rm NAME\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
@@ -57,6 +60,7 @@ static const char main_usage[] =
     "  atc stats [--window S] [--json]\n"
     "  atc replay-dlq [--dry-run] [--reason R]... [--id ID]... [--since TS|DURATION]\n"
     "                 [--max N] [--json]\n"
+    "  atc doctor [--json] [--no-sandbox] [--timeout S]\n"
     "\n"
     "global options:\n"
     "  -X name=value   set a librdkafka property (repeatable)\n"
@@ -71,6 +75,8 @@ static const char main_usage[] =
     "  ATC_DLQ_TOPIC    dead-letter topic, for replay-dlq (default " ATC_DEFAULT_DLQ_TOPIC ")\n"
     "  TRACEPARENT      W3C trace context sent with a submitted job\n"
     "  ATC_LOG_LEVEL    diagnostics on stderr: debug, info, warn (default), error\n"
+    "  .env.local, .env DAYTONA_* and ATC_* read from these files in the working\n"
+    "                   directory; the environment wins (docs/configuration.md)\n"
     "\n"
     "exit status: 0 submitted or passed (or not final yet, for get), or cancelled;\n"
     "  1 failed; 3 error, timeout, rejected, cancelled (cancel: already final);\n"
@@ -1018,8 +1024,18 @@ int main(int argc, char **argv)
     int i;
 
     memset(&cc, 0, sizeof(cc));
+    /* .env.local and .env, before anything reads the environment. */
+    struct atc_dotenv_report dotenv;
+    char derr[512];
+    if (atc_dotenv_load(NULL, &dotenv, derr, sizeof(derr)) != 0) {
+        fprintf(stderr, "atc: %s\n", derr);
+        return RENDER_EXIT_USAGE;
+    }
+    for (size_t w = 0; w < dotenv.nwarnings; w++)
+        fprintf(stderr, "atc: warning: %s\n", dotenv.warnings[w]);
     /* A Redis or broker connection that drops must give an error, not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    level = atc_log_level_parse(atc_env_or("ATC_LOG_LEVEL", "warn")); /* .env may set it */
     atc_log_init(level < 0 ? ATC_LOG_WARN : (enum atc_log_level)level, ATC_LOG_TEXT, "atc");
 
     /* Global options come before the command. */
@@ -1035,7 +1051,7 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", argv[i]);
     }
     if (i >= argc)
-        return usage_error(NULL, "no command given (submit, get, wait, cancel, watch, stats, replay-dlq)");
+        return usage_error(NULL, "no command given (submit, get, wait, cancel, watch, stats, replay-dlq, doctor)");
     if (strcmp(argv[i], "submit") == 0)
         return cmd_submit(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "get") == 0 || strcmp(argv[i], "wait") == 0)
@@ -1048,6 +1064,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "replay-dlq") == 0)
         return cmd_replay_dlq(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "doctor") == 0)
+        return doctor_cmd(argc - i - 1, argv + i + 1, cc.xprops, cc.nx, cc.json);
     if (strcmp(argv[i], "env") == 0)
         return env_cmd(argc - i - 1, argv + i + 1, cc.json);
     if (strcmp(argv[i], "help") == 0) {

@@ -45,7 +45,7 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
     ctx->cfg = cfg;
     ctx->dlq = dlq;
     ctx->reaper = reaper;
-    ctx->run = (struct run_params){
+    ctx->attempt = (struct attempt_params){
         .group = cfg->group,
         .worker_id = cfg->worker_id,
         .default_snapshot = cfg->sandbox_snapshot,
@@ -59,12 +59,12 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .defer_delete = defer_delete,
         .defer_delete_arg = reaper,
     };
-    ctx->run.pip_index_url = cfg->pip_index_url && *cfg->pip_index_url ? cfg->pip_index_url : NULL;
+    ctx->attempt.pip_index_url = cfg->pip_index_url && *cfg->pip_index_url ? cfg->pip_index_url : NULL;
     ctx->envs = (struct envs_params){
         .enabled = cfg->envs && strcmp(cfg->envs, "on") == 0,
         .max = (long)cfg->env_max,
         .base_image = cfg->env_base_image,
-        .index_url = ctx->run.pip_index_url,
+        .index_url = ctx->attempt.pip_index_url,
         .build_timeout_s = (long)cfg->env_build_timeout_s,
         .fail_ttl_s = (long)cfg->env_fail_ttl_s,
         .max_job_s = (long)(cfg->max_timeout_s + cfg->sandbox_create_timeout_s),
@@ -496,7 +496,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
 {
     struct atc_job *job = NULL;
     struct atc_job_error jerr;
-    struct run_outcome out;
+    struct attempt_outcome out;
     struct report_fields rf = {0};
     char cache_key[65] = "";
     char err[512];
@@ -532,16 +532,16 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     if (asked)
         jt->cancel = 1;
 
-    struct run_params params = ctx->run;
+    struct attempt_params params = ctx->attempt;
     params.on_sandbox = on_sandbox;
     params.on_sandbox_arg = jt;
     params.cancel = &jt->cancel;
     /* A job with deps: its environment first (built or waited for without a
-     * sandbox). A stop meanwhile is seen again by run_job. */
+     * sandbox). A stop meanwhile is seen again by attempt_run. */
     struct envs_job env;
     envs_prepare(&ctx->envs, jt->d, jt->r, job, job_stop, jt, &env);
     params.env = &env;
-    run_job(jt->d, &params, job, attempt, &out);
+    attempt_run(jt->d, &params, job, attempt, &out);
     if (out.env_freeze && out.env_freeze_new)
         envs_store_freeze(jt->r, &env, out.env_freeze);
     env.lost = out.env_lost;
@@ -549,7 +549,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     envs_job_cleanup(&env);
     if (!out.status) {
         ATC_WARN(job->id, "abandoned at shutdown; another worker will run it");
-        run_outcome_cleanup(&out);
+        attempt_outcome_cleanup(&out);
         goto out;
     }
     struct report_meta meta = {
@@ -562,13 +562,13 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     };
     if (report_build_final(&rf, &meta, &out) != 0) {
         ATC_ERROR(job->id, "out of memory building the result");
-        run_outcome_cleanup(&out);
+        attempt_outcome_cleanup(&out);
         goto out;
     }
     /* A fleet fault's dead-letter record goes first: once the final result
      * is written, a redelivered message is skipped and could not send it. */
     if (out.fleet_fault && send_dlq(jt, t, job->id, out.reason, out.error) != 0) {
-        run_outcome_cleanup(&out);
+        attempt_outcome_cleanup(&out);
         goto out;
     }
     int rc = write_final(jt, job->id, out.status, &rf);
@@ -592,7 +592,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         metrics_observe_ms(METRICS_PHASE_JOB, (long)(meta.finished_ms - started));
         t->store = 1;
     }
-    run_outcome_cleanup(&out);
+    attempt_outcome_cleanup(&out);
 out:
     set_current(jt, NULL);
     report_fields_cleanup(&rf);

@@ -60,6 +60,8 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
             ATC_WARN(NULL, "reaped sandbox %s, %lld s old", items[i].id,
                      (now - items[i].created_ms) / 1000);
             metrics_count("sandboxes_reaped");
+            if (atc_daytona_last(d)->http_status / 100 == 2)
+                metrics_sandbox_not_ours(); /* its maker's count went with the maker */
             reaped++;
         } else {
             ATC_WARN(NULL, "reaping sandbox %s: %s", items[i].id, derr);

@@ -89,7 +89,7 @@ int report_pack_labels(const struct atc_kv *labels, size_t n, char **buf, size_t
 }
 
 int report_build_final(struct report_fields *rf, const struct report_meta *m,
-                       const struct run_outcome *o)
+                       const struct attempt_outcome *o)
 {
     const struct atc_job *job = m->job;
     char *blob = NULL;

@@ -38,6 +38,7 @@ const struct atc_opt worker_settings_table[] = {
     {"daytona-target", "DAYTONA_TARGET", STR, NULL, 0, 0, 0, OFF(daytona_target), "Daytona region"},
     {"sandbox-create-timeout-s", "ATC_SANDBOX_CREATE_TIMEOUT_S", INT, "120", 1, 3600, 0, OFF(sandbox_create_timeout_s), "limit on a sandbox reaching started"},
     {"retry-max", "ATC_RETRY_MAX", INT, "5", 0, 100, 0, OFF(retry_max), "retries of a fleet fault (429, 5xx, connection) per call"},
+    {"check", NULL, ATC_OPT_BOOL, "0", 0, 0, 0, OFF(check), "check Kafka, Redis and Daytona once (as atc doctor), print one line each, exit 0 if all pass, else 1"},
     {"reaper-interval-s", "ATC_REAPER_INTERVAL_S", INT, "300", 0, 86400, 0, OFF(reaper_interval_s), "period of the leaked-sandbox reaper; 0 turns it off"},
     {"envs", "ATC_ENVS", STR, "on", 0, 0, 0, OFF(envs), "on: jobs with deps run from a shared snapshot of them; off: pip in each sandbox"},
     {"env-max", "ATC_ENV_MAX", INT, "40", 1, 100000, 0, OFF(env_max), "dependency environments kept at most (least recently used dropped)"},
@@ -70,6 +71,8 @@ int worker_settings_load(struct worker_settings *s, int argc, char **argv,
     rest = calloc((size_t)argc + 1, sizeof(*rest));
     if (!rest)
         return ATC_ENOMEM;
+    if ((rc = atc_dotenv_load(NULL, &s->dotenv, err, errlen)) != 0)
+        goto out;
     rc = atc_config_load(worker_settings_table, worker_settings_count, s, argc, argv, rest,
                          &nrest, err, errlen);
     if (rc != 0)

@@ -383,6 +383,50 @@ int atc_results_ping(struct atc_results *r, char *err, size_t errlen)
     return rc;
 }
 
+int atc_results_command_text(struct atc_results *r, int argc, const char **argv, char **out,
+                             char *err, size_t errlen)
+{
+    redisReply *reply = NULL;
+    size_t lens[8];
+    size_t len = 0, pos = 0;
+    char *text = NULL;
+    int rc;
+
+    *out = NULL;
+    if (argc < 1 || argc > 8)
+        return ATC_EINVAL;
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    rc = results_run(r, argv[0], argc, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    /* A string, or an array of strings (CONFIG GET) joined by newlines. */
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 1;
+    redisReply **el = reply->type == REDIS_REPLY_ARRAY ? reply->element : &reply;
+    for (size_t i = 0; i < n; i++)
+        len += (el[i]->str != NULL ? el[i]->len : 0) + 1;
+    text = malloc(len + 1);
+    if (text == NULL) {
+        rc = ATC_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (el[i]->str != NULL) {
+            memcpy(text + pos, el[i]->str, el[i]->len);
+            pos += el[i]->len;
+        }
+        if (i + 1 < n)
+            text[pos++] = '\n';
+    }
+    text[pos] = '\0';
+    *out = text;
+out:
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
 int atc_results_mark_queued(struct atc_results *r, const char *id, uint64_t submitted_ms,
                             char *err, size_t errlen)
 {

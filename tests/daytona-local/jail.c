@@ -8,9 +8,11 @@
  *     --root DIR     the directory of all sandboxes: hidden (only --dir stays)
  *     --home DIR     the server's home: hidden unless others may search it;
  *                    PATH entries and PYENV_ROOT under it stay visible, read-only
+ *     --keep DIR     (repeatable) a directory under /tmp, --root or the hidden
+ *                    home that stays visible, read-only (the sandboxes' bin
+ *                    directory and Python)
  *     --uid N        (as root) the uid and gid the command runs as
  *     --no-net       a network namespace of its own with only loopback, up
- *     --ro DIR       kept visible read-only, even under --root (a snapshot's packages)
  *     --procs N      RLIMIT_NPROC (processes and threads of the uid)
  *     --probe        set everything up, run nothing, print what is active
  *
@@ -52,7 +54,6 @@ struct jail {
     const char *dir;
     const char *root;
     const char *home;
-    const char *ro;             /* or NULL */
     long uid;                   /* -1: keep the caller's (user namespace) */
     int no_net;
     long procs;
@@ -61,6 +62,8 @@ struct jail {
     int userns;                 /* not root: the namespaces come with CLONE_NEWUSER */
     char keep[MAX_KEEP][PATH_MAX];  /* read-only paths under home kept visible */
     int nkeep;
+    const char *asked[MAX_KEEP];    /* --keep */
+    int nasked;
     int home_hidden;
 };
 
@@ -115,11 +118,13 @@ static void parse_args(struct jail *j, int argc, char **argv)
         } else if (strcmp(a, "--root") == 0) {
             j->root = v;
             i++;
-        } else if (strcmp(a, "--ro") == 0) {
-            j->ro = v;
-            i++;
         } else if (strcmp(a, "--home") == 0) {
             j->home = v;
+            i++;
+        } else if (strcmp(a, "--keep") == 0) {
+            if (j->nasked >= MAX_KEEP || v[0] != '/')
+                die("--keep: at most %d absolute paths", MAX_KEEP);
+            j->asked[j->nasked++] = v;
             i++;
         } else if (strcmp(a, "--uid") == 0) {
             j->uid = parse_num(a, v, 1, 0x7ffffffe);
@@ -136,8 +141,6 @@ static void parse_args(struct jail *j, int argc, char **argv)
         die("--dir must be an absolute path");
     if (j->root && j->root[0] != '/')
         die("--root must be an absolute path");
-    if (j->ro && j->ro[0] != '/')
-        die("--ro must be an absolute path");
     if (j->home && (j->home[0] != '/' || strcmp(j->home, "/") == 0))
         j->home = NULL;
     if (i >= argc && !j->probe)
@@ -184,43 +187,61 @@ static int mkdirs(const char *path)
     return 0;
 }
 
+/* Whether path is dir or below it. */
+static int is_under(const char *path, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Adds path to the kept directories unless it is there already or is not a
+ * directory. */
+static void add_keep(struct jail *j, const char *path, size_t len)
+{
+    struct stat st;
+    char cand[PATH_MAX];
+    if (len >= sizeof(cand) || j->nkeep >= MAX_KEEP)
+        return;
+    memcpy(cand, path, len);
+    cand[len] = '\0';
+    for (int k = 0; k < j->nkeep; k++)
+        if (strcmp(j->keep[k], cand) == 0)
+            return;
+    if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(j->keep[j->nkeep++], PATH_MAX, "%s", cand);
+}
+
 /* Collects the PATH entries and PYENV_ROOT under the hidden home: the first
- * component below home of each, so /root/.pyenv/shims keeps /root/.pyenv. */
+ * component below home of each, so /root/.pyenv/shims keeps /root/.pyenv.
+ * Then the --keep directories that would otherwise be hidden (under /tmp,
+ * the root or the hidden home). */
 static void collect_keeps(struct jail *j)
 {
     struct stat st;
     const char *vars[] = {getenv("PATH"), getenv("PYENV_ROOT")};
-    if (!j->home || stat(j->home, &st) != 0 || !S_ISDIR(st.st_mode))
-        return;
-    if (!j->userns && (st.st_mode & S_IXOTH))
-        return;                 /* others may search it: nothing to do */
-    if (j->userns)
-        return;                 /* our own uid can read it */
-    j->home_hidden = 1;
-    size_t hl = strlen(j->home);
-    for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
+    /* Not root: our own uid can read the home. Root: hidden unless others
+     * may search it. */
+    if (!j->userns && j->home && stat(j->home, &st) == 0 && S_ISDIR(st.st_mode) &&
+        !(st.st_mode & S_IXOTH))
+        j->home_hidden = 1;
+    size_t hl = j->home_hidden ? strlen(j->home) : 0;
+    for (size_t v = 0; hl && v < sizeof(vars) / sizeof(vars[0]); v++) {
         const char *p = vars[v];
         while (p && *p) {
             size_t len = strcspn(p, ":");
             if (len > hl + 1 && strncmp(p, j->home, hl) == 0 && p[hl] == '/') {
                 size_t first = hl + 1 + strcspn(p + hl + 1, "/:");
-                if (first > len)
-                    first = len;
-                char cand[PATH_MAX];
-                if (first < sizeof(cand) && j->nkeep < MAX_KEEP) {
-                    memcpy(cand, p, first);
-                    cand[first] = '\0';
-                    int dup = 0;
-                    for (int k = 0; k < j->nkeep; k++)
-                        dup |= strcmp(j->keep[k], cand) == 0;
-                    if (!dup && stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
-                        snprintf(j->keep[j->nkeep++], PATH_MAX, "%s", cand);
-                }
+                add_keep(j, p, first > len ? len : first);
             }
             p += len;
             if (*p == ':')
                 p++;
         }
+    }
+    for (int a = 0; a < j->nasked; a++) {
+        const char *p = j->asked[a];
+        if (is_under(p, "/tmp") || is_under(p, j->root) || (j->home_hidden && is_under(p, j->home)))
+            add_keep(j, p, strlen(p));
     }
 }
 
@@ -266,7 +287,6 @@ static void setup_mounts(struct jail *j)
         die("make / private");
     collect_keeps(j);
     dir_fd = clone_tree(j->dir);
-    int ro_fd = j->ro ? clone_tree(j->ro) : -1;
     for (int k = 0; k < j->nkeep; k++)
         keep_fd[k] = clone_tree(j->keep[k]);
     mount_tmpfs("/tmp", "mode=1777,size=1g");
@@ -277,8 +297,6 @@ static void setup_mounts(struct jail *j)
     for (int k = 0; k < j->nkeep; k++)
         attach(keep_fd[k], j->keep[k], 1);
     attach(dir_fd, j->dir, 0);
-    if (ro_fd >= 0)
-        attach(ro_fd, j->ro, 1);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         die("mount /proc");
 }

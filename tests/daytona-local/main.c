@@ -2,6 +2,7 @@
  * HTTP daemon, and an orderly stop on SIGTERM/SIGINT. */
 #include "confine.h"
 #include "faults.h"
+#include "interp.h"
 #include "sandbox.h"
 #include "snapshots.h"
 #include "server.h"
@@ -82,6 +83,9 @@ static void usage(FILE *f)
 "                            daytona-local-jail; see docs/daytona-local.md)\n"
 "  --confine                 the default; kept for old scripts\n"
 "  --no-network              no sandbox reaches the network (as networkBlockAll: true)\n"
+"  --python PATH             the sandboxes' Python (default /usr/bin/python3): python3,\n"
+"                            python, pip, pip3 and pytest run it, whatever this server's\n"
+"                            PATH; a command's PATH starts BIN:/usr/bin:/bin\n"
 "  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
 "  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
 "                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
@@ -103,9 +107,8 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_SNAPSHOT_BUILD_DELAY, OPT_SNAPSHOT_QUOTA,
-    OPT_STRICT_SNAPSHOTS,
-    OPT_HELP,
+    OPT_NO_NETWORK, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_PYTHON, OPT_SNAPSHOT_BUILD_DELAY,
+    OPT_SNAPSHOT_QUOTA, OPT_STRICT_SNAPSHOTS, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -201,6 +204,7 @@ int main(int argc, char **argv)
         {"no-network", no_argument, NULL, OPT_NO_NETWORK},
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
+        {"python", required_argument, NULL, OPT_PYTHON},
         {"snapshot-build-delay-ms", required_argument, NULL, OPT_SNAPSHOT_BUILD_DELAY},
         {"snapshot-quota", required_argument, NULL, OPT_SNAPSHOT_QUOTA},
         {"strict-snapshots", no_argument, NULL, OPT_STRICT_SNAPSHOTS},
@@ -211,6 +215,7 @@ int main(int argc, char **argv)
     const char *listen_arg = "127.0.0.1:3000";
     const char *root_arg = NULL;
     const char *fault_kinds = NULL;
+    const char *python = "/usr/bin/python3";
     double fault_rate = 0.0;
     long fault_seed = 1;
     char err[256];
@@ -287,6 +292,7 @@ int main(int argc, char **argv)
         case OPT_NO_CONFINE: c->confine = 0; break;
         case OPT_NO_NETWORK: c->no_network = 1; break;
         case OPT_EXEC_CANNED: c->exec_canned = optarg; break;
+        case OPT_PYTHON: python = optarg; break;
         case OPT_SNAPSHOT_BUILD_DELAY:
             if (parse_ms("--snapshot-build-delay-ms", optarg, &c->snapshot_build_delay_ms))
                 return 2;
@@ -341,6 +347,15 @@ int main(int argc, char **argv)
         }
     }
 
+    if (dl_interp_init(python, err, sizeof(err)) != 0) {
+        fprintf(stderr, "daytona-local: %s\n", err);
+        return 2;
+    }
+    char sandbox_path[PATH_MAX * 2];
+    dl_interp_sandbox_path("$HOME", sandbox_path, sizeof(sandbox_path));
+    fprintf(stderr, "daytona-local: sandboxes' python: %s (%s); PATH=%s\n", dl_interp_python(),
+            dl_interp_version(), sandbox_path);
+
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -353,10 +368,12 @@ int main(int argc, char **argv)
     if (root_arg) {
         if (mkdir(root_arg, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
         if (!realpath(root_arg, c->root)) {
             fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
     } else {
@@ -366,6 +383,7 @@ int main(int argc, char **argv)
         if (!mkdtemp(tmpl) || !realpath(tmpl, c->root)) {
             fprintf(stderr, "daytona-local: cannot make a root directory %s: %s\n", tmpl,
                     strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
         c->root_owned = 1;
@@ -422,5 +440,6 @@ out:
     dl_faults_cleanup();
     if (c->root_owned)
         dl_rmtree(c->root);
+    dl_interp_cleanup();
     return status;
 }

@@ -1,6 +1,7 @@
 /* sandbox.c: daytona-local's sandbox registry, directories and command runner. */
 #include "sandbox.h"
 #include "confine.h"
+#include "interp.h"
 #include "server.h"
 #include "snapshots.h"
 #include "util.h"
@@ -144,6 +145,25 @@ static int name_ok(const char *s)
     return 1;
 }
 
+/* The Python SDK's BuildInfo requires createdAt, updatedAt and snapshotRef,
+ * which a create body's buildInfo (dockerfileContent, contextHashes) lacks:
+ * adds them to the echoed object where missing. Returns 0 or -1. */
+static int complete_build_info(json_t *bi, int64_t wall_ms)
+{
+    char when[40];
+    if (!json_is_object(bi))
+        return 0;
+    dl_iso_time(wall_ms, when, sizeof(when));
+    if (!json_object_get(bi, "createdAt") && json_object_set_new(bi, "createdAt", json_string(when)))
+        return -1;
+    if (!json_object_get(bi, "updatedAt") && json_object_set_new(bi, "updatedAt", json_string(when)))
+        return -1;
+    if (!json_object_get(bi, "snapshotRef") &&
+        json_object_set_new(bi, "snapshotRef", json_string("daytona-local")))
+        return -1;
+    return 0;
+}
+
 int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, size_t errlen)
 {
     static const char *const echoed[] = {
@@ -225,6 +245,10 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
             json_object_set_new(sb->echo, echoed[i], json_deep_copy(v));
     sb->updated_wall = atc_clock_wall_ms();
     sb->created_wall = sb->updated_wall - g_dl_cfg.created_ago_ms;
+    if (complete_build_info(json_object_get(sb->echo, "buildInfo"), sb->created_wall) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     sb->ready_mono = g_dl_cfg.create_starting ? atc_clock_mono_ms() + g_dl_cfg.start_delay_ms : 0;
     if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/%s", g_dl_cfg.root, sb->id) >=
             sizeof(sb->dir) || mkdir(sb->dir, 0755) != 0) {
@@ -396,11 +420,11 @@ static json_t *json_locked(struct dl_sandbox *sb, const char *toolbox_url, int f
     dl_iso_time(sb->created_wall, created, sizeof(created));
     dl_iso_time(sb->updated_wall, updated, sizeof(updated));
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:n, s:s, s:i, s:i, s:i, s:i, s:s, s:s,"
+        "{s:s, s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:b, s:b, s:n, s:s, s:i, s:i, s:i, s:i, s:s, s:s,"
         " s:n, s:b, s:i, s:i, s:i, s:[], s:n, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
         "id", sb->id, "organizationId", "local", "name", sb->name,
         "snapshot", "daytona-local", "user", "daytona", "labels", sb->labels,
-        "public", 0, "networkBlockAll", 0, "networkAllowList", "target", "local",
+        "public", 0, "networkBlockAll", 0, "kvm", 0, "spot", 0, "networkAllowList", "target", "local",
         "cpu", 1, "gpu", 0, "memory", 1, "disk", 3, "state", state, "desiredState", desired,
         "errorReason", "recoverable", 0, "autoStopInterval", 15, "autoArchiveInterval", 10080,
         "autoDeleteInterval", -1, "volumes", "buildInfo", "createdAt", created,
@@ -520,8 +544,10 @@ static int find_program(const char *prog, const char *path_env, char *out, size_
 /* Builds the environment of a command as a NULL-terminated array (owned). */
 static char **build_env(const struct dl_sandbox *sb, const char *cwd, const json_t *envs)
 {
-    static const char *const passed[] = {"PATH", "LANG", "LC_ALL", "TZ", "PYENV_ROOT",
-                                         "PYENV_VERSION", "SSL_CERT_FILE", "SSL_CERT_DIR"};
+    /* Not PATH nor PYENV_*: a sandbox's Python is --python, whatever the
+     * server's shell set-up (interp.h). */
+    static const char *const passed[] = {"LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR"};
+    char path[PATH_MAX * 2];
     json_t *merged = json_object();
     char **envp = NULL;
     size_t n = 0;
@@ -534,8 +560,9 @@ static char **build_env(const struct dl_sandbox *sb, const char *cwd, const json
         if (val)
             json_object_set_new(merged, passed[i], json_string(val));
     }
-    if (!json_object_get(merged, "PATH"))
-        json_object_set_new(merged, "PATH", json_string("/usr/local/bin:/usr/bin:/bin"));
+    if (dl_interp_sandbox_path(sb->dir, path, sizeof(path)) != 0)
+        goto fail;
+    json_object_set_new(merged, "PATH", json_string(path));
     if (!json_object_get(merged, "LANG"))
         json_object_set_new(merged, "LANG", json_string("C.UTF-8"));
     json_object_set_new(merged, "HOME", json_string(sb->dir));

@@ -4,6 +4,7 @@
 #include "api.h"
 #include "snapshots.h"
 #include "faults.h"
+#include "interp.h"
 #include "sandbox.h"
 #include "toolbox.h"
 #include "util.h"
@@ -212,6 +213,9 @@ json_t *dl_server_stats(void)
     json_object_set_new(o, "requests", json_integer(g_requests));
     json_object_set_new(o, "unauthorized", json_integer(g_unauthorized));
     pthread_mutex_unlock(&g_lock);
+    json_object_set_new(o, "python", json_string(dl_interp_python()));
+    json_object_set_new(o, "python_version", json_string(dl_interp_version()));
+    json_object_set_new(o, "sandbox_bin", json_string(dl_interp_bindir()));
     return o;
 }
 

@@ -19,13 +19,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "interp.h"
 #include "sandbox.h"
 
 extern char **environ;
 
-/* The one interpreter a build installs for (and whose user site a sandbox's
- * .pth goes into). */
-#define DL_BUILD_PYTHON "/usr/bin/python3"
+/* A build installs for the sandboxes' own interpreter (--python, interp.h),
+ * and a sandbox's .pth goes into that interpreter's user site. */
+#define DL_BUILD_PYTHON ((char *)dl_interp_python())
 #define DL_REASON_MAX 4000
 
 struct dl_snapshot {
@@ -579,7 +580,7 @@ static void *build_main(void *arg)
                         "import sys; print('%d.%d' % sys.version_info[:2])", NULL};
     unlink(ver_path);
     if (run_logged(s, ver_argv, envp, ver_path) != 0) {
-        reason = strdup("daytona-local: cannot ask " DL_BUILD_PYTHON " its version");
+        reason = strdup("daytona-local: cannot ask the sandboxes' python its version");
         goto out;
     }
     FILE *f = fopen(ver_path, "r");

@@ -1,5 +1,6 @@
 /* toolbox.c: daytona-local's toolbox routes: files and processes of a sandbox. */
 #include "toolbox.h"
+#include "interp.h"
 #include "multipart.h"
 #include "sandbox.h"
 #include "util.h"
@@ -635,7 +636,7 @@ static enum MHD_Result process_code_run(struct dl_req *r, struct dl_sandbox *sb)
         goto out;
     }
     if (!lang || strcmp(lang, "python") == 0) {
-        argv[n++] = "python3";
+        argv[n++] = (char *)dl_interp_python();
         argv[n++] = "-u";
         argv[n++] = "-";
     } else if (strcmp(lang, "javascript") == 0) {

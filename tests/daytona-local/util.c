@@ -5,13 +5,17 @@
 #include "atc/clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 int dl_buf_append(struct dl_buf *b, const void *data, size_t n)
 {
@@ -205,6 +209,56 @@ int dl_env_name_ok(const char *name)
               (*p >= '0' && *p <= '9') || *p == '_'))
             return 0;
     return 1;
+}
+
+int dl_run_capture(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                   int with_stdout, char *buf, size_t buflen)
+{
+    static char *const no_env[] = {NULL};
+    posix_spawn_file_actions_t fa;
+    int fds[2] = {-1, -1};
+    pid_t pid = -1;
+    int status = 0;
+    int rc = -1;
+    size_t got = 0;
+
+    buf[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        goto out;
+    if (posix_spawn_file_actions_adddup2(&fa, fds[1], 2) == 0 &&
+        (!with_stdout || posix_spawn_file_actions_adddup2(&fa, fds[1], 1) == 0) &&
+        (!cwd || posix_spawn_file_actions_addchdir_np(&fa, cwd) == 0) &&
+        posix_spawn(&pid, path, &fa, NULL, argv, envp ? envp : no_env) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    fds[1] = -1;
+    if (pid < 0)
+        goto out;
+    for (;;) {
+        ssize_t r = read(fds[0], buf + got, buflen - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got == buflen - 1)
+            break;
+    }
+    buf[got] = '\0';
+    while (got > 0 && buf[got - 1] == '\n')
+        buf[--got] = '\0';
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    return rc;
 }
 
 int dl_split_id_action(const char *rest, char *id, size_t idlen, const char **action)

@@ -45,4 +45,12 @@ int dl_env_name_ok(const char *name);
  * follows the '/' ("" when none). Returns 0, or -1 for an empty or too long id. */
 int dl_split_id_action(const char *rest, char *id, size_t idlen, const char **action);
 
+/* Runs path with argv and envp (NULL: an empty environment) in cwd (NULL:
+ * ours) and waits for it, capturing its stderr, and its stdout too when
+ * with_stdout, into buf (buflen > 0; NUL-terminated, cut at buflen - 1,
+ * trailing newlines removed). Returns its exit status (128 when a signal
+ * ended it), or -1 when it could not be started. */
+int dl_run_capture(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                   int with_stdout, char *buf, size_t buflen);
+
 #endif

@@ -1,5 +1,5 @@
-/* run.c: one attempt of a job in a sandbox, through the Daytona client. */
-#include "run.h"
+/* attempt.c: one attempt of a job in a sandbox, through the Daytona client. */
+#include "attempt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -62,7 +62,7 @@ static const char CAP_PY[] =
     "dst.write(tail)\n";
 
 /* 1 when the job must stop at the next step: abandoned or cancelled. */
-static int stop_asked(const struct run_params *p)
+static int stop_asked(const struct attempt_params *p)
 {
     return *p->abandon || (p->cancel && *p->cancel);
 }
@@ -75,7 +75,7 @@ static int client_stop(void *arg)
 
 /* Starts the retries of one call (or of the job's sandboxes) with the
  * budget max_retries; abandoning or cancelling the job ends them and their waits. */
-static void retry_start(struct retry *rt, const struct run_params *p, const char *job_id,
+static void retry_start(struct retry *rt, const struct attempt_params *p, const char *job_id,
                         int max_retries)
 {
     retry_init(rt, max_retries, retry_seed(job_id), p->abandon, p->cancel);
@@ -105,7 +105,7 @@ static int retry_pause(struct atc_daytona *d, struct retry *rt, const char *job_
     return !retry_wait(rt, wait);
 }
 
-static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
+static void set_fleet_error(struct attempt_outcome *o, int rc, const char *what, const char *err)
 {
     o->status = "error";
     o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "sandbox_failed";
@@ -147,9 +147,9 @@ static void take_output(char *raw, size_t len, size_t max, char **out, size_t *o
 
 struct try_ctx {
     struct atc_daytona *d;
-    const struct run_params *p;
+    const struct attempt_params *p;
     const struct atc_job *job;
-    struct run_outcome *o;
+    struct attempt_outcome *o;
     struct atc_sandbox sb;
     int created;
     double retry_after_s;
@@ -269,7 +269,7 @@ static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, con
 
 /* 1 when the job runs from its environment's snapshot (and the service has
  * not refused it since: o->env_lost). */
-static int env_ready(const struct run_params *p, const struct run_outcome *o)
+static int env_ready(const struct attempt_params *p, const struct attempt_outcome *o)
 {
     return p->env && !o->env_lost &&
            (p->env->status == ENVS_HIT || p->env->status == ENVS_BUILT ||
@@ -278,8 +278,8 @@ static int env_ready(const struct run_params *p, const struct run_outcome *o)
 
 /* The result fields of the environment, and a failed one's verdict: returns 1
  * when the job is over (pip cannot install its set), else 0. */
-static int env_outcome(const struct run_params *p, const struct atc_job *job,
-                       struct run_outcome *o)
+static int env_outcome(const struct attempt_params *p, const struct atc_job *job,
+                       struct attempt_outcome *o)
 {
     if (!p->env || p->env->status == ENVS_NONE)
         return 0;
@@ -303,7 +303,7 @@ static int env_outcome(const struct run_params *p, const struct atc_job *job,
  * asked of the sandbox (the installed set only, where pip ran in it). */
 static void env_freeze(struct try_ctx *t)
 {
-    const struct run_params *p = t->p;
+    const struct attempt_params *p = t->p;
     char err[512];
     int exit_code = -1, truncated = 0, has_report = 0;
     char *out = NULL;
@@ -332,8 +332,8 @@ static void env_freeze(struct try_ctx *t)
 
 static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
-    struct run_outcome *o = t->o;
-    const struct run_params *p = t->p;
+    struct attempt_outcome *o = t->o;
+    const struct attempt_params *p = t->p;
     char name[VERDICT_SANDBOX_NAME_MAX];
     char err[512];
     struct retry rt;
@@ -495,7 +495,7 @@ out:
  * outcome set), or a client error code (a fleet fault). */
 static int do_install(struct try_ctx *t)
 {
-    struct run_outcome *o = t->o;
+    struct attempt_outcome *o = t->o;
     char cmd[16384];
     char err[512];
     int exit_code = -1, truncated = 0;
@@ -575,7 +575,7 @@ static void read_report(struct try_ctx *t)
 /* Runs the tests. Returns 0 (outcome set) or a client error code. */
 static int do_test(struct try_ctx *t)
 {
-    struct run_outcome *o = t->o;
+    struct attempt_outcome *o = t->o;
     const struct atc_job *job = t->job;
     char defcmd[16384];
     char err[512];
@@ -629,7 +629,7 @@ static int do_test(struct try_ctx *t)
 }
 
 /* Clears what a failed try left in the outcome before the next try. */
-static void reset_try(struct run_outcome *o)
+static void reset_try(struct attempt_outcome *o)
 {
     free(o->output);
     free(o->install_output);
@@ -643,8 +643,8 @@ static void reset_try(struct run_outcome *o)
     o->error[0] = '\0';
 }
 
-static void run_tries(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-                      int attempt, struct run_outcome *out)
+static void run_tries(struct atc_daytona *d, const struct attempt_params *p, const struct atc_job *job,
+                      int attempt, struct attempt_outcome *out)
 {
     struct retry rt;
 
@@ -713,8 +713,8 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
     }
 }
 
-void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-             int attempt, struct run_outcome *out)
+void attempt_run(struct atc_daytona *d, const struct attempt_params *p, const struct atc_job *job,
+             int attempt, struct attempt_outcome *out)
 {
     /* Whatever the job waits on (a request, a sandbox starting), it stops
      * within about a second of being abandoned or cancelled. */
@@ -723,7 +723,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
     atc_daytona_set_stop(d, NULL, NULL);
 }
 
-void run_outcome_cleanup(struct run_outcome *o)
+void attempt_outcome_cleanup(struct attempt_outcome *o)
 {
     if (!o)
         return;
