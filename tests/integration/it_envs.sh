@@ -25,7 +25,7 @@ it_start_redis
 it_start_kafka --partitions 6
 # Every build stays "building" 4 s, so a builder can be killed mid-build; a
 # snapshot that is gone is a 400 on create, as with Daytona.
-PATH=$(it_path_without_pyenv) it_start_daytona --snapshot-build-delay-ms 4000 --strict-snapshots
+it_start_daytona --snapshot-build-delay-ms 4000 --strict-snapshots
 export ATC_CONCURRENCY=24 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \
     ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500 ATC_ENV_MAX=3 ATC_MAX_TIMEOUT_S=60
 declare -A http pid
