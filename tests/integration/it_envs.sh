@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$IT_TMP"
 /usr/bin/python3 "$IT_LIB_DIR/../envs/make_index.py" index \
     atc-demo-a==1.0:atc-demo-b atc-demo-b==2.0 atc-demo-c==3.0 \
-    atc-gc-one==1.0 atc-gc-two==1.0 atc-gc-three==1.0 atc-gc-four==1.0 ||
+    atc-gc-one==1.0 atc-gc-two==1.0 atc-gc-three==1.0 atc-gc-four==1.0 atc-demo-f==1.0 ||
     it_fail "cannot build the wheels"
 index_port=$(it_free_port)
 it_start index /usr/bin/python3 -m http.server --bind 127.0.0.1 "$index_port" --directory index
@@ -130,6 +130,17 @@ it_assert_eq "$(jq -r '.env + "/" + .env_status + "/" + .status' <<<"$R")" "$gc4
     "env/env_status/status"
 it_assert_eq "$(it_redis EXISTS "atc:env:$gc4")" 0 "the lost environment forgotten (the next job builds it)"
 
+it_log "snapshots refused (403): the job installs in its sandbox; the next one builds"
+printf 'import atc_demo_f\n\ndef test_f():\n    assert atc_demo_f.who()\n' >test_f.py
+curl -fsS -X POST "$DAYTONA_BASE/_local/faults" \
+    -d '{"next":[{"path_prefix":"/api/snapshots","method":"POST","status":403}]}' >/dev/null
+it_expect_exit 0 it_atc submit --tests test_f.py --dep atc-demo-f --wait --wait-timeout 120 --json
+it_assert_eq "$(jq -r '.env_status + "/" + .status' <<<"$(tail -n 1 <<<"$IT_OUT")")" fallback/passed \
+    "env_status/status under a 403"
+it_expect_exit 0 it_atc submit --tests test_f.py --dep atc-demo-f --wait --wait-timeout 120 --json
+it_assert_eq "$(jq -r '.env_status + "/" + .status' <<<"$(tail -n 1 <<<"$IT_OUT")")" built/passed \
+    "env_status/status once snapshots are allowed again"
+
 it_log "ATC_ENVS=off: pip in the sandbox, env_status fallback"
 ATC_ENVS=off it_start_worker woff
 kill -TERM "${pid[w1]}" "${pid[w2]}" "${pid[w3]}" 2>/dev/null
@@ -144,16 +155,16 @@ it_assert_contains "$(jq -r .env_freeze <<<"$R")" "atc-demo-b==2.0" "env_freeze 
 it_wait_eq 15 "no live sandbox" 0 it_daytona_live
 
 it_log "atc env ls | rm | build"
-# Two left: the lost one was forgotten above.
+# Three: two left after the lost one was forgotten above, and atc-demo-f.
 it_expect_exit 0 it_atc env ls --json
-it_assert_eq "$(jq -r '[.[] | select(.state == "active" and .snapshot == "active")] | length' <<<"$IT_OUT")" 2 \
+it_assert_eq "$(jq -r '[.[] | select(.state == "active" and .snapshot == "active")] | length' <<<"$IT_OUT")" 3 \
     "active environments listed"
 gone=$(jq -r '.[0].name' <<<"$IT_OUT")
 it_expect_exit 0 it_atc env rm "$gone"
-it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 1/1 "environments after rm"
+it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 2/2 "environments after rm"
 it_expect_exit 0 it_atc env build atc-demo-c --json
 it_assert_eq "$(jq -r .env_status <<<"$IT_OUT")" built "env build's status"
-it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 2/2 "environments after build"
+it_assert_eq "$(it_redis ZCARD atc:envs)/$(stats snapshots)" 3/3 "environments after build"
 it_expect_exit 3 it_atc env build atc-no-such-pkg==9.9
 it_assert_contains "$IT_OUT" "failed" "env build of an uninstallable set"
 it_expect_exit 2 it_atc env rm not-an-env-name
