@@ -309,6 +309,72 @@ static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, con
            strcmp(sb->fleet_label, group) == 0;
 }
 
+/* ---- dependency environments (worker/envs.c) ---- */
+
+/* 1 when the job runs from its environment's snapshot (and the service has
+ * not refused it since: o->env_lost). */
+static int env_ready(const struct attempt_params *p, const struct attempt_outcome *o)
+{
+    return p->env && !o->env_lost &&
+           (p->env->status == ENVS_HIT || p->env->status == ENVS_BUILT ||
+            p->env->status == ENVS_WAITED);
+}
+
+/* The result fields of the environment, and a failed one's verdict: returns 1
+ * when the job is over (pip cannot install its set), else 0. */
+static int env_outcome(const struct attempt_params *p, const struct atc_job *job,
+                       struct attempt_outcome *o)
+{
+    if (!p->env || p->env->status == ENVS_NONE)
+        return 0;
+    o->env_name = p->env->name[0] ? p->env->name : NULL;
+    o->env_status = envs_status_name(p->env->status);
+    o->env_build_ms = p->env->build_ms;
+    if (p->env->status != ENVS_FAILED)
+        return 0;
+    const char *msg = p->env->error ? p->env->error : "";
+    o->status = "error";
+    o->reason = "deps_failed";
+    o->install_output = strdup(msg);
+    o->install_output_len = o->install_output ? strlen(msg) : 0;
+    snprintf(o->error, sizeof(o->error),
+             "pip could not install the dependencies (environment %s, %zu requirements); "
+             "see install_output", p->env->name, job->ndeps);
+    return 1;
+}
+
+/* Reads the environment's pip freeze into the outcome: known already, or
+ * asked of the sandbox (the installed set only, where pip ran in it). */
+static void env_freeze(struct try_ctx *t)
+{
+    const struct attempt_params *p = t->p;
+    char err[512];
+    int exit_code = -1, truncated = 0;
+    struct verdict_header h;
+    char *out = NULL;
+    size_t len = 0;
+
+    if (!p->env || p->env->status == ENVS_NONE || p->env->status == ENVS_FAILED ||
+        t->o->env_freeze)
+        return;
+    if (env_ready(p, t->o) && p->env->freeze) {
+        t->o->env_freeze = strdup(p->env->freeze);
+        return;
+    }
+    const char *cmd = env_ready(p, t->o) ? "python3 -m pip freeze --all 2>/dev/null"
+                                   : "python3 -m pip freeze --all --path " VERDICT_DEPS_DIR
+                                     " 2>/dev/null";
+    if (exec_runner(t, cmd, NULL, NULL, 60, &exit_code, &out, &len, &truncated, &h, err,
+                    sizeof(err)) != 0 || exit_code != 0) {
+        ATC_WARN(t->job->id, "cannot read the environment's pip freeze: %s",
+                 exit_code > 0 ? "pip freeze failed" : err);
+        free(out);
+        return;
+    }
+    t->o->env_freeze = out;
+    t->o->env_freeze_new = env_ready(p, t->o);
+}
+
 static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
     struct attempt_outcome *o = t->o;
@@ -325,6 +391,8 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         {"atc-worker", (char *)p->worker_id},
     };
     const char *snap = t->job->snapshot ? t->job->snapshot : p->default_snapshot;
+    if (env_ready(p, t->o))
+        snap = p->env->name; /* its packages are in it: no pip */
     /* A backstop for a sandbox whose worker died: stop after the longest a job
      * may take, then delete. */
     int auto_stop = (int)((p->max_timeout_s + p->install_timeout_s + p->create_timeout_s) / 60) + 5;
@@ -337,7 +405,8 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .auto_delete_min = 0,
         /* No egress from the start, unless pip needs it first (the install
          * then blocks it, do_block_network) or the job may have it open. */
-        .network_block_all = !t->job->network_open && t->job->ndeps == 0,
+        .network_block_all = !t->job->network_open &&
+                             (t->job->ndeps == 0 || env_ready(p, t->o)),
     };
     long t0 = atc_clock_mono_ms();
     retry_start(&rt, p, t->job->id, p->retry_max);
@@ -485,7 +554,7 @@ static int do_install(struct try_ctx *t)
     char *output = NULL;
     size_t len = 0;
 
-    if (verdict_install_cmd(t->job, cmd, sizeof(cmd)) != 0) {
+    if (verdict_install_cmd(t->job, t->p->pip_index_url, cmd, sizeof(cmd)) != 0) {
         o->status = "error";
         o->reason = "deps_failed";
         snprintf(o->error, sizeof(o->error), "the dependency list is too long to install");
@@ -677,8 +746,10 @@ static void reset_try(struct attempt_outcome *o)
 {
     free(o->output);
     free(o->install_output);
+    free(o->env_freeze);
     atc_junit_report_cleanup(&o->report);
-    o->output = o->install_output = NULL;
+    o->output = o->install_output = o->env_freeze = NULL;
+    o->env_freeze_new = 0;
     o->output_len = o->install_output_len = 0;
     o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
     o->status = o->reason = o->network = NULL;
@@ -694,6 +765,9 @@ static void run_tries(struct atc_daytona *d, const struct attempt_params *p, con
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
     out->peak_rss = out->cpu_ms = -1;
+    out->env_build_ms = -1;
+    if (env_outcome(p, job, out))
+        return;
     retry_start(&rt, p, job->id, p->retry_max);
     for (int try_no = 1;; try_no++) {
         struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
@@ -715,16 +789,32 @@ static void run_tries(struct atc_daytona *d, const struct attempt_params *p, con
         reset_try(out);
         out->tries = try_no;
         rc = do_create(&t, attempt, try_no);
+        if (rc != 0 && env_ready(p, out) && out->reason && strcmp(out->reason, "sandbox_rejected") == 0 &&
+            !stop_asked(p)) {
+            /* The environment's snapshot is gone (dropped by GC or by hand
+             * since it was read): pip in a sandbox of the default image. */
+            ATC_WARN(job->id, "environment %s refused by the service (%s); installing in the "
+                     "sandbox instead", p->env->name, out->error);
+            out->env_lost = 1;
+            out->env_status = envs_status_name(ENVS_FALLBACK);
+            out->env_build_ms = -1;
+            metrics_count("env_fallbacks");
+            try_no--;
+            continue;
+        }
         if (rc == 0 && !stop_asked(p))
             rc = do_upload(&t);
-        if (rc == 0 && !stop_asked(p) && job->ndeps > 0)
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !env_ready(p, out))
             rc = do_install(&t);
-        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !job->network_open)
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !env_ready(p, out) &&
+            !job->network_open)
             rc = do_block_network(&t);
         if (rc == 0 && !stop_asked(p) && !out->network)
             out->network = job->network_open ? "open" : "blocked";
         if (rc == 0 && !stop_asked(p))
             rc = do_test(&t);
+        if (rc == 0 && !stop_asked(p))
+            env_freeze(&t);
         int had_sandbox = t.created;
         if (t.created)
             do_delete(&t);
@@ -799,6 +889,7 @@ void attempt_outcome_cleanup(struct attempt_outcome *o)
         return;
     free(o->output);
     free(o->install_output);
+    free(o->env_freeze);
     atc_junit_report_cleanup(&o->report);
-    o->output = o->install_output = NULL;
+    o->output = o->install_output = o->env_freeze = NULL;
 }

@@ -10,6 +10,7 @@
 #include "atc/job.h"
 #include "atc/junit.h"
 #include "breaker.h"
+#include "envs.h"
 
 /* What the run needs from the worker's configuration. */
 struct attempt_params {
@@ -38,6 +39,11 @@ struct attempt_params {
      * when it did. May be NULL: the reaper's sweep then finds it by age. */
     int (*defer_delete)(void *arg, const char *sandbox_id);
     void *defer_delete_arg;
+    /* The job's dependency environment (envs_prepare), or NULL: hit, built
+     * and waited create the sandbox from it and skip pip; failed ends the job
+     * as deps_failed without a sandbox; fallback installs as before. */
+    const struct envs_job *env;
+    const char *pip_index_url;      /* the in-sandbox pip's --index-url, or NULL */
 };
 
 struct attempt_outcome {
@@ -63,6 +69,14 @@ struct attempt_outcome {
     long long cpu_ms;               /* its CPU time, user + system; -1 unknown */
     long sandbox_ms;                /* sandbox time over all tries, creation to deletion */
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
+    /* The dependency environment (p->env), for the result. */
+    const char *env_name;           /* NULL: the job has none */
+    const char *env_status;         /* envs_status_name */
+    long env_build_ms;              /* -1: neither built nor waited */
+    char *env_freeze;               /* pip freeze of the environment (malloc'd) or NULL */
+    int env_freeze_new;             /* 1: read in this run (not yet in Redis) */
+    int env_lost;                   /* 1: the service refused the environment's
+                                     * snapshot (dropped meanwhile): pip ran instead */
 };
 
 /* Runs job as attempt number attempt. A call failing with a fleet fault is

@@ -79,13 +79,17 @@ int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf
     return found ? 0 : ATC_ENOTFOUND;
 }
 
-int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen)
+int verdict_install_cmd(const struct atc_job *job, const char *index_url, char *buf,
+                        size_t buflen)
 {
     size_t pos = 0;
 
     if (append(buf, buflen, &pos,
                "python3 -m pip install --no-input --disable-pip-version-check --no-color"
                " --retries 1 --timeout 20 --target " VERDICT_DEPS_DIR))
+        return ATC_ETOOBIG;
+    if (index_url && *index_url &&
+        (append(buf, buflen, &pos, " --index-url") || append_quoted(buf, buflen, &pos, index_url)))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->ndeps; i++)
         if (append_quoted(buf, buflen, &pos, job->deps[i]))

@@ -36,8 +36,11 @@ void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen
  * no_tests), or ATC_ETOOBIG when buf is too small. */
 int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen);
 
-/* Writes the pip command installing job's deps into VERDICT_DEPS_DIR. 0 or ATC_ETOOBIG. */
-int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
+/* Writes the pip command installing job's deps into VERDICT_DEPS_DIR, with
+ * --index-url index_url unless it is NULL or "" (a URL the settings checked:
+ * no quote in it). 0 or ATC_ETOOBIG. */
+int verdict_install_cmd(const struct atc_job *job, const char *index_url, char *buf,
+                        size_t buflen);
 
 /* The verdict of a test command that ran: custom is 1 for a job's own cmd;
  * report is NULL when no JUnit report could be read. `passed` needs exit

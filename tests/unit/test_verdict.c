@@ -53,7 +53,7 @@ static void verdict__install_cmd__targets_the_sandbox_dir(void **state)
     char *deps[] = {"requests==2.31", "numpy>=1,<2"};
     struct atc_job job = {.deps = deps, .ndeps = 2};
     char buf[1024];
-    assert_int_equal(verdict_install_cmd(&job, buf, sizeof(buf)), 0);
+    assert_int_equal(verdict_install_cmd(&job, NULL, buf, sizeof(buf)), 0);
     assert_non_null(strstr(buf, "--target .atc/deps"));
     assert_non_null(strstr(buf, " 'requests==2.31' 'numpy>=1,<2'"));
 }
