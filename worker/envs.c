@@ -124,7 +124,11 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
                  const struct atc_job *job, const struct atc_env_key *key, const char *token,
                  long long deadline, int (*stop)(void *), void *stop_arg, struct envs_job *ej)
 {
-    const struct atc_env_base base = {.image = p->base_image, .index_url = p->index_url};
+    char res[64];
+    atc_job_resources_text(job, res, sizeof(res));
+    const struct atc_env_base base = {.image = p->base_image, .index_url = p->index_url,
+                                      .resources = res};
+    const struct atc_snapshot_resources sres = {job->cpu, job->memory_gib, job->disk_gib};
     struct atc_snapshot s;
     char err[1024];
     char *dockerfile = NULL;
@@ -150,8 +154,10 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
         }
         if (rc != ATC_ENOTFOUND)
             break;
-        ATC_INFO(job->id, "environment %s: building it (%zu requirements)", ej->name, key->ndeps);
-        rc = atc_daytona_snapshot_create(d, ej->name, dockerfile, &s, err, sizeof(err));
+        ATC_INFO(job->id, "environment %s: building it (%zu requirements%s%s)", ej->name,
+                 key->ndeps, *res ? ", " : "", res);
+        rc = atc_daytona_snapshot_create_res(d, ej->name, dockerfile, &sres, &s, err,
+                                             sizeof(err));
         if (rc == 0) {
             created = 1;
             metrics_count("env_builds");
@@ -249,14 +255,19 @@ int envs_prepare(const struct envs_params *p, struct atc_daytona *d, struct atc_
                  const struct atc_job *job, int (*stop)(void *), void *stop_arg,
                  struct envs_job *ej)
 {
-    const struct atc_env_base base = {.image = p->base_image, .index_url = p->index_url};
+    char res[64];
+    atc_job_resources_text(job, res, sizeof(res));
+    const struct atc_env_base base = {.image = p->base_image, .index_url = p->index_url,
+                                      .resources = res};
     struct atc_env_key key;
     char err[1024], token[256];
     int rc, waited = 0;
 
     memset(ej, 0, sizeof(*ej));
     ej->build_ms = -1;
-    if (job->ndeps == 0)
+    /* Resources come only with a snapshot: a job that asks for them gets an
+     * environment even without deps (its Dockerfile then has no pip line). */
+    if (job->ndeps == 0 && !*res)
         return 0;
     if (atc_env_key_compute((const char *const *)job->deps, job->ndeps, &base, &key, err,
                             sizeof(err)) != 0)

@@ -556,6 +556,15 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         reject(jt, t, &jerr);
         return;
     }
+    if (atc_job_check_caps(job, (unsigned)ctx->cfg->max_cpu, (unsigned)ctx->cfg->max_memory_gib,
+                           (unsigned)ctx->cfg->max_disk_gib, jerr.message,
+                           sizeof(jerr.message)) != 0) {
+        /* More than this fleet gives one sandbox: rejected like a bad message. */
+        jerr.reason = "bad_message";
+        snprintf(jerr.id, sizeof(jerr.id), "%s", job->id);
+        reject(jt, t, &jerr);
+        goto out;
+    }
     uint64_t started = atc_clock_wall_ms();
     if (job->cache &&
         atc_job_cache_key(job, ctx->cfg->sandbox_snapshot, (unsigned)ctx->cfg->max_timeout_s,

@@ -144,6 +144,16 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
         TRY(report_add_int(rf, "env_build_ms", o->env_build_ms));
     if (o->env_freeze)
         TRY(report_add_str(rf, "env_freeze", o->env_freeze));
+    if (atc_job_has_resources(job) && o->sandbox_id[0]) {
+        /* What the sandbox got: the job's resources when it came from its
+         * environment's snapshot, else the default snapshot's. */
+        char res[64];
+        int applied = o->env_status && (strcmp(o->env_status, "hit") == 0 ||
+                                        strcmp(o->env_status, "built") == 0 ||
+                                        strcmp(o->env_status, "waited") == 0);
+        atc_job_resources_text(job, res, sizeof(res));
+        TRY(report_add_str(rf, "resources", applied ? res : "default"));
+    }
     if (job->submitted_ms)
         TRY(report_add_int(rf, "submitted_ms", (long long)job->submitted_ms));
     TRY(report_add_int(rf, "started_ms", (long long)m->started_ms));

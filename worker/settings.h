@@ -19,6 +19,7 @@ struct worker_settings {
     long long max_job_bytes;
     long long max_output_bytes;
     long long allow_open_network;
+    long long max_cpu, max_memory_gib, max_disk_gib; /* caps on a job's resources */
     char *snapshot_allow;
     long long max_attempts;
     long long liveness_ttl_s;

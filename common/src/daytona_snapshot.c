@@ -100,6 +100,15 @@ static int snap_call(struct atc_daytona *d, const char *method, const char *path
 int atc_daytona_snapshot_create(struct atc_daytona *d, const char *name, const char *dockerfile,
                                 struct atc_snapshot *out, char *err, size_t errlen)
 {
+    static const struct atc_snapshot_resources none = {0, 0, 0};
+    return atc_daytona_snapshot_create_res(d, name, dockerfile, &none, out, err, errlen);
+}
+
+int atc_daytona_snapshot_create_res(struct atc_daytona *d, const char *name,
+                                    const char *dockerfile,
+                                    const struct atc_snapshot_resources *res,
+                                    struct atc_snapshot *out, char *err, size_t errlen)
+{
     json_t *req = NULL, *reply = NULL;
     char *text = NULL;
     int rc = ATC_ENOMEM;
@@ -111,6 +120,13 @@ int atc_daytona_snapshot_create(struct atc_daytona *d, const char *name, const c
     }
     req = json_pack("{s:s, s:{s:s, s:[]}}", "name", name, "buildInfo", "dockerfileContent",
                     dockerfile, "contextHashes");
+    /* Daytona's own fields and units: vCPUs, GiB of memory, GiB of disk. */
+    if (req && res && res->cpu)
+        json_object_set_new(req, "cpu", json_integer(res->cpu));
+    if (req && res && res->memory_gib)
+        json_object_set_new(req, "memory", json_integer(res->memory_gib));
+    if (req && res && res->disk_gib)
+        json_object_set_new(req, "disk", json_integer(res->disk_gib));
     text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     if (!text) {
         snprintf(err, errlen, "POST /snapshots: out of memory");

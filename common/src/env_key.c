@@ -187,9 +187,14 @@ int atc_env_key_compute(const char *const *deps, size_t ndeps, const struct atc_
     int rc = ATC_EINVAL;
 
     memset(key, 0, sizeof(*key));
-    if (ndeps == 0 || ndeps > ATC_JOB_DEPS_MAX) {
-        snprintf(err, errlen, "an environment needs 1 to %d requirements (got %zu)",
+    int has_res = base && base->resources && *base->resources;
+    if ((ndeps == 0 && !has_res) || ndeps > ATC_JOB_DEPS_MAX) {
+        snprintf(err, errlen, "an environment needs resources or 1 to %d requirements (got %zu)",
                  ATC_JOB_DEPS_MAX, ndeps);
+        goto out;
+    }
+    if (has_res && !plain(base->resources)) {
+        snprintf(err, errlen, "the resources must hold no spaces, quotes or backslashes");
         goto out;
     }
     if (!base || !base->image || !*base->image || !plain(base->image)) {
@@ -201,7 +206,7 @@ int atc_env_key_compute(const char *const *deps, size_t ndeps, const struct atc_
         goto out;
     }
     rc = ATC_ENOMEM;
-    key->deps = calloc(ndeps, sizeof(*key->deps));
+    key->deps = calloc(ndeps ? ndeps : 1, sizeof(*key->deps));
     if (!key->deps)
         goto out;
     for (size_t i = 0; i < ndeps; i++) {
@@ -280,14 +285,22 @@ char *atc_env_dockerfile(const struct atc_env_key *key, const struct atc_env_bas
 {
     struct sbuf b = {0};
 
-    if (!key || key->ndeps == 0 || !base || !base->image || !plain(base->image) ||
+    if (!key || (key->ndeps == 0 && !(base && base->resources && *base->resources)) || !base ||
+        !base->image || !plain(base->image) ||
         (base->index_url && *base->index_url && !plain(base->index_url))) {
-        snprintf(err, errlen, "no requirements, or a base image or index URL that cannot be "
-                 "written into a Dockerfile");
+        snprintf(err, errlen, "no requirements nor resources, or a base image or index URL that "
+                 "cannot be written into a Dockerfile");
         return NULL;
     }
     sb_puts(&b, "FROM ");
     sb_puts(&b, base->image);
+    if (key->ndeps == 0) {
+        /* Resources only: the base image as it is, no pip line. */
+        sb_puts(&b, "\n");
+        if (b.failed)
+            snprintf(err, errlen, "out of memory writing a Dockerfile");
+        return b.s;
+    }
     sb_puts(&b, "\nRUN python -m pip install --no-cache-dir");
     if (base->index_url && *base->index_url) {
         sb_puts(&b, " --index-url '");

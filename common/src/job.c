@@ -423,7 +423,69 @@ int atc_job_validate(const struct atc_job *job, char *err, size_t errlen)
     rc = check_kvs("labels", job->labels, job->nlabels, ATC_JOB_LABELS_MAX, 0, err, errlen);
     if (rc != 0)
         return rc;
-    return check_opt_str("snapshot", job->snapshot, err, errlen);
+    rc = check_opt_str("snapshot", job->snapshot, err, errlen);
+    if (rc != 0)
+        return rc;
+    const struct {
+        const char *field;
+        uint32_t v;
+    } res[] = {{"cpu", job->cpu}, {"memory_gib", job->memory_gib}, {"disk_gib", job->disk_gib}};
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        if (res[i].v > ATC_JOB_RESOURCE_MAX) {
+            snprintf(err, errlen, "%s: at most %d (got %u)", res[i].field, ATC_JOB_RESOURCE_MAX,
+                     (unsigned)res[i].v);
+            return ATC_EINVAL;
+        }
+    }
+    if (atc_job_has_resources(job) && job->snapshot) {
+        /* Daytona sets resources only when it builds a snapshot. */
+        snprintf(err, errlen, "cpu/memory_gib/disk_gib: not with \"snapshot\" (resources are "
+                 "given to the fleet's own environment snapshots only)");
+        return ATC_EINVAL;
+    }
+    return 0;
+}
+
+void atc_job_resources_text(const struct atc_job *job, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const struct {
+        const char *name;
+        uint32_t v;
+    } res[] = {{"cpu", job->cpu}, {"memory", job->memory_gib}, {"disk", job->disk_gib}};
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        if (!res[i].v || o >= outlen)
+            continue;
+        int n = snprintf(out + o, outlen - o, "%s%s=%u", o ? "," : "", res[i].name,
+                         (unsigned)res[i].v);
+        o += n > 0 ? (size_t)n : 0;
+    }
+}
+
+int atc_job_check_caps(const struct atc_job *job, unsigned max_cpu, unsigned max_memory_gib,
+                       unsigned max_disk_gib, char *err, size_t errlen)
+{
+    const struct {
+        const char *field, *cap;
+        uint32_t v;
+        unsigned max;
+    } res[] = {{"cpu", "ATC_MAX_CPU", job->cpu, max_cpu},
+               {"memory_gib", "ATC_MAX_MEMORY_GIB", job->memory_gib, max_memory_gib},
+               {"disk_gib", "ATC_MAX_DISK_GIB", job->disk_gib, max_disk_gib}};
+
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        if (res[i].max && res[i].v > res[i].max) {
+            snprintf(err, errlen, "%s: the job asks for %u, more than this fleet's cap of %u "
+                     "(%s); ask for %u or less", res[i].field, (unsigned)res[i].v, res[i].max,
+                     res[i].cap, res[i].max);
+            return ATC_EINVAL;
+        }
+    }
+    return 0;
 }
 
 void atc_job_free(struct atc_job *job)
@@ -477,12 +539,15 @@ enum job_key {
     K_SUBMITTED_MS,
     K_CACHE,
     K_NETWORK,
+    K_CPU,
+    K_MEMORY_GIB,
+    K_DISK_GIB,
     K_COUNT
 };
 
 static const char *const job_key_names[K_COUNT] = {
     "v", "id", "files", "deps", "cmd", "timeout_s", "env", "labels", "snapshot", "submitted_ms",
-    "cache", "network",
+    "cache", "network", "cpu", "memory_gib", "disk_gib",
 };
 
 static const char *mp_type_name(msgpack_object_type t)
@@ -855,6 +920,18 @@ static int decode_fields(const msgpack_object *const vals[K_COUNT], struct atc_j
                 rc = ATC_EBADMSG;
             }
             break;
+        case K_CPU:
+        case K_MEMORY_GIB:
+        case K_DISK_GIB:
+            rc = decode_uint(o, field, ATC_JOB_RESOURCE_MAX, &u, jerr);
+            if (rc == 0 && u == 0) {
+                bad(jerr, "%s: must be at least 1 (leave it out for the default)", field);
+                rc = ATC_EBADMSG;
+            }
+            *(k == K_CPU          ? &job->cpu
+              : k == K_MEMORY_GIB ? &job->memory_gib
+                                  : &job->disk_gib) = (uint32_t)u;
+            break;
         default:
             rc = 0;
             break;
@@ -1015,6 +1092,7 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
     n += job->submitted_ms != 0;
     n += job->cache != 0;
     n += job->network_open != 0;
+    n += (job->cpu != 0) + (job->memory_gib != 0) + (job->disk_gib != 0);
     if (msgpack_pack_map(pk, n) != 0)
         return -1;
     if (pack_str(pk, "v") != 0 || msgpack_pack_uint32(pk, job->v) != 0)
@@ -1055,6 +1133,14 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
     if (job->cache && (pack_str(pk, "cache") != 0 || msgpack_pack_true(pk) != 0))
         return -1;
     if (job->network_open && (pack_str(pk, "network") != 0 || pack_str(pk, "open") != 0))
+        return -1;
+    if (job->cpu && (pack_str(pk, "cpu") != 0 || msgpack_pack_uint32(pk, job->cpu) != 0))
+        return -1;
+    if (job->memory_gib &&
+        (pack_str(pk, "memory_gib") != 0 || msgpack_pack_uint32(pk, job->memory_gib) != 0))
+        return -1;
+    if (job->disk_gib &&
+        (pack_str(pk, "disk_gib") != 0 || msgpack_pack_uint32(pk, job->disk_gib) != 0))
         return -1;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ struct dl_sandbox {
     long uid;                           /* its own uid when confined as root, else -1 */
     int no_net;                         /* networkBlockAll or --no-network */
     long long mem_limit;                /* bytes of RSS its uid may hold; 0: none */
+    long cpus;                          /* CPUs its commands may run on; 0: all */
     long oom_kills;
     struct dl_snapshot *snap;           /* the snapshot it was made from, or NULL */
     size_t npgids, cap_pgids;
@@ -281,6 +283,15 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         rmdir(sb->dir);
         goto out;
     }
+    if (sb->snap) {
+        /* A snapshot made with resources gives them to its sandboxes, as
+         * Daytona's do: its memory to the watcher, its CPUs to affinity. */
+        long cpu = 0, mem = 0;
+        dl_snapshot_resources(sb->snap, &cpu, &mem);
+        if (mem > 0)
+            sb->mem_limit = (long long)mem << 30;
+        sb->cpus = cpu;
+    }
     if (sb->snap && dl_snapshot_attach(sb->snap, sb->dir, sb->uid, err, errlen) != 0) {
         dl_rmtree(sb->dir);
         goto out;
@@ -504,6 +515,8 @@ static json_t *json_locked(struct dl_sandbox *sb, const char *toolbox_url, int f
         return NULL;
     json_object_update(o, sb->echo);
     json_object_set_new(o, "memory", json_integer(sb->mem_limit >> 30));
+    if (sb->cpus > 0)
+        json_object_set_new(o, "cpu", json_integer(sb->cpus));
     json_object_set_new(o, "oomKills", json_integer(sb->oom_kills));
     if (full)
         json_object_set(o, "env", sb->env);
@@ -891,7 +904,23 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         goto out;
     }
+    /* A child inherits its spawning thread's CPU affinity: this thread takes
+     * the sandbox's first cpus CPUs for the spawn, then gets its own back. */
+    cpu_set_t own, some;
+    int pinned = 0;
+    if (sb->cpus > 0 && pthread_getaffinity_np(pthread_self(), sizeof(own), &own) == 0 &&
+        CPU_COUNT(&own) > sb->cpus) {
+        CPU_ZERO(&some);
+        for (int c = 0, n = 0; c < CPU_SETSIZE && n < sb->cpus; c++)
+            if (CPU_ISSET(c, &own)) {
+                CPU_SET(c, &some);
+                n++;
+            }
+        pinned = pthread_setaffinity_np(pthread_self(), sizeof(some), &some) == 0;
+    }
     pid = spawn_child(in_pipe[0], out_pipe[1], cwd, spawn_path, spawn_argv, envp);
+    if (pinned)
+        pthread_setaffinity_np(pthread_self(), sizeof(own), &own);
     if (pid < 0) {
         snprintf(err, errlen, "cannot start %s: %s", spawn_path, strerror(errno));
         goto out;

@@ -45,6 +45,7 @@ struct dl_snapshot {
     char site[PATH_MAX];            /* dir/site: pip --target */
     char pyver[16];                 /* e.g. "3.11", once built */
     long cpu, mem, disk;
+    long asked_cpu, asked_mem;      /* sent with POST (> 0), else 0: no limit of its own */
     int64_t created_wall, updated_wall, last_used_wall;
     pid_t build_pid;                /* a running pip, or 0 */
 };
@@ -125,6 +126,12 @@ int dl_snapshot_acquire(const char *ref, struct dl_snapshot **out, char *err, si
 const char *dl_snapshot_site(const struct dl_snapshot *s)
 {
     return s->site;
+}
+
+void dl_snapshot_resources(const struct dl_snapshot *s, long *cpu, long *mem_gib)
+{
+    *cpu = s->asked_cpu;
+    *mem_gib = s->asked_mem;
 }
 
 /* mkdir -p under base (which exists), each new component given to uid. */
@@ -740,6 +747,8 @@ static enum MHD_Result snapshot_create(struct dl_req *r)
     s->cpu = int_field(body, "cpu", 1);
     s->mem = int_field(body, "memory", 1);
     s->disk = int_field(body, "disk", 3);
+    s->asked_cpu = int_field(body, "cpu", 0);
+    s->asked_mem = int_field(body, "memory", 0);
     if (parse_dockerfile(s, df, err, sizeof(err)) != 0) {
         ret = dl_reply_api_error(r, 400, err);
         goto out;

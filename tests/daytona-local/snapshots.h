@@ -25,6 +25,10 @@ void dl_snapshot_release(struct dl_snapshot *s); /* accepts NULL */
 /* The snapshot's package directory (read-only to sandboxes). */
 const char *dl_snapshot_site(const struct dl_snapshot *s);
 
+/* The cpu and memory (GiB) the snapshot was created with, each 0 when its
+ * POST did not send it (its sandboxes then get daytona-local's defaults). */
+void dl_snapshot_resources(const struct dl_snapshot *s, long *cpu, long *mem_gib);
+
 /* Makes the snapshot's packages importable in sandbox directory dir (its
  * HOME), for uid (-1: the server's): a .pth file in the user site-packages of
  * the interpreter that built them. Returns 0 or -1 with err. */

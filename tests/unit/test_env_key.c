@@ -132,9 +132,67 @@ static void env_key__names__are_checked_for_their_form(void **state)
     assert_false(atc_env_name_valid(NULL));
 }
 
+static void env_key__without_resources__keeps_the_names_of_before(void **state)
+{
+    const char *deps[] = {"pytest"};
+    struct atc_env_base none = BASE, empty = BASE;
+    char a[ATC_ENV_NAME_MAX], b[ATC_ENV_NAME_MAX];
+    struct atc_env_key key;
+    char err[256];
+    (void)state;
+    empty.resources = "";
+    name_of(deps, 1, &none, a);
+    name_of(deps, 1, &empty, b);
+    assert_string_equal(a, b);
+    /* The text hashed still says "resources default", as before resources existed. */
+    assert_int_equal(atc_env_key_compute(deps, 1, &none, &key, err, sizeof(err)), 0);
+    assert_non_null(strstr(key.text, "\nresources default\n"));
+    atc_env_key_cleanup(&key);
+}
+
+static void env_key__resources__give_another_name_for_each_size(void **state)
+{
+    const char *deps[] = {"pytest"};
+    struct atc_env_base one = BASE, three = BASE;
+    char plain_name[ATC_ENV_NAME_MAX], a[ATC_ENV_NAME_MAX], b[ATC_ENV_NAME_MAX];
+    (void)state;
+    one.resources = "memory=1";
+    three.resources = "memory=3";
+    name_of(deps, 1, &BASE, plain_name);
+    name_of(deps, 1, &one, a);
+    name_of(deps, 1, &three, b);
+    assert_string_not_equal(a, plain_name);
+    assert_string_not_equal(a, b);
+    assert_true(atc_env_name_valid(a));
+}
+
+static void env_key__resources_without_deps__make_an_environment_with_no_pip_line(void **state)
+{
+    struct atc_env_base base = BASE;
+    struct atc_env_key key;
+    char err[256];
+    (void)state;
+    /* Without resources, no deps is no environment. */
+    assert_int_equal(atc_env_key_compute(NULL, 0, &base, &key, err, sizeof(err)), ATC_EINVAL);
+    base.resources = "cpu=1,memory=2";
+    assert_int_equal(atc_env_key_compute(NULL, 0, &base, &key, err, sizeof(err)), 0);
+    assert_int_equal(key.ndeps, 0);
+    assert_non_null(strstr(key.text, "\nresources cpu=1,memory=2\n"));
+    char *df = atc_env_dockerfile(&key, &base, err, sizeof(err));
+    assert_non_null(df);
+    assert_string_equal(df, "FROM python:3.12.10-slim-bookworm\n");
+    free(df);
+    atc_env_key_cleanup(&key);
+    base.resources = "cpu=1 memory=2";
+    assert_int_equal(atc_env_key_compute(NULL, 0, &base, &key, err, sizeof(err)), ATC_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(env_key__without_resources__keeps_the_names_of_before),
+        cmocka_unit_test(env_key__resources__give_another_name_for_each_size),
+        cmocka_unit_test(env_key__resources_without_deps__make_an_environment_with_no_pip_line),
         cmocka_unit_test(env_key__names__are_folded_as_pip_folds_them),
         cmocka_unit_test(env_key__extras_and_clauses__are_sorted_and_deduplicated),
         cmocka_unit_test(env_key__a_requirement_the_decoder_refuses__is_invalid),

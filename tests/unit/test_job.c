@@ -1406,9 +1406,89 @@ static void job_free__null_and_partial_jobs__are_fine(void **state)
     atc_job_free(job);
 }
 
+/* ---- cpu, memory_gib, disk_gib ------------------------------------------- */
+
+static void job_decode__resources_out_of_bounds__are_rejected_with_the_field_named(void **state)
+{
+    (void)state;
+    g_u64 = 0;
+    expect_bad_value("cpu", pack_g_u64, "cpu: must be at least 1");
+    g_u64 = ATC_JOB_RESOURCE_MAX + 1;
+    expect_bad_value("memory_gib", pack_g_u64, "memory_gib: must be at most 1024 (got 1025)");
+    g_str = "3";
+    g_len = 0;
+    expect_bad_value("disk_gib", pack_g_str, "disk_gib: must be an unsigned integer");
+    g_i64 = -1;
+    expect_bad_value("cpu", pack_g_i64, "cpu: must be an unsigned integer");
+}
+
+static void job_decode__resources_with_a_snapshot__are_rejected(void **state)
+{
+    (void)state;
+    g_u64 = 2; /* the standard message names a snapshot */
+    expect_bad_value("memory_gib", pack_g_u64, "not with \"snapshot\"");
+}
+
+static void job_encode__resources__round_trip_and_read_in_daytona_units(void **state)
+{
+    struct atc_job_file files[1] = {
+        { .path = "test_x.py", .data = (unsigned char *)"def test_x(): pass\n", .len = 19 },
+    };
+    struct atc_job job = { .v = 1, .id = "res", .files = files, .nfiles = 1, .cpu = 2,
+                           .memory_gib = 3 };
+    struct atc_job *back = NULL;
+    struct atc_job_error jerr;
+    char *buf = NULL, err[256], text[64];
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(atc_job_encode(&job, &buf, &len, err, sizeof(err)), 0);
+    assert_int_equal(atc_job_decode(buf, len, MAX, &back, &jerr), 0);
+    assert_int_equal(back->cpu, 2);
+    assert_int_equal(back->memory_gib, 3);
+    assert_int_equal(back->disk_gib, 0);
+    assert_true(atc_job_has_resources(back));
+    atc_job_resources_text(back, text, sizeof(text));
+    assert_string_equal(text, "cpu=2,memory=3");
+    back->disk_gib = 7;
+    atc_job_resources_text(back, text, sizeof(text));
+    assert_string_equal(text, "cpu=2,memory=3,disk=7");
+    back->cpu = back->memory_gib = back->disk_gib = 0;
+    assert_false(atc_job_has_resources(back));
+    atc_job_resources_text(back, text, sizeof(text));
+    assert_string_equal(text, "");
+    atc_job_free(back);
+    free(buf);
+}
+
+static void job_check_caps__a_job_over_a_cap__is_refused_naming_the_cap(void **state)
+{
+    struct atc_job job = { .v = 1, .id = "res", .cpu = 4, .memory_gib = 8, .disk_gib = 10 };
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(atc_job_check_caps(&job, 4, 8, 10, err, sizeof(err)), 0);
+    job.memory_gib = 9;
+    assert_int_equal(atc_job_check_caps(&job, 4, 8, 10, err, sizeof(err)), ATC_EINVAL);
+    assert_non_null(strstr(err, "memory_gib: the job asks for 9, more than this fleet's cap of 8 "
+                                "(ATC_MAX_MEMORY_GIB)"));
+    job.memory_gib = 1;
+    job.disk_gib = 11;
+    assert_int_equal(atc_job_check_caps(&job, 4, 8, 10, err, sizeof(err)), ATC_EINVAL);
+    assert_non_null(strstr(err, "ATC_MAX_DISK_GIB"));
+    job.disk_gib = 0;
+    job.cpu = 5;
+    assert_int_equal(atc_job_check_caps(&job, 4, 8, 10, err, sizeof(err)), ATC_EINVAL);
+    assert_non_null(strstr(err, "ATC_MAX_CPU"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(job_decode__resources_out_of_bounds__are_rejected_with_the_field_named),
+        cmocka_unit_test(job_decode__resources_with_a_snapshot__are_rejected),
+        cmocka_unit_test(job_encode__resources__round_trip_and_read_in_daytona_units),
+        cmocka_unit_test(job_check_caps__a_job_over_a_cap__is_refused_naming_the_cap),
         cmocka_unit_test(job_decode__full_job__yields_every_field),
         cmocka_unit_test(job_encode__then_decode__gives_the_same_job_and_bytes),
         cmocka_unit_test(job_encode__built_by_hand__round_trips_with_only_present_fields),

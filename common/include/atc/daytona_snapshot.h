@@ -25,6 +25,18 @@ struct atc_snapshot {
 int atc_daytona_snapshot_create(struct atc_daytona *d, const char *name, const char *dockerfile,
                                 struct atc_snapshot *out, char *err, size_t errlen);
 
+/* What a snapshot's sandboxes get; 0: the service's default. */
+struct atc_snapshot_resources {
+    unsigned cpu, memory_gib, disk_gib;
+};
+
+/* As atc_daytona_snapshot_create, with the body's "cpu", "memory" and "disk"
+ * (Daytona's units: vCPUs, GiB, GiB) for each non-zero field of res. */
+int atc_daytona_snapshot_create_res(struct atc_daytona *d, const char *name,
+                                    const char *dockerfile,
+                                    const struct atc_snapshot_resources *res,
+                                    struct atc_snapshot *out, char *err, size_t errlen);
+
 /* GET /snapshots/{id or name}; ATC_ENOTFOUND when there is none. */
 int atc_daytona_snapshot_get(struct atc_daytona *d, const char *id_or_name,
                              struct atc_snapshot *out, char *err, size_t errlen);

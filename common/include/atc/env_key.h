@@ -16,8 +16,10 @@
 struct atc_env_base {
     const char *image;          /* the base image (FROM) */
     const char *index_url;      /* pip's --index-url, or NULL/"": pip's default */
-    const char *resources;      /* e.g. "cpu=1,memory=1,disk=3"; NULL/"": the
-                                 * snapshot defaults (jobs carry no resources yet) */
+    const char *resources;      /* the job's, as atc_job_resources_text writes them
+                                 * ("cpu=1,memory=2,disk=3"); NULL/"": the snapshot
+                                 * defaults, and the key text's line says "default" so
+                                 * such keys are those of before resources existed */
 };
 
 /* Normalises one requirement as the job decoder accepts it (name, optional

@@ -46,7 +46,29 @@ struct atc_job {
     uint64_t submitted_ms; /* 0 when absent */
     int cache;             /* 1: reuse the final result of an identical earlier job */
     int network_open;      /* 1: "network": "open" (the worker may refuse it) */
+    uint32_t cpu;          /* CPUs asked for; 0 when absent (the snapshot default) */
+    uint32_t memory_gib;   /* memory in GiB; 0 when absent */
+    uint32_t disk_gib;     /* disk in GiB; 0 when absent */
 };
+
+/* The most of each resource a job may ask before any worker cap applies. */
+#define ATC_JOB_RESOURCE_MAX 1024
+
+/* 1 when the job asks for any of cpu, memory_gib, disk_gib. */
+static inline int atc_job_has_resources(const struct atc_job *job)
+{
+    return job->cpu || job->memory_gib || job->disk_gib;
+}
+
+/* The job's resources in the environment key's form, in Daytona's units and
+ * names ("cpu=2,memory=3,disk=5", only the fields it sets), into out; "" when
+ * it sets none. */
+void atc_job_resources_text(const struct atc_job *job, char *out, size_t outlen);
+
+/* Checks the job's resources against the worker's caps (0: no cap). Returns 0,
+ * or ATC_EINVAL with a sentence naming the field and the cap in err. */
+int atc_job_check_caps(const struct atc_job *job, unsigned max_cpu, unsigned max_memory_gib,
+                       unsigned max_disk_gib, char *err, size_t errlen);
 
 /* Why a message was rejected; reason is one of the documented reason codes
  * ("bad_message", "too_large"); id is set ("" otherwise) when the message's id
