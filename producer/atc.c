@@ -52,7 +52,8 @@ static const char main_usage[] =
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
     "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
-    "             [--snapshot NAME] [--cache] [--wait [--wait-timeout S]] [--json]\n"
+    "             [--snapshot NAME] [--cache] [--cpu N] [--memory GIB] [--disk GIB]\n"
+    "             [--wait [--wait-timeout S]] [--json]\n"
     "  atc get ID [--json]\n"
     "  atc wait ID [--timeout S] [--json]\n"
     "  atc cancel ID\n"
@@ -96,6 +97,9 @@ static const char submit_usage[] =
     "  --id ID            the job id (default: a fresh UUIDv7)\n"
     "  --snapshot NAME    the sandbox snapshot (default: the worker's)\n"
     "  --cache            reuse the final result of an identical earlier job\n"
+    "  --cpu N            vCPUs for its sandbox (the fleet caps it; default: Daytona's)\n"
+    "  --memory GIB       memory for its sandbox in GiB (capped likewise)\n"
+    "  --disk GIB         disk for its sandbox in GiB (capped likewise)\n"
     "  --wait             then wait for the result and print it\n"
     "  --wait-timeout S   give up waiting after S seconds (default: no limit)\n"
     "  --json             print the result as one JSON object\n"
@@ -469,6 +473,7 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
         static const char *const file_opts[] = {"--code", "--tests", NULL};
         static const char *const str_opts[] = {"--cmd", "--id", "--snapshot", NULL};
         static const char *const kv_opts[] = {"--env", "--label", NULL};
+        static const char *const res_opts[] = {"--cpu", "--memory", "--disk", NULL};
         const char *val = NULL;
         int which = 0;
         int m = common_opt(cc, "submit", argc, argv, &i);
@@ -550,6 +555,14 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
             has_wait_timeout = 1;
         } else if (strcmp(argv[i], "--wait") == 0) {
             wait = 1;
+        } else if ((m = opt_any(argc, argv, &i, res_opts, &val, &which)) != 0) {
+            uint32_t *dst = which == 0 ? &job->cpu : which == 1 ? &job->memory_gib
+                                                                : &job->disk_gib;
+            if (m < 0 || parse_u32(val, dst) != 0 || *dst == 0) {
+                status = usage_error("submit", "--cpu, --memory and --disk want a whole number "
+                                     "of at least 1");
+                goto out;
+            }
         } else if (strcmp(argv[i], "--cache") == 0) {
             job->cache = 1;
         } else {

@@ -753,11 +753,8 @@ static enum MHD_Result snapshot_create(struct dl_req *r)
         ret = dl_reply_api_error(r, 400, err);
         goto out;
     }
-    if (json_array_size(s->pip_runs) == 0) {
-        ret = dl_reply_api_error(r, 400, "the Dockerfile installs nothing: daytona-local "
-                                 "builds snapshots that pip install packages");
-        goto out;
-    }
+    /* A Dockerfile that installs nothing (FROM only) is a snapshot of the
+     * base image: Daytona takes it, e.g. to give sandboxes a size. */
     s->created_wall = s->updated_wall = s->last_used_wall = atc_clock_wall_ms();
     snprintf(s->state, sizeof(s->state), "pending");
     pthread_mutex_lock(&g_lock);

@@ -156,10 +156,27 @@ def validate(job):
             raise ValueError("timeout_s: must be whole seconds (got %r)" % (t,))
         if t == 0:
             raise ValueError("timeout_s: must be at least 1")
+    for field in RESOURCE_FIELDS:
+        r = job.get(field)
+        if r is not None:
+            if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+                raise ValueError("%s: must be an unsigned integer (got %r)" % (field, r))
+            if r == 0:
+                raise ValueError("%s: must be at least 1 (leave it out for the default)" % field)
+            if r > RESOURCE_MAX:
+                raise ValueError("%s: must be at most %d (got %d)" % (field, RESOURCE_MAX, r))
+            if job.get("snapshot") is not None:
+                raise ValueError('%s: not with "snapshot" (resources are given to the '
+                                 "fleet's own environment snapshots only)" % field)
     if job.get("env") is not None:
         _check_kvs("env", job["env"], ENV_MAX, True)
     if job.get("labels") is not None:
         _check_kvs("labels", job["labels"], LABELS_MAX, False)
+
+
+# cpu (vCPUs), memory_gib, disk_gib: Daytona's units; the fleet caps each.
+RESOURCE_FIELDS = ("cpu", "memory_gib", "disk_gib")
+RESOURCE_MAX = 1024
 
 
 def encode(job):
@@ -183,6 +200,9 @@ def encode(job):
         out.append(("submitted_ms", job["submitted_ms"]))
     if job.get("cache"):
         out.append(("cache", True))
+    for field in RESOURCE_FIELDS:
+        if job.get(field) is not None:
+            out.append((field, job[field]))
     return msgpack.packb(dict(out), use_bin_type=True)
 
 

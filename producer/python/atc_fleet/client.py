@@ -114,12 +114,14 @@ class Client:
 
     def submit(self, files=None, code=None, tests=None, deps=None, cmd=None, timeout=None,
                env=None, labels=None, job_id=None, cache=False, snapshot=None,
-               traceparent=None):
+               traceparent=None, cpu=None, memory_gib=None, disk_gib=None):
         """Sends a job and returns its id once the broker acknowledged it.
 
         files: {path: bytes or str}; code and tests add "tool.py" and
         "test_tool.py" (unless files already holds those paths). timeout is
-        the test run's limit in whole seconds. Raises ValueError (naming the
+        the test run's limit in whole seconds. cpu, memory_gib, disk_gib ask
+        for the sandbox's resources (Daytona's units; the fleet rejects a job
+        over its caps). Raises ValueError (naming the
         field) for a job that breaks a rule, SubmitError or TimeoutError when
         the broker did not take it. Marks the result queued in Redis, best
         effort."""
@@ -149,6 +151,9 @@ class Client:
             job["snapshot"] = snapshot
         if cache:
             job["cache"] = True
+        for field, v in (("cpu", cpu), ("memory_gib", memory_gib), ("disk_gib", disk_gib)):
+            if v is not None:
+                job[field] = v
         value = _job.encode(job)
         self._produce(job["id"], value, traceparent)
         try:
