@@ -11,7 +11,9 @@
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/output.h"
+#include "digest.h"
 #include "envfile.h"
+#include "fleet_plugin_py.h"
 #include "metrics.h"
 #include "verdict.h"
 
@@ -400,7 +402,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
 
 /* The worker's files beside the job's: the runner, the capper and the job's
  * environment for its command. */
-#define RUN_FILES 3
+#define RUN_FILES 4
 
 static int do_upload(struct try_ctx *t)
 {
@@ -427,6 +429,8 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
+    files[job->nfiles + 3] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
+                                                   sizeof(FLEET_PLUGIN_PY)};
     long t0 = mono_ms();
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (int tries = 1;; tries++) {
@@ -556,6 +560,38 @@ static void read_report(struct try_ctx *t)
     free(xml);
 }
 
+/* Reads the plugin's side report and renames the JUnit cases it calls flaky
+ * or timeout. A missing or unreadable side report costs only the detail. */
+static void read_side(struct try_ctx *t)
+{
+    char path[VERDICT_REPORT_PATH_MAX];
+    char *json = NULL;
+    size_t len = 0;
+    char err[512];
+    int rc;
+
+    verdict_side_path(t->report, path, sizeof(path));
+    for (int tries = 1;; tries++) {
+        rc = atc_daytona_download(t->d, &t->sb, path, 4u << 20, &json, &len, err, sizeof(err));
+        if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "reading the side report", err))
+            break;
+    }
+    if (rc != 0) {
+        ATC_WARN(t->job->id, "no side report from the fleet plugin: %s", err);
+        return;
+    }
+    if (side_report_parse(json, len, 10000, &t->o->side, err, sizeof(err)) == 0) {
+        t->o->has_side = 1;
+        side_report_apply(&t->o->side, &t->o->report, &t->o->tests_flaky, &t->o->tests_timeout);
+        if (!t->o->side.has_coverage)
+            ATC_INFO(t->job->id, "no coverage measured: %s",
+                     t->o->side.coverage_why ? t->o->side.coverage_why : "not asked for");
+    } else {
+        ATC_WARN(t->job->id, "the side report is unreadable: %s", err);
+    }
+    free(json);
+}
+
 /* Runs the tests. Returns 0 (outcome set) or a client error code. */
 static int do_test(struct try_ctx *t)
 {
@@ -564,9 +600,20 @@ static int do_test(struct try_ctx *t)
     char defcmd[16384];
     char err[512];
     const char *cmd = job->cmd;
+    unsigned limit = job->has_timeout && job->timeout_s > 0 ? job->timeout_s : ATC_JOB_DEFAULT_TIMEOUT_S;
+    if (limit > t->p->max_timeout_s)
+        limit = t->p->max_timeout_s;
 
     if (!cmd) {
-        int rc = verdict_default_cmd(job, t->report, defcmd, sizeof(defcmd));
+        struct verdict_plugin plug = {
+            .test_timeout_s = verdict_test_timeout(job, t->p->test_timeout_s, limit),
+            .reruns = job->has_reruns ? job->reruns : t->p->reruns,
+            .coverage = t->p->coverage,
+        };
+        o->plugin = 1;
+        o->test_timeout_s = plug.test_timeout_s;
+        o->reruns = plug.reruns;
+        int rc = verdict_plugin_cmd(job, t->report, &plug, defcmd, sizeof(defcmd));
         if (rc == ATC_ENOTFOUND) {
             o->status = "failed";
             o->reason = "no_tests";
@@ -582,9 +629,6 @@ static int do_test(struct try_ctx *t)
         }
         cmd = defcmd;
     }
-    unsigned limit = job->has_timeout && job->timeout_s > 0 ? job->timeout_s : ATC_JOB_DEFAULT_TIMEOUT_S;
-    if (limit > t->p->max_timeout_s)
-        limit = t->p->max_timeout_s;
     long t0 = mono_ms();
     int exit_code = -1, has_report = 1;
     int rc = exec_runner(t, cmd, t->report, limit, &exit_code, &o->output, &o->output_len,
@@ -614,10 +658,15 @@ static int do_test(struct try_ctx *t)
     o->exit_code = exit_code;
     if (has_report)
         read_report(t);
+    /* The verdict is the exit status and the JUnit report's; the side report
+     * only renames tests already failed, and so at most refines the reason. */
     struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL,
                                       o->error, sizeof(o->error));
+    if (o->plugin && o->has_report)
+        read_side(t);
     o->status = v.status;
-    o->reason = v.reason;
+    o->reason = verdict_refine_reason(v.status, v.reason, o->has_report ? &o->report : NULL,
+                                      o->tests_flaky);
     if (exit_code == VERDICT_TIMEOUT_EXIT)
         snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);
     return 0;
@@ -629,6 +678,12 @@ static void reset_try(struct run_outcome *o)
     free(o->output);
     free(o->install_output);
     atc_junit_report_cleanup(&o->report);
+    side_report_cleanup(&o->side);
+    free(o->digest);
+    o->digest = NULL;
+    o->digest_len = 0;
+    o->has_side = o->plugin = 0;
+    o->tests_flaky = o->tests_timeout = 0;
     o->output = o->install_output = NULL;
     o->output_len = o->install_output_len = 0;
     o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
@@ -702,6 +757,56 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
     }
 }
 
+/* The result's digest of a finished run: its failed, erroring, timed-out and
+ * flaky tests (details from the side report where it has them, else the
+ * JUnit message), or pip's reason for a failed install. A digest that cannot
+ * be built is left out. */
+static void make_digest(const struct run_params *p, const struct atc_job *job,
+                        struct run_outcome *o)
+{
+    struct digest_test *dt = NULL;
+    const char **files = NULL;
+    char *names = NULL;
+    size_t n = 0;
+    enum { NAME_MAX_LEN = 320 };
+
+    if (!o->status || strcmp(o->status, "cancelled") == 0)
+        return;
+    int install_failed = o->install_output != NULL;
+    if (!o->has_report && !install_failed)
+        return;
+    dt = calloc(o->report.ntests ? o->report.ntests : 1, sizeof(*dt));
+    files = calloc(job->nfiles ? job->nfiles : 1, sizeof(*files));
+    names = calloc(o->report.ntests ? o->report.ntests : 1, NAME_MAX_LEN);
+    if (!dt || !files || !names)
+        goto out;
+    for (size_t i = 0; i < job->nfiles; i++)
+        files[i] = job->files[i].path;
+    for (size_t i = 0; o->has_report && i < o->report.ntests; i++) {
+        const struct atc_test_case *c = &o->report.tests[i];
+        if (c->outcome == ATC_TEST_PASSED || c->outcome == ATC_TEST_SKIPPED)
+            continue;
+        const struct side_test *st = o->has_side ? side_report_find(&o->side, c->classname ? c->classname : "",
+                                                                    c->name ? c->name : "")
+                                                 : NULL;
+        snprintf(names + n * NAME_MAX_LEN, NAME_MAX_LEN, "%s%s%s", c->classname ? c->classname : "",
+                 c->classname && c->classname[0] ? "::" : "", c->name ? c->name : "?");
+        dt[n].name = names + n * NAME_MAX_LEN;
+        dt[n].outcome = atc_test_outcome_name(c->outcome);
+        dt[n].what = st && st->exception ? st->exception : c->message;
+        dt[n].frames = st ? st->frames : NULL;
+        dt[n].nframes = st ? st->nframes : 0;
+        n++;
+    }
+    if (digest_build(dt, n, files, job->nfiles, o->install_output, o->install_output_len,
+                     p->digest_bytes ? p->digest_bytes : 2048, &o->digest, &o->digest_len) != 0)
+        ATC_WARN(job->id, "no digest: out of memory");
+out:
+    free(names);
+    free(dt);
+    free(files);
+}
+
 void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
              int attempt, struct run_outcome *out)
 {
@@ -721,6 +826,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
     atc_daytona_set_stop(d, client_stop, (void *)p);
     run_tries(d, p, job, attempt, out);
     atc_daytona_set_stop(d, NULL, NULL);
+    make_digest(p, job, out);
 }
 
 void run_outcome_cleanup(struct run_outcome *o)
@@ -730,5 +836,7 @@ void run_outcome_cleanup(struct run_outcome *o)
     free(o->output);
     free(o->install_output);
     atc_junit_report_cleanup(&o->report);
-    o->output = o->install_output = NULL;
+    side_report_cleanup(&o->side);
+    free(o->digest);
+    o->output = o->install_output = o->digest = NULL;
 }

@@ -10,6 +10,7 @@
 #include "atc/job.h"
 #include "atc/junit.h"
 #include "breaker.h"
+#include "side.h"
 
 /* What the run needs from the worker's configuration. */
 struct run_params {
@@ -20,6 +21,10 @@ struct run_params {
     unsigned install_timeout_s;
     unsigned create_timeout_s;
     size_t max_output_bytes;
+    unsigned test_timeout_s;        /* ATC_TEST_TIMEOUT_S: a job's default per-test limit */
+    unsigned reruns;                /* ATC_RERUNS: a job's default reruns */
+    int coverage;                   /* ATC_COVERAGE */
+    size_t digest_bytes;            /* ATC_DIGEST_BYTES */
     int allow_open_network;         /* ATC_ALLOW_OPEN_NETWORK: honour "network": "open" */
     int retry_max;                  /* retries of a fleet fault, per call, and new
                                      * sandboxes after one, per job */
@@ -56,6 +61,15 @@ struct run_outcome {
     const char *network;            /* the policy applied to the tests: "blocked",
                                      * "blocked_after_install", "open"; NULL before */
     int tries;                      /* sandboxes used, from 1 */
+    /* The fleet plugin's additions (default test command only). */
+    int plugin;                     /* 1: the plugin was loaded */
+    unsigned test_timeout_s;        /* the per-test limit it applied */
+    unsigned reruns;                /* the reruns it allowed */
+    int has_side;                   /* side is set */
+    struct side_report side;
+    long tests_flaky, tests_timeout;
+    char *digest;                   /* malloc'd, or NULL */
+    size_t digest_len;
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
 };
 

@@ -17,6 +17,10 @@ struct worker_settings {
     long long result_ttl_s;
     long long max_job_bytes;
     long long max_output_bytes;
+    long long test_timeout_s;
+    long long reruns;
+    long long coverage;
+    long long digest_bytes;
     long long allow_open_network;
     long long max_attempts;
     long long shutdown_grace_s;

@@ -61,13 +61,46 @@ void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen
     "python3 -c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; " \
     "import pytest; sys.exit(pytest.main())'"
 
+/* The same with the fleet's plugin importable from VERDICT_PLUGIN_DIR, a
+ * directory under .atc/ (which no job file may use). */
+#define PYTEST_BOOT_PLUGIN                                                              \
+    "python3 -c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; " \
+    "sys.path.insert(0, \"" VERDICT_PLUGIN_DIR "\"); import pytest; sys.exit(pytest.main())'"
+
+void verdict_side_path(const char *report, char *buf, size_t buflen)
+{
+    const char *slash = strrchr(report, '/');
+    int dir = slash ? (int)(slash - report) : 0;
+    snprintf(buf, buflen, "%.*s%s" VERDICT_SIDE_NAME, dir, report, slash ? "/" : "");
+}
+
 int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen)
+{
+    return verdict_plugin_cmd(job, report, NULL, buf, buflen);
+}
+
+int verdict_plugin_cmd(const struct atc_job *job, const char *report,
+                       const struct verdict_plugin *plug, char *buf, size_t buflen)
 {
     size_t pos = 0;
     int found = 0;
+    char opts[VERDICT_REPORT_PATH_MAX + 128];
 
-    if (append(buf, buflen, &pos, PYTEST_BOOT " -v -p no:cacheprovider --junitxml=") ||
-        append(buf, buflen, &pos, report) || append(buf, buflen, &pos, " --"))
+    if (append(buf, buflen, &pos, plug ? PYTEST_BOOT_PLUGIN : PYTEST_BOOT) ||
+        append(buf, buflen, &pos, " -v -p no:cacheprovider --junitxml=") ||
+        append(buf, buflen, &pos, report))
+        return ATC_ETOOBIG;
+    if (plug) {
+        char side[VERDICT_REPORT_PATH_MAX];
+        verdict_side_path(report, side, sizeof(side));
+        snprintf(opts, sizeof(opts),
+                 " -p " VERDICT_PLUGIN_MODULE " --atc-side=%s --atc-test-timeout=%u"
+                 " --atc-reruns=%u --atc-coverage=%d",
+                 side, plug->test_timeout_s, plug->reruns, plug->coverage ? 1 : 0);
+        if (append(buf, buflen, &pos, opts))
+            return ATC_ETOOBIG;
+    }
+    if (append(buf, buflen, &pos, " --"))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->nfiles; i++) {
         if (!verdict_is_test_file(job->files[i].path))
@@ -148,6 +181,21 @@ struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_
     default:
         return (struct verdict){"failed", "crashed"};
     }
+}
+
+const char *verdict_refine_reason(const char *status, const char *reason,
+                                  const struct atc_junit_report *report, long flaky)
+{
+    if (report && flaky > 0 && status && strcmp(status, "failed") == 0 && reason &&
+        strcmp(reason, "tests_failed") == 0 && flaky == report->failed + report->errors)
+        return "flaky";
+    return reason;
+}
+
+unsigned verdict_test_timeout(const struct atc_job *job, unsigned worker_default, unsigned job_limit)
+{
+    unsigned t = job->has_test_timeout ? job->test_timeout_s : worker_default;
+    return t > job_limit ? job_limit : t;
 }
 
 long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd)

@@ -35,6 +35,37 @@ void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen
  * no_tests), or ATC_ETOOBIG when buf is too small. */
 int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen);
 
+/* The fleet's pytest plugin (fleet_plugin.py): where the worker writes it,
+ * the module name -p loads, and its side report's name beside the JUnit
+ * report. */
+#define VERDICT_PLUGIN_DIR ".atc/py"
+#define VERDICT_PLUGIN_MODULE "atc_fleet_plugin"
+#define VERDICT_PLUGIN_PATH VERDICT_PLUGIN_DIR "/" VERDICT_PLUGIN_MODULE ".py"
+#define VERDICT_SIDE_NAME "fleet.json"
+
+struct verdict_plugin {
+    unsigned test_timeout_s;  /* per-test limit, 0 for none */
+    unsigned reruns;          /* reruns of a failed test */
+    int coverage;             /* 1: measure line coverage */
+};
+
+/* The side report's path for report: the same directory, VERDICT_SIDE_NAME. */
+void verdict_side_path(const char *report, char *buf, size_t buflen);
+
+/* verdict_default_cmd with the fleet's plugin loaded (plug NULL: without). */
+int verdict_plugin_cmd(const struct atc_job *job, const char *report,
+                       const struct verdict_plugin *plug, char *buf, size_t buflen);
+
+/* The reason of a run whose only failures are flaky tests: "flaky" where the
+ * verdict is failed/tests_failed and every JUnit failure or error is one of
+ * the flaky count; else reason unchanged. Never changes a status. */
+const char *verdict_refine_reason(const char *status, const char *reason,
+                                  const struct atc_junit_report *report, long flaky);
+
+/* A job's per-test limit: its test_timeout_s, else worker_default, capped by
+ * job_limit (its whole run's limit). */
+unsigned verdict_test_timeout(const struct atc_job *job, unsigned worker_default, unsigned job_limit);
+
 /* Writes the pip command installing job's deps into VERDICT_DEPS_DIR. 0 or ATC_ETOOBIG. */
 int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
 

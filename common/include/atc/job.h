@@ -46,7 +46,14 @@ struct atc_job {
     uint64_t submitted_ms; /* 0 when absent */
     int cache;             /* 1: reuse the final result of an identical earlier job */
     int network_open;      /* 1: "network": "open" (the worker may refuse it) */
+    uint32_t test_timeout_s; /* per-test limit as sent (0 when absent: the worker's) */
+    int has_test_timeout;
+    uint32_t reruns;       /* reruns of a failed test as sent */
+    int has_reruns;
+    char *group;           /* a race's group (an id-like name), or NULL */
 };
+
+#define ATC_JOB_RERUNS_MAX 5
 
 /* Why a message was rejected; reason is one of the documented reason codes
  * ("bad_message", "too_large"); id is set ("" otherwise) when the message's id
