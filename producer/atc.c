@@ -45,7 +45,8 @@ static const char main_usage[] =
     "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
-    "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
+    "             [--cmd CMD] [--timeout S] [--test-timeout S] [--reruns N] [--group G]\n"
+    "             [--env K=V]... [--label K=V]... [--id ID]\n"
     "             [--snapshot NAME] [--cache] [--wait [--wait-timeout S]] [--json]\n"
     "  atc get ID [--json]\n"
     "  atc wait ID [--timeout S] [--json]\n"
@@ -82,6 +83,9 @@ static const char submit_usage[] =
     "  --dep REQ          a pip requirement, e.g. 'requests>=2,<3' (repeatable)\n"
     "  --cmd CMD          the test command (default: pytest over the test files)\n"
     "  --timeout S        wall-clock limit of the test run in seconds\n"
+    "  --test-timeout S   limit of each test in seconds (default: the worker's)\n"
+    "  --reruns N         run a failed test again up to N times (0..5; default: the worker's)\n"
+    "  --group G          the race group the job belongs to (copied into the result)\n"
     "  --env K=V          environment variable for the run (repeatable)\n"
     "  --label K=V        label copied into the result (repeatable)\n"
     "  --id ID            the job id (default: a fresh UUIDv7)\n"
@@ -458,7 +462,7 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
     job->v = ATC_JOB_VERSION;
     for (int i = 0; i < argc; i++) {
         static const char *const file_opts[] = {"--code", "--tests", NULL};
-        static const char *const str_opts[] = {"--cmd", "--id", "--snapshot", NULL};
+        static const char *const str_opts[] = {"--cmd", "--id", "--snapshot", "--group", NULL};
         static const char *const kv_opts[] = {"--env", "--label", NULL};
         const char *val = NULL;
         int which = 0;
@@ -505,7 +509,10 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
             }
             job->deps[job->ndeps++] = d;
         } else if ((m = opt_any(argc, argv, &i, str_opts, &val, &which)) != 0) {
-            char **slot = which == 0 ? &job->cmd : which == 1 ? &job->id : &job->snapshot;
+            char **slot = which == 0   ? &job->cmd
+                          : which == 1 ? &job->id
+                          : which == 2 ? &job->snapshot
+                                       : &job->group;
             if (m < 0) {
                 status = usage_error("submit", "%s wants a value", str_opts[which]);
                 goto out;
@@ -522,6 +529,18 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
                 goto out;
             }
             job->has_timeout = 1;
+        } else if ((m = opt_value(argc, argv, &i, "--test-timeout", &val)) != 0) {
+            if (m < 0 || parse_u32(val, &job->test_timeout_s) != 0) {
+                status = usage_error("submit", "--test-timeout wants whole seconds");
+                goto out;
+            }
+            job->has_test_timeout = 1;
+        } else if ((m = opt_value(argc, argv, &i, "--reruns", &val)) != 0) {
+            if (m < 0 || parse_u32(val, &job->reruns) != 0) {
+                status = usage_error("submit", "--reruns wants a count");
+                goto out;
+            }
+            job->has_reruns = 1;
         } else if ((m = opt_any(argc, argv, &i, kv_opts, &val, &which)) != 0) {
             if (m < 0) {
                 status = usage_error("submit", "%s wants K=V", kv_opts[which]);
