@@ -28,17 +28,20 @@
 static const char RUN_SH[] =
     "# atc-worker: run $ATC_CMD for at most $1 seconds with the job's environment\n"
     "# (" ENVFILE_PATH "); print its output capped. $4: the fleet's report, whose\n"
-    "# directory must not exist yet (- for none).\n"
+    "# directory must not exist yet (- for none); $5: the plugin's side report (-).\n"
     "mkdir -p .atc || exit 125\n"
     "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
     "{ timeout -k 5 \"$1\" sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
-    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\"\n"
+    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\" \"${5:--}\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
-/* Reads everything on stdin; prints the byte count and whether a JUnit report
- * was written on a line, then the first HEAD bytes and the last TAIL bytes,
- * with a mark where the middle was cut. */
+/* Reads everything on stdin; prints the byte count, whether a JUnit report
+ * was written and the length of the side report on a line, then the side
+ * report (at most RUN_SIDE_MAX bytes, else none: it rides in the exec's reply,
+ * saving a download), then the first HEAD bytes and the last TAIL bytes of
+ * the output, with a mark where the middle was cut. */
+#define RUN_SIDE_MAX 262144
 static const char CAP_PY[] =
     "import os, sys\n"
     "H, T = int(sys.argv[1]), int(sys.argv[2])\n"
@@ -58,7 +61,17 @@ static const char CAP_PY[] =
     "        del tail[:len(tail) - T]\n"
     "cut = len(tail) > T\n"
     "tail = tail[len(tail) - T:] if cut else tail\n"
-    "dst.write(b'%d %d\\n' % (total, os.path.exists(sys.argv[3])))\n"
+    "side = b''\n"
+    "if len(sys.argv) > 4 and sys.argv[4] != '-':\n"
+    "    try:\n"
+    "        with open(sys.argv[4], 'rb') as f:\n"
+    "            side = f.read(262145)\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    if len(side) > 262144:\n"
+    "        side = b''\n"
+    "dst.write(b'%d %d %d\\n' % (total, os.path.exists(sys.argv[3]), len(side)))\n"
+    "dst.write(side)\n"
     "dst.write(head)\n"
     "if cut:\n"
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
@@ -136,26 +149,47 @@ static void set_fleet_error(struct run_outcome *o, int rc, const char *what, con
     snprintf(o->error, sizeof(o->error), "%s: %s", what, err);
 }
 
-/* Splits the runner's "<total bytes> <report written>\n<capped output>" into
- * the outcome. *has_report is 1 unless the runner said there is no report. */
+/* Splits the runner's "<total bytes> <report written> <side bytes>\n<side
+ * report><capped output>" into the outcome. *has_report is 1 unless the
+ * runner said there is no report; *side (malloc'd, or NULL) the side report. */
 static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
-                        int *truncated, int *has_report)
+                        int *truncated, int *has_report, char **side, size_t *side_len)
 {
     char *nl = memchr(raw, '\n', len);
-    unsigned long long total = 0;
+    unsigned long long total = 0, nside = 0;
     size_t skip = 0;
 
     *has_report = 1;
+    *side = NULL;
+    *side_len = 0;
     if (nl) {
         char *end = NULL;
         errno = 0;
         total = strtoull(raw, &end, 10);
-        if (end < nl && *end == ' ' && (end[1] == '0' || end[1] == '1') && end + 2 == nl) {
+        if (end < nl && *end == ' ' && (end[1] == '0' || end[1] == '1') &&
+            (end + 2 == nl || end[2] == ' ')) {
             *has_report = end[1] == '1';
             end += 2;
+            if (end < nl) {
+                char *e2 = NULL;
+                nside = strtoull(end + 1, &e2, 10);
+                end = e2 == end + 1 ? end : e2;
+            }
         }
-        if (end == nl && errno == 0)
+        if (end == nl && errno == 0 && nside <= RUN_SIDE_MAX &&
+            nside <= len - (size_t)(nl - raw) - 1)
             skip = (size_t)(nl - raw) + 1;
+        else
+            nside = 0;
+    }
+    if (skip && nside > 0) {
+        *side = malloc(nside + 1);
+        if (*side) {
+            memcpy(*side, raw + skip, nside);
+            (*side)[nside] = '\0';
+            *side_len = nside;
+        }
+        skip += nside;
     }
     memmove(raw, raw + skip, len - skip);
     len -= skip;
@@ -189,13 +223,15 @@ static int exec_timed_out(const struct try_ctx *t)
 /* Executes `sh .atc/run.sh` with cmd and a limit. The command's environment
  * is in .atc/env (do_upload); the request's envs carry only the command, for
  * the runner. Returns the client's code. */
-static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, unsigned limit_s,
-                       int *exit_code,
+static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *side,
+                       unsigned limit_s, int *exit_code,
                        char **output, size_t *output_len, int *truncated, int *has_report,
-                       char *err, size_t errlen)
+                       char **side_json, size_t *side_len, char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
-    char runner[96 + VERDICT_REPORT_PATH_MAX];
+    char runner[96 + 2 * VERDICT_REPORT_PATH_MAX];
+    char *ignored = NULL;
+    size_t ignored_len = 0;
     char *raw = NULL;
     size_t raw_len = 0;
     int raw_cut = 0;
@@ -205,14 +241,17 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, u
     size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
     size_t head = max > mark ? (max - mark) / 2 : max;
     size_t tail = max > mark ? max - mark - head : 0;
-    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s", limit_s, head, tail,
-             report ? report : "-");
+    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s", limit_s, head, tail,
+             report ? report : "-", side ? side : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
-                          limit_s + 20, max + 64, exit_code, &raw, &raw_len, &raw_cut, err, errlen);
+                          limit_s + 20, max + 64 + (side ? RUN_SIDE_MAX : 0), exit_code, &raw,
+                          &raw_len, &raw_cut, err, errlen);
     if (rc != 0)
         return rc;
-    take_output(raw, raw_len, max, output, output_len, truncated, has_report);
+    take_output(raw, raw_len, max, output, output_len, truncated, has_report,
+                side_json ? side_json : &ignored, side_json ? side_len : &ignored_len);
+    free(ignored);
     return 0;
 }
 
@@ -468,8 +507,8 @@ static int do_install(struct try_ctx *t)
     }
     long t0 = mono_ms();
     int has_report = 0;
-    int rc = exec_runner(t, cmd, NULL, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
-                         &has_report, err, sizeof(err));
+    int rc = exec_runner(t, cmd, NULL, NULL, t->p->install_timeout_s, &exit_code, &output, &len,
+                         &truncated, &has_report, NULL, NULL, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -560,36 +599,26 @@ static void read_report(struct try_ctx *t)
     free(xml);
 }
 
-/* Reads the plugin's side report and renames the JUnit cases it calls flaky
- * or timeout. A missing or unreadable side report costs only the detail. */
-static void read_side(struct try_ctx *t)
+/* Parses the plugin's side report (json, from the runner's reply) and
+ * renames the JUnit cases it calls flaky or timeout. A missing or unreadable
+ * side report costs only the detail. */
+static void take_side(struct try_ctx *t, const char *json, size_t len)
 {
-    char path[VERDICT_REPORT_PATH_MAX];
-    char *json = NULL;
-    size_t len = 0;
     char err[512];
-    int rc;
 
-    verdict_side_path(t->report, path, sizeof(path));
-    for (int tries = 1;; tries++) {
-        rc = atc_daytona_download(t->d, &t->sb, path, 4u << 20, &json, &len, err, sizeof(err));
-        if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "reading the side report", err))
-            break;
-    }
-    if (rc != 0) {
-        ATC_WARN(t->job->id, "no side report from the fleet plugin: %s", err);
+    if (!json) {
+        ATC_WARN(t->job->id, "no side report from the fleet plugin");
         return;
     }
-    if (side_report_parse(json, len, 10000, &t->o->side, err, sizeof(err)) == 0) {
-        t->o->has_side = 1;
-        side_report_apply(&t->o->side, &t->o->report, &t->o->tests_flaky, &t->o->tests_timeout);
-        if (!t->o->side.has_coverage)
-            ATC_INFO(t->job->id, "no coverage measured: %s",
-                     t->o->side.coverage_why ? t->o->side.coverage_why : "not asked for");
-    } else {
+    if (side_report_parse(json, len, 10000, &t->o->side, err, sizeof(err)) != 0) {
         ATC_WARN(t->job->id, "the side report is unreadable: %s", err);
+        return;
     }
-    free(json);
+    t->o->has_side = 1;
+    side_report_apply(&t->o->side, &t->o->report, &t->o->tests_flaky, &t->o->tests_timeout);
+    if (!t->o->side.has_coverage)
+        ATC_INFO(t->job->id, "no coverage measured: %s",
+                 t->o->side.coverage_why ? t->o->side.coverage_why : "not asked for");
 }
 
 /* Runs the tests. Returns 0 (outcome set) or a client error code. */
@@ -631,8 +660,13 @@ static int do_test(struct try_ctx *t)
     }
     long t0 = mono_ms();
     int exit_code = -1, has_report = 1;
-    int rc = exec_runner(t, cmd, t->report, limit, &exit_code, &o->output, &o->output_len,
-                         &o->output_truncated, &has_report, err, sizeof(err));
+    char side[VERDICT_REPORT_PATH_MAX];
+    char *side_json = NULL;
+    size_t side_len = 0;
+    verdict_side_path(t->report, side, sizeof(side));
+    int rc = exec_runner(t, cmd, t->report, o->plugin ? side : NULL, limit, &exit_code, &o->output,
+                         &o->output_len, &o->output_truncated, &has_report, &side_json, &side_len,
+                         err, sizeof(err));
     o->test_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -663,7 +697,8 @@ static int do_test(struct try_ctx *t)
     struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL,
                                       o->error, sizeof(o->error));
     if (o->plugin && o->has_report)
-        read_side(t);
+        take_side(t, side_json, side_len);
+    free(side_json);
     o->status = v.status;
     o->reason = verdict_refine_reason(v.status, v.reason, o->has_report ? &o->report : NULL,
                                       o->tests_flaky);
