@@ -501,7 +501,7 @@ static int stop_poison(struct job_thread *jt, struct task *t, const struct atc_j
         return 0;
     struct run_outcome out = {.status = "error", .reason = "poison", .fleet_fault = 1,
                               .create_ms = -1, .upload_ms = -1, .install_ms = -1,
-                              .test_ms = -1, .delete_ms = -1};
+                              .test_ms = -1, .delete_ms = -1, .peak_rss = -1, .cpu_ms = -1};
     snprintf(out.error, sizeof(out.error),
              "%ld attempts of this job ended with their worker (killed or crashed) before a "
              "result; it is not run again (ATC_MAX_ATTEMPTS=%ld)",

@@ -12,6 +12,7 @@
 #include "atc/kafka.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "liveness.h"
 #include "atc/sha256.h"
 #include "consumer.h"
 #include "dlq.h"
@@ -137,6 +138,9 @@ int main(int argc, char **argv)
         sleep(1);
     }
     hs.redis_ok = 1;
+    /* Alive before any job starts: other workers' orphan sweeps go by it. */
+    if (liveness_beat(redis, &cfg, err, sizeof(err)) != 0)
+        ATC_WARN(NULL, "liveness key: %s", err);
 
     rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!dconf ||
@@ -188,7 +192,8 @@ int main(int argc, char **argv)
         hs.heartbeat_ms = now;
         hs.in_group = consumer_in_group(cons);
         if (now - last_ping >= 2000) {
-            int ok = atc_results_ping(redis, err, sizeof(err)) == 0;
+            /* The liveness key's renewal is the check that Redis answers. */
+            int ok = liveness_beat(redis, &cfg, err, sizeof(err)) == 0;
             if (ok != hs.redis_ok)
                 ATC_LOGJ(ok ? ATC_LOG_INFO : ATC_LOG_WARN, NULL, "redis %s%s%s",
                          ok ? "reachable again" : "unreachable", ok ? "" : ": ", ok ? "" : err);

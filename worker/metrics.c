@@ -43,6 +43,7 @@ static const char *const known_counters[] = {
     "messages_received", "retries", "redis_errors", "dlq_records", "dlq_records_lost",
     "duplicates_skipped",
     "sandboxes_reaped", "sandbox_deletes_deferred", "kafka_errors", "cache_hits",
+    "sandboxes_orphaned",
 };
 
 void metrics_init(void)
@@ -62,9 +63,35 @@ void metrics_init(void)
 }
 
 /* Finds or adds the series (a, b) in arr; NULL when full. Lock held. */
-static struct series *series_at(struct series *arr, size_t *n, size_t cap, const char *a,
-                                const char *b)
+void metrics_label_escape(const char *in, char *out, size_t outlen)
 {
+    size_t o = 0;
+
+    if (outlen == 0)
+        return;
+    for (; *in; in++) {
+        const char *rep = *in == '\\' ? "\\\\" : *in == '"' ? "\\\"" : *in == '\n' ? "\\n" : NULL;
+        size_t k = rep ? 2 : 1;
+        if (o + k + 1 > outlen)
+            break; /* cut before an escape, never inside one */
+        if (rep) {
+            out[o++] = rep[0];
+            out[o++] = rep[1];
+        } else {
+            out[o++] = *in;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The series of label values (a, b), stored escaped for the exposition format
+ * (a value from a message or a reply cannot break a line of /metrics). */
+static struct series *series_at(struct series *arr, size_t *n, size_t cap, const char *raw_a,
+                                const char *raw_b)
+{
+    char a[sizeof(arr->a)], b[sizeof(arr->b)];
+    metrics_label_escape(raw_a, a, sizeof(a));
+    metrics_label_escape(raw_b, b, sizeof(b));
     for (size_t i = 0; i < *n; i++)
         if (strcmp(arr[i].a, a) == 0 && strcmp(arr[i].b, b) == 0)
             return &arr[i];

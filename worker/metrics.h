@@ -37,4 +37,8 @@ void metrics_sandbox_call(const char *endpoint, long status);
 /* Renders everything; *out is malloc'd (caller frees). 0 or -1. */
 int metrics_render(char **out, size_t *len);
 
+/* Escapes a label value for the Prometheus text format (backslash, double
+ * quote, newline) into out[0..outlen), cut before an escape that does not fit. */
+void metrics_label_escape(const char *in, char *out, size_t outlen);
+
 #endif

@@ -10,6 +10,7 @@
 #include "atc/error.h"
 #include "atc/log.h"
 #include "jobs.h"
+#include "liveness.h"
 #include "metrics.h"
 
 long long reaper_max_age_ms(const struct worker_settings *cfg)
@@ -92,6 +93,8 @@ struct reaper {
     pthread_mutex_t in_use_lock; /* guards in_use and in_use_arg, held while calling it */
     reaper_in_use_fn in_use;
     void *in_use_arg;
+    struct atc_results *redis;   /* the orphan sweep's; NULL: no orphan sweep */
+    long long orphan_start_ms;   /* liveness_sweep's start mark */
 };
 
 static long long wall_ms(void)
@@ -223,8 +226,17 @@ static void *reaper_main(void *arg)
     long long max_age = reaper_max_age_ms(r->cfg);
     long long interval_ms = r->cfg->reaper_interval_s * 1000LL;
     long long next_sweep = mono_ms();
+    long long orphan_ms = r->redis ? r->cfg->orphan_sweep_s * 1000LL : 0;
+    long long next_orphan = mono_ms();
 
     for (;;) {
+        if (orphan_ms > 0 && mono_ms() >= next_orphan) {
+            char err[512];
+            if (liveness_sweep(r->d, r->redis, r->cfg->group, r->cfg->worker_id,
+                               &r->orphan_start_ms, in_use_now, r, err, sizeof(err)) < 0)
+                ATC_WARN(NULL, "orphan sweep: %s", err);
+            next_orphan = mono_ms() + orphan_ms;
+        }
         if (interval_ms > 0 && mono_ms() >= next_sweep) {
             char err[512];
             int rc = reaper_sweep(r->d, r->cfg->group, max_age, wall_ms(), in_use_now, r,
@@ -239,6 +251,8 @@ static void *reaper_main(void *arg)
         while (!r->quit) {
             /* Wake for the next sweep, the next deferred delete, or a new one. */
             long long wake = interval_ms > 0 ? next_sweep : mono_ms() + 3600000;
+            if (orphan_ms > 0 && next_orphan < wake)
+                wake = next_orphan;
             for (size_t i = 0; i < r->ndeferred; i++)
                 if (r->deferred[i].next_ms < wake)
                     wake = r->deferred[i].next_ms;
@@ -269,6 +283,11 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
     r->cfg = cfg;
     r->deferred = calloc(REAPER_MAX_DEFERRED, sizeof(*r->deferred));
     r->d = r->deferred ? jobs_daytona_new(cfg, err, sizeof(err)) : NULL;
+    if (r->d && cfg->orphan_sweep_s > 0) {
+        r->redis = atc_results_new(cfg->redis_url, 5000, err, sizeof(err));
+        if (!r->redis)
+            ATC_WARN(NULL, "reaper: no orphan sweep: %s", err);
+    }
     if (!r->d) {
         ATC_ERROR(NULL, "reaper: %s", r->deferred ? err : "out of memory");
         free(r->deferred);
@@ -283,6 +302,7 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
     pthread_condattr_destroy(&ca);
     if (pthread_create(&r->thread, NULL, reaper_main, r) != 0) {
         ATC_ERROR(NULL, "reaper: cannot start its thread");
+        atc_results_destroy(r->redis);
         atc_daytona_destroy(r->d);
         pthread_cond_destroy(&r->cond);
         pthread_mutex_destroy(&r->in_use_lock);
@@ -291,6 +311,9 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
         free(r);
         return NULL;
     }
+    if (r->redis)
+        ATC_INFO(NULL, "reaper: orphan sweep every %lld s (liveness keys live %lld s)",
+                 cfg->orphan_sweep_s, cfg->liveness_ttl_s);
     if (cfg->reaper_interval_s > 0)
         ATC_INFO(NULL, "reaper: every %lld s, sandboxes older than %lld s", cfg->reaper_interval_s,
                  reaper_max_age_ms(cfg) / 1000);
@@ -319,6 +342,7 @@ void reaper_stop(struct reaper *r)
     if (!r)
         return;
     reaper_finish(r);
+    atc_results_destroy(r->redis);
     atc_daytona_destroy(r->d);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->in_use_lock);

@@ -200,6 +200,12 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
         TRY(report_add_str(rf, "sandbox", o->sandbox_id));
     if (o->network)
         TRY(report_add_str(rf, "network", o->network));
+    if (o->peak_rss >= 0)
+        TRY(report_add_int(rf, "peak_memory_bytes", o->peak_rss));
+    if (o->cpu_ms >= 0)
+        TRY(report_add_int(rf, "cpu_ms", o->cpu_ms));
+    if (o->sandbox_ms > 0)
+        TRY(report_add_int(rf, "sandbox_ms", o->sandbox_ms));
     if (job->submitted_ms)
         TRY(report_add_int(rf, "submitted_ms", (long long)job->submitted_ms));
     TRY(report_add_int(rf, "started_ms", (long long)m->started_ms));

@@ -31,16 +31,34 @@ static const char RUN_SH[] =
     "# directory must not exist yet (- for none); $5: the plugin's side report (-).\n"
     "mkdir -p .atc || exit 125\n"
     "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
-    "{ timeout -k 5 \"$1\" sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
+    "{ python3 -I -S .atc/meter.py .atc/usage timeout -k 5 \"$1\""
+    " sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
     " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\" \"${5:--}\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
+/* Runs argv[2:] and writes what it and its waited-for descendants used to
+ * argv[1]: "<largest resident set, bytes> <CPU ms, user + system>". Exits with
+ * its status (128 + N for a signal N). */
+static const char METER_PY[] =
+    "import resource, subprocess, sys\n"
+    "try:\n"
+    "    rc = subprocess.call(sys.argv[2:])\n"
+    "except OSError as e:\n"
+    "    print('atc-worker: cannot run the command: %s' % e, flush=True)\n"
+    "    rc = 127\n"
+    "rc = 128 - rc if rc < 0 else rc\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write('%d %d\\n' % (u.ru_maxrss * 1024, int((u.ru_utime + u.ru_stime) * 1000)))\n"
+    "sys.exit(rc)\n";
+
 /* Reads everything on stdin; prints the byte count, whether a JUnit report
- * was written and the length of the side report on a line, then the side
- * report (at most RUN_SIDE_MAX bytes, else none: it rides in the exec's reply,
- * saving a download), then the first HEAD bytes and the last TAIL bytes of
- * the output, with a mark where the middle was cut. */
+ * was written, the meter's usage (or "- -") and the length of the side
+ * report on a line, then the side report (at most RUN_SIDE_MAX bytes, else
+ * none: it rides in the exec's reply, saving a download), then the first HEAD
+ * bytes and the last TAIL bytes of the output, with a mark where the middle
+ * was cut. */
 #define RUN_SIDE_MAX 262144
 static const char CAP_PY[] =
     "import os, sys\n"
@@ -61,6 +79,11 @@ static const char CAP_PY[] =
     "        del tail[:len(tail) - T]\n"
     "cut = len(tail) > T\n"
     "tail = tail[len(tail) - T:] if cut else tail\n"
+    "try:\n"
+    "    use = open('.atc/usage', 'rb').read().split()[:2]\n"
+    "    use = [b'%d' % int(x) for x in use] if len(use) == 2 else [b'-', b'-']\n"
+    "except (OSError, ValueError):\n"
+    "    use = [b'-', b'-']\n"
     "side = b''\n"
     "if len(sys.argv) > 4 and sys.argv[4] != '-':\n"
     "    try:\n"
@@ -70,7 +93,8 @@ static const char CAP_PY[] =
     "        pass\n"
     "    if len(side) > 262144:\n"
     "        side = b''\n"
-    "dst.write(b'%d %d %d\\n' % (total, os.path.exists(sys.argv[3]), len(side)))\n"
+    "dst.write(b'%d %d %s %s %d\\n' % (total, os.path.exists(sys.argv[3]), use[0], use[1],"
+    " len(side)))\n"
     "dst.write(side)\n"
     "dst.write(head)\n"
     "if cut:\n"
@@ -153,36 +177,18 @@ static void set_fleet_error(struct run_outcome *o, int rc, const char *what, con
  * report><capped output>" into the outcome. *has_report is 1 unless the
  * runner said there is no report; *side (malloc'd, or NULL) the side report. */
 static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
-                        int *truncated, int *has_report, char **side, size_t *side_len)
+                        int *truncated, struct verdict_header *h, char **side, size_t *side_len)
 {
     char *nl = memchr(raw, '\n', len);
-    unsigned long long total = 0, nside = 0;
     size_t skip = 0;
 
-    *has_report = 1;
     *side = NULL;
     *side_len = 0;
-    if (nl) {
-        char *end = NULL;
-        errno = 0;
-        total = strtoull(raw, &end, 10);
-        if (end < nl && *end == ' ' && (end[1] == '0' || end[1] == '1') &&
-            (end + 2 == nl || end[2] == ' ')) {
-            *has_report = end[1] == '1';
-            end += 2;
-            if (end < nl) {
-                char *e2 = NULL;
-                nside = strtoull(end + 1, &e2, 10);
-                end = e2 == end + 1 ? end : e2;
-            }
-        }
-        if (end == nl && errno == 0 && nside <= RUN_SIDE_MAX &&
-            nside <= len - (size_t)(nl - raw) - 1)
-            skip = (size_t)(nl - raw) + 1;
-        else
-            nside = 0;
-    }
-    if (skip && nside > 0) {
+    if (verdict_parse_header(raw, nl ? (size_t)(nl - raw) : 0, h) == 0)
+        skip = (size_t)(nl - raw) + 1;
+    unsigned long long total = h->total;
+    size_t nside = (size_t)h->side_len;
+    if (skip && nside > 0 && nside <= RUN_SIDE_MAX && nside <= len - skip) {
         *side = malloc(nside + 1);
         if (*side) {
             memcpy(*side, raw + skip, nside);
@@ -211,6 +217,7 @@ struct try_ctx {
     int created;
     double retry_after_s;
     char report[VERDICT_REPORT_PATH_MAX]; /* this try's report (verdict_report_path) */
+    long created_at;                      /* mono_ms when the sandbox was made */
 };
 
 /* 1 when an exec's ATC_ETIMEDOUT is the service's 408 (the command ran out of
@@ -225,8 +232,9 @@ static int exec_timed_out(const struct try_ctx *t)
  * the runner. Returns the client's code. */
 static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *side,
                        unsigned limit_s, int *exit_code,
-                       char **output, size_t *output_len, int *truncated, int *has_report,
-                       char **side_json, size_t *side_len, char *err, size_t errlen)
+                       char **output, size_t *output_len, int *truncated,
+                       struct verdict_header *h, char **side_json, size_t *side_len,
+                       char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
     char runner[96 + 2 * VERDICT_REPORT_PATH_MAX];
@@ -245,11 +253,11 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, c
              report ? report : "-", side ? side : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
-                          limit_s + 20, max + 64 + (side ? RUN_SIDE_MAX : 0), exit_code, &raw,
+                          limit_s + 20, max + 128 + (side ? RUN_SIDE_MAX : 0), exit_code, &raw,
                           &raw_len, &raw_cut, err, errlen);
     if (rc != 0)
         return rc;
-    take_output(raw, raw_len, max, output, output_len, truncated, has_report,
+    take_output(raw, raw_len, max, output, output_len, truncated, h,
                 side_json ? side_json : &ignored, side_json ? side_len : &ignored_len);
     free(ignored);
     return 0;
@@ -295,6 +303,7 @@ static void do_delete(struct try_ctx *t)
 
     delete_sandbox(t, t->sb.id);
     long took = mono_ms() - t0;
+    t->o->sandbox_ms += mono_ms() - t->created_at;
     t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
     t->created = 0;
     if (t->p->on_sandbox)
@@ -426,6 +435,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     if (p->breaker)
         breaker_record(p->breaker, 1);
     t->created = 1;
+    t->created_at = mono_ms();
     snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
     if (p->on_sandbox)
         p->on_sandbox(p->on_sandbox_arg, t->sb.id);
@@ -441,7 +451,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
 
 /* The worker's files beside the job's: the runner, the capper and the job's
  * environment for its command. */
-#define RUN_FILES 4
+#define RUN_FILES 5
 
 static int do_upload(struct try_ctx *t)
 {
@@ -468,7 +478,8 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
-    files[job->nfiles + 3] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
+    files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
+    files[job->nfiles + 4] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
                                                    sizeof(FLEET_PLUGIN_PY)};
     long t0 = mono_ms();
     /* An upload overwrites what it wrote before: safe to repeat in place. */
@@ -506,9 +517,9 @@ static int do_install(struct try_ctx *t)
         return 1;
     }
     long t0 = mono_ms();
-    int has_report = 0;
+    struct verdict_header h;
     int rc = exec_runner(t, cmd, NULL, NULL, t->p->install_timeout_s, &exit_code, &output, &len,
-                         &truncated, &has_report, NULL, NULL, err, sizeof(err));
+                         &truncated, &h, NULL, NULL, err, sizeof(err));
     o->install_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -659,13 +670,14 @@ static int do_test(struct try_ctx *t)
         cmd = defcmd;
     }
     long t0 = mono_ms();
-    int exit_code = -1, has_report = 1;
+    int exit_code = -1;
+    struct verdict_header h;
     char side[VERDICT_REPORT_PATH_MAX];
     char *side_json = NULL;
     size_t side_len = 0;
     verdict_side_path(t->report, side, sizeof(side));
     int rc = exec_runner(t, cmd, t->report, o->plugin ? side : NULL, limit, &exit_code, &o->output,
-                         &o->output_len, &o->output_truncated, &has_report, &side_json, &side_len,
+                         &o->output_len, &o->output_truncated, &h, &side_json, &side_len,
                          err, sizeof(err));
     o->test_ms = mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
@@ -690,7 +702,9 @@ static int do_test(struct try_ctx *t)
     }
     o->has_exit_code = 1;
     o->exit_code = exit_code;
-    if (has_report)
+    o->peak_rss = h.peak_rss;
+    o->cpu_ms = h.cpu_ms;
+    if (h.has_report)
         read_report(t);
     /* The verdict is the exit status and the JUnit report's; the side report
      * only renames tests already failed, and so at most refines the reason. */
@@ -723,6 +737,7 @@ static void reset_try(struct run_outcome *o)
     o->output_len = o->install_output_len = 0;
     o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
     o->status = o->reason = o->network = NULL;
+    o->peak_rss = o->cpu_ms = -1;
     o->error[0] = '\0';
 }
 
@@ -731,6 +746,7 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
 {
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+    out->peak_rss = out->cpu_ms = -1;
     for (int try_no = 1;; try_no++) {
         struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
         unsigned char nonce[16];
@@ -848,6 +864,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
     if (job->network_open && !p->allow_open_network) {
         memset(out, 0, sizeof(*out));
         out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+        out->peak_rss = out->cpu_ms = -1;
         out->status = "rejected";
         out->reason = "network_not_allowed";
         snprintf(out->error, sizeof(out->error),

@@ -61,6 +61,9 @@ struct run_outcome {
     const char *network;            /* the policy applied to the tests: "blocked",
                                      * "blocked_after_install", "open"; NULL before */
     int tries;                      /* sandboxes used, from 1 */
+    long long peak_rss;             /* the test run's largest resident set, bytes; -1 unknown */
+    long long cpu_ms;               /* its CPU time, user + system; -1 unknown */
+    long sandbox_ms;                /* sandbox time over all tries, creation to deletion */
     /* The fleet plugin's additions (default test command only). */
     int plugin;                     /* 1: the plugin was loaded */
     unsigned test_timeout_s;        /* the per-test limit it applied */

@@ -44,6 +44,8 @@ const struct atc_opt worker_settings_table[] = {
     {"retry-max", "ATC_RETRY_MAX", INT, "5", 0, 100, 0, OFF(retry_max), "retries of a fleet fault (429, 5xx, connection) per call"},
     {"max-attempts", "ATC_MAX_ATTEMPTS", INT, "3", 0, 1000, 0, OFF(max_attempts), "attempts of a job that may die with their worker before it is poison; 0 turns it off"},
     {"allow-open-network", "ATC_ALLOW_OPEN_NETWORK", INT, "0", 0, 1, 0, OFF(allow_open_network), "1: honour a job's \"network\": \"open\" (else such a job is rejected)"},
+    {"liveness-ttl-s", "ATC_LIVENESS_TTL_S", INT, "15", 5, 600, 0, OFF(liveness_ttl_s), "TTL of this worker's liveness key, renewed every 2 s"},
+    {"orphan-sweep-s", "ATC_ORPHAN_SWEEP_S", INT, "10", 0, 3600, 0, OFF(orphan_sweep_s), "period of the orphan sweep (dead workers' sandboxes, finished jobs'); 0 turns it off"},
     {"reaper-interval-s", "ATC_REAPER_INTERVAL_S", INT, "300", 0, 86400, 0, OFF(reaper_interval_s), "period of the leaked-sandbox reaper; 0 turns it off"},
 };
 const size_t worker_settings_count = sizeof(worker_settings_table) / sizeof(worker_settings_table[0]);

@@ -23,6 +23,8 @@ struct worker_settings {
     long long digest_bytes;
     long long allow_open_network;
     long long max_attempts;
+    long long liveness_ttl_s;
+    long long orphan_sweep_s;
     long long shutdown_grace_s;
     char *http_addr;
     char *worker_id;

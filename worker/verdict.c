@@ -161,6 +161,14 @@ struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_
         return (struct verdict){"timeout", "test_timeout"};
     if (exit_code == 0)
         return verdict_of_zero(custom, report, why, whylen);
+    if (exit_code == VERDICT_KILLED_EXIT) {
+        /* Nothing in the sandbox sends SIGKILL but the memory limit (the
+         * timeout's -k comes after 124 is decided). */
+        snprintf(why, whylen,
+                 "the test command was killed with SIGKILL (exit status 137): it ran out of "
+                 "the sandbox's memory");
+        return (struct verdict){"failed", "oom"};
+    }
     if (custom) {
         if (report && (report->failed > 0 || report->errors > 0))
             return (struct verdict){"failed", "tests_failed"};
@@ -196,6 +204,61 @@ unsigned verdict_test_timeout(const struct atc_job *job, unsigned worker_default
 {
     unsigned t = job->has_test_timeout ? job->test_timeout_s : worker_default;
     return t > job_limit ? job_limit : t;
+}
+
+/* Reads a decimal number or "-" (-1) at *p, before end, then skips one
+ * space; -1 on anything else. */
+static int header_field(const char **p, const char *end, int last, long long *v)
+{
+    const char *s = *p;
+    if (s < end && *s == '-') {
+        *v = -1;
+        s++;
+    } else {
+        long long n = 0;
+        const char *start = s;
+        while (s < end && *s >= '0' && *s <= '9' && n < (1LL << 58))
+            n = n * 10 + (*s++ - '0');
+        if (s == start)
+            return -1;
+        *v = n;
+    }
+    if (last)
+        return s == end ? 0 : -1;
+    if (s >= end || *s != ' ')
+        return -1;
+    *p = s + 1;
+    return 0;
+}
+
+int verdict_parse_header(const char *line, size_t len, struct verdict_header *h)
+{
+    const char *p = line, *end = line + len;
+    long long total, report, rss, cpu, side = 0;
+
+    h->total = 0;
+    h->has_report = 1;
+    h->peak_rss = h->cpu_ms = -1;
+    h->side_len = 0;
+    if (header_field(&p, end, 0, &total) != 0 || total < 0 ||
+        header_field(&p, end, 0, &report) != 0 || (report != 0 && report != 1) ||
+        header_field(&p, end, 0, &rss) != 0)
+        return -1;
+    /* The side report's length is a fifth field, present when it was asked for. */
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    if (sp != NULL) {
+        if (header_field(&p, end, 0, &cpu) != 0 || header_field(&p, end, 1, &side) != 0 ||
+            side < 0)
+            return -1;
+    } else if (header_field(&p, end, 1, &cpu) != 0) {
+        return -1;
+    }
+    h->side_len = side;
+    h->total = (unsigned long long)total;
+    h->has_report = (int)report;
+    h->peak_rss = rss;
+    h->cpu_ms = cpu;
+    return 0;
 }
 
 long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd)

@@ -14,6 +14,7 @@
 #define VERDICT_REPORT_PATH_MAX 64
 #define VERDICT_DEPS_DIR ".atc/deps" /* pip install --target */
 #define VERDICT_TIMEOUT_EXIT 124 /* coreutils timeout(1) */
+#define VERDICT_KILLED_EXIT 137  /* 128 + SIGKILL: the OOM killer's signal */
 
 /* The status and reason names documented in docs/results.md. */
 struct verdict {
@@ -77,6 +78,20 @@ int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
  * for the result's error when the verdict needs one, else "". */
 struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_report *report,
                               char *why, size_t whylen);
+
+/* The first line the runner prints: "<output bytes> <0|1: the report exists>
+ * <largest resident set bytes|-> <CPU ms|->[ <side report bytes>]". */
+struct verdict_header {
+    unsigned long long total;
+    int has_report;
+    long long peak_rss;         /* -1: unknown */
+    long long cpu_ms;           /* -1: unknown */
+    long long side_len;         /* bytes of the plugin's side report that follow; 0 none */
+};
+
+/* Parses line[0..len) (without its newline) into h. Returns 0, or -1 when
+ * it is not such a line (h then says: report assumed, usage unknown). */
+int verdict_parse_header(const char *line, size_t len, struct verdict_header *h);
 
 /* Milliseconds to wait before retry number tries (1 for the first retry):
  * exponential from 500 ms, capped at 30 s, with jitter in [50%, 100%]; a

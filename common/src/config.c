@@ -83,6 +83,11 @@ int atc_config_load(const struct atc_opt *table, size_t n, void *base,
         const char *v = table[i].env ? getenv(table[i].env) : NULL;
         if (v && (rc = set_value(&table[i], base, v, table[i].env, err, errlen)) != 0)
             return rc;
+        /* A secret, once read, leaves the environment: no child process, core
+         * dump or /proc/<pid>/environ reader gets it from there. */
+        if (v && (table[i].secret == 1 ||
+                  (table[i].secret == ATC_SECRET_URL_PASSWORD && strchr(v, '@') != NULL)))
+            unsetenv(table[i].env);
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -150,7 +155,11 @@ void atc_config_describe(const struct atc_opt *table, size_t n, const void *base
         switch (o->type) {
         case ATC_OPT_STRING: {
             const char *s = *(char *const *)(const void *)field;
-            const char *at = s ? strchr(s, '@') : NULL;
+            /* The '@' the URL parser splits at: the last for redis://
+             * (a password may hold '@'), the first for unix:// (a path may). */
+            const char *at = s == NULL                      ? NULL
+                             : strncmp(s, "unix://", 7) == 0 ? strchr(s, '@')
+                                                             : strrchr(s, '@');
             const char *scheme = s ? strstr(s, "://") : NULL;
             if (o->secret == ATC_SECRET_URL_PASSWORD && at && scheme && scheme < at)
                 /* Show where a URL points, not the password inside it. */

@@ -731,6 +731,12 @@ static int list_page(json_t *arr, struct atc_sandbox_item **items, size_t *n, si
         memset(s, 0, sizeof(*s));
         snprintf(s->id, sizeof(s->id), "%s", id);
         copy_member(s->state, sizeof(s->state), it, "state");
+        copy_member(s->name, sizeof(s->name), it, "name");
+        json_t *labels = json_object_get(it, "labels");
+        if (json_is_object(labels)) {
+            copy_member(s->job_label, sizeof(s->job_label), labels, "atc-job");
+            copy_member(s->worker_label, sizeof(s->worker_label), labels, "atc-worker");
+        }
         if (atc_dhttp_iso8601_ms(json_string_value(json_object_get(it, "createdAt")),
                                  &s->created_ms) != 0)
             s->created_ms = 0;

@@ -1,5 +1,6 @@
 /* job.c: the job message of CONTRACT section 3: decode, validate, encode. */
 #include "atc/job.h"
+#include "json_pick.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -300,6 +301,12 @@ static int check_opt_str(const char *field, const char *s, char *err, size_t err
 {
     if (s != NULL && s[0] == '\0') {
         snprintf(err, errlen, "%s: must not be empty when present", field);
+        return ATC_EINVAL;
+    }
+    /* Both go into the JSON of a Daytona request, which must be UTF-8: a
+     * request the client cannot build is a job that can never run. */
+    if (s != NULL && !atc_jpick_utf8_valid(s, strlen(s))) {
+        snprintf(err, errlen, "%s: must be valid UTF-8", field);
         return ATC_EINVAL;
     }
     return 0;

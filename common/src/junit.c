@@ -74,13 +74,34 @@ static void junit_fail(struct junit_state *st, int rc, const char *msg)
     XML_StopParser(st->parser, XML_FALSE);
 }
 
+/* A copy of s[0..n). */
+static char *junit_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
 static char *junit_strdup(const char *s)
 {
+    return junit_strndup(s, strlen(s));
+}
+
+/* A copy of a test's name or classname cut at ATC_JUNIT_NAME_MAX bytes, never
+ * inside a UTF-8 sequence: both come from the job's code, which can make them
+ * as long as the report (megabytes, times 10000 tests). */
+static char *junit_name_dup(const char *s)
+{
     size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p != NULL)
-        memcpy(p, s, n + 1);
-    return p;
+    if (n > ATC_JUNIT_NAME_MAX) {
+        n = ATC_JUNIT_NAME_MAX;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return junit_strndup(s, n);
 }
 
 static const char *junit_attr(const XML_Char **attrs, const char *name)
@@ -143,8 +164,8 @@ static void junit_case_start(struct junit_state *st, const XML_Char **attrs)
 
     junit_case_reset(st);
     st->case_depth = st->depth;
-    st->cur.name = junit_strdup(name != NULL ? name : "");
-    st->cur.classname = junit_strdup(classname != NULL ? classname : "");
+    st->cur.name = junit_name_dup(name != NULL ? name : "");
+    st->cur.classname = junit_name_dup(classname != NULL ? classname : "");
     st->cur.time_ms = junit_time_ms(junit_attr(attrs, "time"));
     if (st->cur.name == NULL || st->cur.classname == NULL)
         junit_fail(st, ATC_ENOMEM, "out of memory reading the JUnit report");

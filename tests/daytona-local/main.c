@@ -1,5 +1,6 @@
 /* main.c: daytona-local's entry point: options, the listening socket, the
  * HTTP daemon, and an orderly stop on SIGTERM/SIGINT. */
+#include "memwatch.h"
 #include "confine.h"
 #include "faults.h"
 #include "sandbox.h"
@@ -84,6 +85,9 @@ static void usage(FILE *f)
 "  --refuse-network-settings POST /sandbox/{id}/network-settings answers 403 (a tier\n"
 "                            without it)\n"
 "  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
+"  --sandbox-memory-gib N    memory of a sandbox that asks for none (default 1, as\n"
+"                            Daytona's default; 0: unlimited); enforced for confined\n"
+"                            sandboxes by killing their largest process past it\n"
 "  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
 "                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
 "                            as if the sandbox's CPU were on another machine\n"
@@ -97,7 +101,7 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_REFUSE_NETWORK_SETTINGS, OPT_MAX_PROCS, OPT_EXEC_CANNED, OPT_HELP,
+    OPT_NO_NETWORK, OPT_REFUSE_NETWORK_SETTINGS, OPT_MAX_PROCS, OPT_SANDBOX_MEMORY, OPT_EXEC_CANNED, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -193,6 +197,7 @@ int main(int argc, char **argv)
         {"no-network", no_argument, NULL, OPT_NO_NETWORK},
         {"refuse-network-settings", no_argument, NULL, OPT_REFUSE_NETWORK_SETTINGS},
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
+        {"sandbox-memory-gib", required_argument, NULL, OPT_SANDBOX_MEMORY},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -216,6 +221,7 @@ int main(int argc, char **argv)
     c->max_body_bytes = (size_t)512 << 20;
     c->confine = 1;
     c->max_procs = 512;
+    c->sandbox_memory_gib = 1;
     const char *env_key = getenv("DAYTONA_LOCAL_API_KEY");
     if (env_key)
         snprintf(c->api_key, sizeof(c->api_key), "%s", env_key);
@@ -277,6 +283,15 @@ int main(int argc, char **argv)
         case OPT_NO_NETWORK: c->no_network = 1; break;
         case OPT_REFUSE_NETWORK_SETTINGS: c->refuse_network_settings = 1; break;
         case OPT_EXEC_CANNED: c->exec_canned = optarg; break;
+        case OPT_SANDBOX_MEMORY: {
+            long gib = 0;
+            if (dl_parse_long(optarg, 0, 1024, &gib) != 0) {
+                fprintf(stderr, "daytona-local: --sandbox-memory-gib must be 0..1024\n");
+                return 2;
+            }
+            c->sandbox_memory_gib = gib;
+            break;
+        }
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
                 fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");
@@ -359,6 +374,8 @@ int main(int argc, char **argv)
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    if (dl_memwatch_start() != 0)
+        fprintf(stderr, "daytona-local: warning: cannot start the memory watcher\n");
 
     lfd = listen_on(bare_host, port_s, &c->port);
     if (lfd < 0)
@@ -396,6 +413,7 @@ out:
         MHD_stop_daemon(d);
     if (lfd >= 0)
         close(lfd);
+    dl_memwatch_stop();
     dl_sandbox_shutdown();
     dl_faults_cleanup();
     if (c->root_owned)

@@ -40,12 +40,15 @@ struct dl_sandbox {
     pid_t *pgids;                       /* process groups of its commands */
     long uid;                           /* its own uid when confined as root, else -1 */
     int no_net;                         /* networkBlockAll or --no-network */
+    long long mem_limit;                /* bytes of RSS its uid may hold; 0: none */
+    long oom_kills;
     size_t npgids, cap_pgids;
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dl_sandbox *g_head;
 static int g_closing;
+static long g_oom_kills;
 static long g_live, g_created, g_deleted, g_execs, g_exec_timeouts, g_running, g_peak_live;
 
 /* Exit grace: how long to keep reading output after the shell itself exited
@@ -196,6 +199,12 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         goto out;
     }
     sb->no_net = json_is_true(v) || g_dl_cfg.no_network;
+    /* Its memory: asked with buildInfo (checked above), else the snapshot's
+     * (--sandbox-memory-gib, 1 as the JSON says). */
+    v = json_object_get(body, "memory");
+    sb->mem_limit = (json_is_integer(v) && json_integer_value(v) > 0
+                         ? (long long)json_integer_value(v)
+                         : g_dl_cfg.sandbox_memory_gib) << 30;
     v = json_object_get(body, "networkAllowList");
     if (v && !json_is_null(v) && !json_is_string(v)) {
         snprintf(err, errlen, "networkAllowList must be a string of comma-separated CIDRs");
@@ -378,6 +387,29 @@ int dl_sandbox_set_network(struct dl_sandbox *sb, const json_t *body, char *err,
     return 0;
 }
 
+size_t dl_sandbox_mem_limits(long *uids, long long *limits, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&g_lock);
+    for (struct dl_sandbox *s = g_head; s && n < max; s = s->next)
+        if (s->live && s->uid >= 0 && s->mem_limit > 0) {
+            uids[n] = s->uid;
+            limits[n++] = s->mem_limit;
+        }
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
+
+void dl_sandbox_count_oom(long uid)
+{
+    pthread_mutex_lock(&g_lock);
+    for (struct dl_sandbox *s = g_head; s; s = s->next)
+        if (s->live && s->uid == uid)
+            s->oom_kills++;
+    g_oom_kills++;
+    pthread_mutex_unlock(&g_lock);
+}
+
 void dl_sandbox_stop(struct dl_sandbox *sb)
 {
     pthread_mutex_lock(&g_lock);
@@ -426,6 +458,8 @@ static json_t *json_locked(struct dl_sandbox *sb, const char *toolbox_url, int f
     if (!o)
         return NULL;
     json_object_update(o, sb->echo);
+    json_object_set_new(o, "memory", json_integer(sb->mem_limit >> 30));
+    json_object_set_new(o, "oomKills", json_integer(sb->oom_kills));
     if (full)
         json_object_set(o, "env", sb->env);
     else
@@ -506,6 +540,7 @@ void dl_sandbox_stats(json_t *obj)
     json_object_set_new(obj, "created", json_integer(g_created));
     json_object_set_new(obj, "deleted", json_integer(g_deleted));
     json_object_set_new(obj, "peak_live", json_integer(g_peak_live));
+    json_object_set_new(obj, "oom_kills", json_integer(g_oom_kills));
     json_object_set_new(obj, "execs", json_integer(g_execs));
     json_object_set_new(obj, "exec_timeouts", json_integer(g_exec_timeouts));
     json_object_set_new(obj, "running", json_integer(g_running));

@@ -48,6 +48,14 @@ json_t *dl_sandbox_list(const json_t *filter, const json_t *states, long offset,
  * network it started with. Returns 0 or -400 with err. */
 int dl_sandbox_set_network(struct dl_sandbox *sb, const json_t *body, char *err, size_t errlen);
 
+/* The uid and memory limit (bytes) of each live sandbox that has both, into
+ * uids and limits (max entries). Returns the count. */
+size_t dl_sandbox_mem_limits(long *uids, long long *limits, size_t max);
+
+/* Counts a memory kill in the sandbox of uid (oom_kills in its JSON, and in
+ * /_local/stats). */
+void dl_sandbox_count_oom(long uid);
+
 const char *dl_sandbox_id(const struct dl_sandbox *sb);
 /* The sandbox's directory (an absolute, resolved path); lives as long as sb. */
 const char *dl_sandbox_dir(const struct dl_sandbox *sb);

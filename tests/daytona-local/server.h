@@ -33,6 +33,7 @@ struct dl_config {
     int no_network;             /* --no-network: no sandbox reaches the network */
     int refuse_network_settings; /* --refuse-network-settings: that call answers 403 */
     long max_procs;             /* RLIMIT_NPROC per sandbox (confined) */
+    long long sandbox_memory_gib; /* a sandbox's memory unless it asks (buildInfo); 0: none */
     const char *exec_canned;    /* --exec-canned: every execute answers exit 0 and this
                                  * without running anything; NULL: run commands */
 };

@@ -15,6 +15,9 @@ PATH=$(it_path_without_pyenv) it_start_daytona
 export ATC_CONCURRENCY=16 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \
     ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500 ATC_REAPER_INTERVAL_S=5 ATC_MAX_TIMEOUT_S=10 \
     ATC_INSTALL_TIMEOUT_S=10 ATC_SANDBOX_CREATE_TIMEOUT_S=10
+# This test shows the age sweep, the last resort: the orphan sweep (liveness
+# keys), which would delete w2's sandboxes first, is off (it_orphans.sh shows it).
+export ATC_ORPHAN_SWEEP_S=0
 declare -A http pid
 for w in w1 w2 w3; do
     it_start_worker "$w"

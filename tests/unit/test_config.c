@@ -139,6 +139,28 @@ static void config__describe__hides_secrets_and_url_passwords(void **state)
     atc_config_cleanup(demo_table, NDEMO, &d);
 }
 
+static void config__secrets__leave_the_environment_and_hide_a_password_with_at(void **state)
+{
+    struct demo d;
+    char err[256], buf[512];
+    setenv("DEMO_KEY", "hunter2", 1);
+    setenv("DEMO_URL", "redis://:p@ss@word@redis.internal:6379/0", 1);
+    char *argv[] = {"prog", NULL};
+    assert_int_equal(load(&d, 1, argv, err, sizeof(err)), 0);
+    assert_null(getenv("DEMO_KEY"));
+    assert_null(getenv("DEMO_URL"));
+    atc_config_describe(demo_table, NDEMO, &d, buf, sizeof(buf));
+    assert_null(strstr(buf, "p@ss"));
+    assert_null(strstr(buf, "@word"));
+    assert_non_null(strstr(buf, "url=redis://***@redis.internal:6379/0"));
+    atc_config_cleanup(demo_table, NDEMO, &d);
+    /* A URL without a password is no secret: it stays. */
+    setenv("DEMO_URL", "redis://redis.internal:6379/0", 1);
+    assert_int_equal(load(&d, 1, argv, err, sizeof(err)), 0);
+    assert_non_null(getenv("DEMO_URL"));
+    atc_config_cleanup(demo_table, NDEMO, &d);
+}
+
 static void config__secret_file__is_read_and_trimmed(void **state)
 {
     char path[] = "/tmp/atc-secret-XXXXXX";
@@ -216,6 +238,7 @@ static void worker_settings__bad_log_level__is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(config__secrets__leave_the_environment_and_hide_a_password_with_at, clear_env),
         cmocka_unit_test_setup(config__defaults__apply_when_nothing_is_set, clear_env),
         cmocka_unit_test_setup(config__environment_then_options__options_win, clear_env),
         cmocka_unit_test_setup(config__value_out_of_bounds__names_the_option, clear_env),

@@ -541,6 +541,22 @@ static void job_validate__reserved_file_names__are_rejected(void **state)
     }
 }
 
+static void job_validate__cmd_or_snapshot_not_utf8__is_rejected(void **state)
+{
+    struct atc_job_file files[1] = { { .path = "t.py", .data = (unsigned char *)"x", .len = 1 } };
+    struct atc_job job = { .v = 1, .id = "j", .files = files, .nfiles = 1, .cmd = "echo \xff" };
+    char err[256];
+
+    (void)state;
+    assert_int_equal(atc_job_validate(&job, err, sizeof(err)), ATC_EINVAL);
+    assert_string_equal(err, "cmd: must be valid UTF-8");
+    job.cmd = "echo \xc3\xa9";
+    assert_int_equal(atc_job_validate(&job, err, sizeof(err)), 0);
+    job.snapshot = "snap\xc0\x80";
+    assert_int_equal(atc_job_validate(&job, err, sizeof(err)), ATC_EINVAL);
+    assert_string_equal(err, "snapshot: must be valid UTF-8");
+}
+
 static void job_decode__minimal_job__leaves_optional_fields_absent(void **state)
 {
     struct atc_job *job = NULL;
@@ -1399,6 +1415,7 @@ int main(void)
         cmocka_unit_test(job_encode__invalid_job__is_refused_with_the_field_named),
         cmocka_unit_test(job_validate__bad_env_name__names_env),
         cmocka_unit_test(job_validate__reserved_file_names__are_rejected),
+        cmocka_unit_test(job_validate__cmd_or_snapshot_not_utf8__is_rejected),
         cmocka_unit_test(job_decode__minimal_job__leaves_optional_fields_absent),
         cmocka_unit_test(job_decode__missing_v__is_rejected),
         cmocka_unit_test(job_decode__v_2__is_rejected),

@@ -130,6 +130,32 @@ static void parse_ok(const char *xml, size_t len, struct atc_junit_report *rep)
 
 #define PARSE_OK(lit, rep) parse_ok((lit), sizeof(lit) - 1, (rep))
 
+static void junit_parse__huge_name_and_classname__are_capped(void **state)
+{
+    size_t big = 3 * ATC_JUNIT_NAME_MAX;
+    size_t cap = big * 2 + 256;
+    char *xml = malloc(cap);
+    struct atc_junit_report rep;
+    char jerr[256];
+    (void)state;
+    assert_non_null(xml);
+    int n = snprintf(xml, cap, "<testsuite><testcase classname=\"");
+    memset(xml + n, 'c', big);
+    n += (int)big;
+    n += snprintf(xml + n, cap - (size_t)n, "\" name=\"\xc3\xa9");
+    memset(xml + n, 'n', big);
+    n += (int)big;
+    n += snprintf(xml + n, cap - (size_t)n, "\"/></testsuite>");
+    assert_int_equal(atc_junit_parse(xml, (size_t)n, 10, 100, &rep, jerr, sizeof(jerr)), 0);
+    assert_int_equal(rep.ntests, 1);
+    assert_int_equal(strlen(rep.tests[0].classname), ATC_JUNIT_NAME_MAX);
+    assert_true(strlen(rep.tests[0].name) <= ATC_JUNIT_NAME_MAX);
+    assert_true(strlen(rep.tests[0].name) >= ATC_JUNIT_NAME_MAX - 1);
+    assert_int_equal(strncmp(rep.tests[0].name, "\xc3\xa9", 2), 0);
+    atc_junit_report_cleanup(&rep);
+    free(xml);
+}
+
 static void junit_parse__all_passing_report__counts_two_passed(void **state)
 {
     struct atc_junit_report rep;
@@ -463,6 +489,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(junit_parse__all_passing_report__counts_two_passed),
+        cmocka_unit_test(junit_parse__huge_name_and_classname__are_capped),
         cmocka_unit_test(junit_parse__failing_test__is_failed_with_the_message_attribute),
         cmocka_unit_test(junit_parse__fixture_error__is_error),
         cmocka_unit_test(junit_parse__skip_and_xfail__are_both_skipped),

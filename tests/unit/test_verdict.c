@@ -128,6 +128,39 @@ static void verdict__report_path__is_a_fresh_directory_under_atc(void **state)
     assert_string_not_equal(pa, pb);
 }
 
+static void verdict__sigkill__is_failed_oom(void **state)
+{
+    char why[256];
+    for (int custom = 0; custom <= 1; custom++) {
+        struct verdict v = verdict_of_run(custom, 137, NULL, why, sizeof(why));
+        assert_string_equal(v.status, "failed");
+        assert_string_equal(v.reason, "oom");
+        assert_non_null(strstr(why, "memory"));
+    }
+}
+
+static void verdict__runner_header__is_parsed_or_refused(void **state)
+{
+    struct verdict_header h;
+    const char *ok = "1234 1 52428800 1500";
+    assert_int_equal(verdict_parse_header(ok, strlen(ok), &h), 0);
+    assert_int_equal(h.total, 1234);
+    assert_int_equal(h.has_report, 1);
+    assert_int_equal(h.peak_rss, 52428800);
+    assert_int_equal(h.cpu_ms, 1500);
+    const char *unknown = "7 0 - -";
+    assert_int_equal(verdict_parse_header(unknown, strlen(unknown), &h), 0);
+    assert_int_equal(h.has_report, 0);
+    assert_int_equal(h.peak_rss, -1);
+    static const char *const bad[] = {"", "12", "12 2 - -", "12 1 x -", "12 1 - - 5",
+                                      "hello world", "12 1 -- -", "-1 1 - -"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(verdict_parse_header(bad[i], strlen(bad[i]), &h), -1);
+        assert_int_equal(h.has_report, 1);
+        assert_int_equal(h.cpu_ms, -1);
+    }
+}
+
 static void verdict__custom_cmd_failure__uses_the_report(void **state)
 {
     struct atc_junit_report r = {.total = 2, .passed = 1, .failed = 1};
@@ -261,6 +294,8 @@ int main(void)
         cmocka_unit_test(verdict__install_cmd__targets_the_sandbox_dir),
         cmocka_unit_test(verdict__pytest_exit_codes__map_to_statuses),
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
+        cmocka_unit_test(verdict__sigkill__is_failed_oom),
+        cmocka_unit_test(verdict__runner_header__is_parsed_or_refused),
         cmocka_unit_test(verdict__exit_zero_without_the_report__is_failed_no_report),
         cmocka_unit_test(verdict__exit_zero_with_a_failed_test__is_a_contradiction),
         cmocka_unit_test(verdict__exit_zero_with_an_empty_report__is_no_tests),

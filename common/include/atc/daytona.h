@@ -113,6 +113,9 @@ struct atc_sandbox_item {
     char id[128];
     char state[32];
     long long created_ms;       /* createdAt, ms since the epoch; 0 if unknown */
+    char name[128];             /* "" when absent or too long */
+    char job_label[129];        /* labels atc-job and atc-worker; "" when absent */
+    char worker_label[256];
 };
 
 /* GET /sandbox?labels=<json>, following nextCursor. *items is malloc'd (caller

@@ -34,6 +34,10 @@ struct atc_junit_report {
     long total, passed, failed, errors, skipped;
 };
 
+/* A test case's name and classname are cut at this many bytes (at a UTF-8
+ * character boundary). */
+#define ATC_JUNIT_NAME_MAX 1024
+
 /* Parses xml[0..len). Counts come from the test cases themselves (a <testcase>
  * with <failure> is failed, <error> is error, <skipped> is skipped, else passed).
  * At most max_tests cases are kept in tests (counts still cover all); messages
