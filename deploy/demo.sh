@@ -39,7 +39,10 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 "$bin/kafka-mock" >"$work/kafka.out" 2>"$work/kafka.log" &
 pids+=($!)
-"$bin/daytona-local" --listen 127.0.0.1:0 --api-key demo-key >"$work/daytona.out" 2>"$work/daytona.log" &
+# The sandboxes run Debian's python3 whatever python3 comes first on this PATH
+# (a pyenv shim, a venv): --python's default, spelled out.
+"$bin/daytona-local" --listen 127.0.0.1:0 --api-key demo-key --python /usr/bin/python3 \
+  >"$work/daytona.out" 2>"$work/daytona.log" &
 pids+=($!)
 
 export ATC_REDIS_URL="redis://127.0.0.1:$redis_port/0"

@@ -14,12 +14,18 @@ packages=(
   clang libclang-rt-dev
   librdkafka-dev libcurl4-openssl-dev libssl-dev libmsgpack-dev libhiredis-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libexpat1-dev
-  redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip
+  # python3 is the sandboxes' interpreter in daytona-local (--python
+  # /usr/bin/python3); python3-venv makes the venvs of the Python SDK test
+  # (tests/sdk/run_python.sh) and of the deploy checks
+  redis-server kcat jq curl ca-certificates python3 python3-pytest python3-pip python3-venv
   # the agent-side Python client, producer/python (atc_fleet), and its tests
   python3-confluent-kafka python3-msgpack python3-redis
   # a real Apache Kafka broker for the integration tests (tests/kafka/)
   maven openjdk-17-jre-headless
   coreutils procps
+  # deploy/monitoring/'s checks (tests/monitoring/): promtool for the alert
+  # rules and their unit tests, PyYAML to read the PrometheusRule
+  prometheus python3-yaml
 )
 check_only=0
 if [ "${1:-}" = "--check" ]; then
@@ -27,7 +33,8 @@ if [ "${1:-}" = "--check" ]; then
   shift
 fi
 if [ "${1:-}" = "--bench" ]; then
-  # tests/bench/: plots, and the alternatives atc-fleet is measured against
+  # tests/bench/: plots (also deploy/monitoring/render-panels.sh), and the
+  # alternatives atc-fleet is measured against
   packages+=(gnuplot-nox python3-requests python3-celery valgrind)
 fi
 if [ "${1:-}" = "--runtime-only" ]; then

@@ -16,11 +16,14 @@
 #include <jansson.h>
 
 #include "atc/client.h"
+#include "atc/clock.h"
+#include "atc/dotenv.h"
 #include "atc/error.h"
 #include "atc/job.h"
 #include "atc/kafka.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "doctor.h"
 #include "render.h"
 #include "replay.h"
 #include "watch.h"
@@ -46,6 +49,7 @@ static const char main_usage[] =
     "  watch    print one line per job as it finishes\n"
     "  stats    jobs by status over a window, and the workers' lag\n"
     "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
+    "  doctor   check the configuration, Kafka, Redis and Daytona, one line each\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
     "             [--cmd CMD] [--timeout S] [--test-timeout S] [--reruns N] [--group G]\n"
@@ -59,6 +63,7 @@ static const char main_usage[] =
     "  atc stats [--window S] [--json]\n"
     "  atc replay-dlq [--dry-run] [--reason R]... [--id ID]... [--since TS|DURATION]\n"
     "                 [--max N] [--json]\n"
+    "  atc doctor [--json] [--no-sandbox] [--timeout S]\n"
     "\n"
     "global options:\n"
     "  -X name=value   set a librdkafka property (repeatable)\n"
@@ -73,6 +78,8 @@ static const char main_usage[] =
     "  ATC_DLQ_TOPIC    dead-letter topic, for replay-dlq (default " ATC_DEFAULT_DLQ_TOPIC ")\n"
     "  TRACEPARENT      W3C trace context sent with a submitted job\n"
     "  ATC_LOG_LEVEL    diagnostics on stderr: debug, info, warn (default), error\n"
+    "  .env.local, .env DAYTONA_* and ATC_* read from these files in the working\n"
+    "                   directory; the environment wins (docs/configuration.md)\n"
     "\n"
     "exit status: 0 submitted or passed (or not final yet, for get), or cancelled;\n"
     "  1 failed; 3 error, timeout, rejected, cancelled (cancel: already final);\n"
@@ -1242,9 +1249,7 @@ static int cmd_replay_dlq(int argc, char **argv, struct cli_common *cc)
                 goto out;
             }
         } else if ((m = opt_value(argc, argv, &i, "--since", &val)) != 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+            uint64_t now_ms = (uint64_t)atc_clock_wall_ms();
             if (m < 0) {
                 status = usage_error("replay-dlq", "--since wants a time or a duration");
                 goto out;
@@ -1312,8 +1317,18 @@ int main(int argc, char **argv)
     int i;
 
     memset(&cc, 0, sizeof(cc));
+    /* .env.local and .env, before anything reads the environment. */
+    struct atc_dotenv_report dotenv;
+    char derr[512];
+    if (atc_dotenv_load(NULL, &dotenv, derr, sizeof(derr)) != 0) {
+        fprintf(stderr, "atc: %s\n", derr);
+        return RENDER_EXIT_USAGE;
+    }
+    for (size_t w = 0; w < dotenv.nwarnings; w++)
+        fprintf(stderr, "atc: warning: %s\n", dotenv.warnings[w]);
     /* A Redis or broker connection that drops must give an error, not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    level = atc_log_level_parse(atc_env_or("ATC_LOG_LEVEL", "warn")); /* .env may set it */
     atc_log_init(level < 0 ? ATC_LOG_WARN : (enum atc_log_level)level, ATC_LOG_TEXT, "atc");
 
     /* Global options come before the command. */
@@ -1329,7 +1344,7 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", argv[i]);
     }
     if (i >= argc)
-        return usage_error(NULL, "no command given (submit, get, wait, cancel, race, watch, stats, replay-dlq)");
+        return usage_error(NULL, "no command given (submit, get, wait, cancel, race, watch, stats, replay-dlq, doctor)");
     if (strcmp(argv[i], "submit") == 0)
         return cmd_submit(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "get") == 0 || strcmp(argv[i], "wait") == 0)
@@ -1344,6 +1359,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "replay-dlq") == 0)
         return cmd_replay_dlq(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "doctor") == 0)
+        return doctor_cmd(argc - i - 1, argv + i + 1, cc.xprops, cc.nx, cc.json);
     if (strcmp(argv[i], "help") == 0) {
         fputs(main_usage, stdout);
         return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/kafka.h"
 
@@ -317,13 +318,6 @@ done:
     return 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One partition to read: [next, end). */
 struct replay_part {
     int32_t partition;
@@ -433,11 +427,11 @@ int replay_run(const struct replay_opts *o, struct atc_results *r, struct atc_cl
         rc = ATC_ECONN;
         goto out;
     }
-    int64_t last_progress = mono_ms();
+    int64_t last_progress = atc_clock_mono_ms();
     while (left > 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, REPLAY_POLL_MS);
         if (m == NULL) {
-            if (mono_ms() - last_progress > o->timeout_ms) {
+            if (atc_clock_mono_ms() - last_progress > o->timeout_ms) {
                 snprintf(err, errlen, "reading %s made no progress for %d ms (%d partitions "
                                       "not read to their end)%s%s",
                          o->topic, o->timeout_ms, left, last_err[0] ? ": " : "", last_err);
@@ -461,14 +455,14 @@ int replay_run(const struct replay_opts *o, struct atc_results *r, struct atc_cl
              * decides, and names the last one. */
             snprintf(last_err, sizeof(last_err), "%s", rd_kafka_message_errstr(m));
         } else if (p != NULL && !p->done) {
-            last_progress = mono_ms();
+            last_progress = atc_clock_mono_ms();
             if (m->offset < p->end)
                 rc = replay_one(&x, m, err, errlen);
             if (m->offset + 1 >= p->end) {
                 p->done = 1;
                 left--;
             }
-            last_progress = mono_ms();
+            last_progress = atc_clock_mono_ms();
         }
         rd_kafka_message_destroy(m);
         if (rc < 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/kafka.h"
 #include "render.h"
@@ -307,7 +308,6 @@ int watch_stats(struct atc_results *r, double window_s, const char *group, const
     long total = 0;
     int64_t lag = 0;
     char start[64];
-    struct timespec ts;
     json_t *o = NULL;
     int rc = 0;
 
@@ -321,8 +321,7 @@ int watch_stats(struct atc_results *r, double window_s, const char *group, const
         rc = ATC_ENOMEM;
         goto out;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t now_ms = (uint64_t)atc_clock_wall_ms();
     uint64_t win_ms = (uint64_t)(window_s * 1000.0);
     snprintf(start, sizeof(start), "%" PRIu64, win_ms < now_ms ? now_ms - win_ms : 0);
     for (;;) {

@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
 
@@ -75,7 +76,8 @@ void breaker_state_release(struct breaker_state *s)
 
 int breaker_is_fleet_fault(int rc)
 {
-    return rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ETIMEDOUT;
+    /* A 429 is the service answering, and pacing us: not a failure of it. */
+    return atc_error_transient(rc) && rc != ATC_ERATELIMIT;
 }
 
 int breaker_state_open(const struct breaker_state *s, long long now_ms)
@@ -93,13 +95,6 @@ int breaker_state_open(const struct breaker_state *s, long long now_ms)
     return 0;
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void breaker_init(struct breaker *b, int threshold, long long min_cooldown_ms,
                   long long max_cooldown_ms)
 {
@@ -115,7 +110,7 @@ void breaker_destroy(struct breaker *b)
 int breaker_allow(struct breaker *b, long long *wait_ms)
 {
     pthread_mutex_lock(&b->lock);
-    int ok = breaker_state_allow(&b->s, mono_ms(), wait_ms);
+    int ok = breaker_state_allow(&b->s, atc_clock_mono_ms(), wait_ms);
     pthread_mutex_unlock(&b->lock);
     return ok;
 }
@@ -124,7 +119,7 @@ void breaker_record(struct breaker *b, int ok)
 {
     pthread_mutex_lock(&b->lock);
     enum breaker_mode before = b->s.mode;
-    breaker_state_record(&b->s, ok, mono_ms());
+    breaker_state_record(&b->s, ok, atc_clock_mono_ms());
     enum breaker_mode after = b->s.mode;
     long long cooldown = b->s.cooldown_ms;
     pthread_mutex_unlock(&b->lock);
@@ -145,7 +140,7 @@ void breaker_release(struct breaker *b)
 int breaker_is_open(struct breaker *b)
 {
     pthread_mutex_lock(&b->lock);
-    int open = breaker_state_open(&b->s, mono_ms());
+    int open = breaker_state_open(&b->s, atc_clock_mono_ms());
     pthread_mutex_unlock(&b->lock);
     return open;
 }

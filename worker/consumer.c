@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
 #include "backlog.h"
@@ -126,13 +127,6 @@ static void collect(struct consumer *c, int wait_ms)
     }
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void count_one(void *arg, const struct task *t)
 {
     (void)arg;
@@ -143,7 +137,7 @@ static void count_one(void *arg, const struct task *t)
  * metrics how many messages wait unstarted (work the lag no longer shows). */
 static void size_backlog(struct consumer *c)
 {
-    long long now = mono_ms();
+    long long now = atc_clock_mono_ms();
     c->max_inflight = c->threads + backlog_size(&c->backlog);
     if (now - c->gauge_ms >= 1000) {
         size_t running = pool_each_running(c->pool, count_one, NULL);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
+
 #include "metrics.h"
 
 /* The main loop turns at least every few hundred ms; much longer means stuck. */
@@ -19,13 +21,6 @@ struct http_server {
     struct http_state *state;
     int port;
 };
-
-long long http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
                              char *body, size_t len, enum MHD_ResponseMemoryMode mode)
@@ -50,7 +45,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(c, 405, "text/plain", "method not allowed\n", 19, MHD_RESPMEM_PERSISTENT);
     if (strcmp(url, "/healthz") == 0) {
-        int ok = http_now_ms() - st->heartbeat_ms < HEARTBEAT_STALE_MS;
+        int ok = atc_clock_mono_ms() - st->heartbeat_ms < HEARTBEAT_STALE_MS;
         return ok ? reply(c, 200, "text/plain", "ok\n", 3, MHD_RESPMEM_PERSISTENT)
                   : reply(c, 503, "text/plain", "main loop stalled\n", 18, MHD_RESPMEM_PERSISTENT);
     }

@@ -24,7 +24,4 @@ struct http_server *http_start(const char *addr, struct http_state *state, char 
 int http_port(const struct http_server *s);
 void http_stop(struct http_server *s); /* accepts NULL */
 
-/* Monotonic clock in ms, as heartbeat_ms uses it. */
-long long http_now_ms(void);
-
 #endif

@@ -8,14 +8,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/daytona.h"
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/results.h"
+#include "daytona_client.h"
 #include "metrics.h"
 #include "poison.h"
 #include "report.h"
+#include "retry.h"
 #include "verdict.h"
+
+/* Redis and Kafka are retried until they answer or a shutdown gives up; the
+ * wait stops doubling after this many tries (8 to 16 s). */
+#define JOBS_RETRY_MAX_EXP 6
 
 struct job_thread {
     struct jobs_ctx *ctx;
@@ -26,36 +33,6 @@ struct job_thread {
     char job_id[ATC_JOB_ID_MAX + 1]; /* the job being run, or "" */
     atomic_int cancel;      /* the running job was cancelled (set by the main thread) */
 };
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void count_call(void *arg, const char *endpoint, long status)
-{
-    metrics_sandbox_call(endpoint, status);
-}
-
-struct atc_daytona *jobs_daytona_new(const struct worker_settings *cfg, char *err, size_t errlen)
-{
-    struct atc_daytona_opts o = {
-        .api_url = cfg->daytona_api_url,
-        .api_key = cfg->daytona_api_key,
-        .target = *cfg->daytona_target ? cfg->daytona_target : NULL,
-        .on_call = count_call,
-    };
-    return atc_daytona_new(&o, err, errlen);
-}
 
 static int defer_delete(void *arg, const char *sandbox_id)
 {
@@ -107,7 +84,7 @@ void *jobs_thread_init(void *vctx, size_t index)
         return NULL;
     jt->ctx = ctx;
     pthread_mutex_init(&jt->lock, NULL);
-    jt->d = jobs_daytona_new(ctx->cfg, err, sizeof(err));
+    jt->d = daytona_client_new(ctx->cfg, err, sizeof(err));
     if (!jt->d) {
         ATC_ERROR(NULL, "job thread %zu: %s", index, err);
         jobs_thread_fini(ctx, jt);
@@ -156,7 +133,7 @@ static void delete_sandbox_of(struct job_thread *jt, const char *id, const char 
         ATC_INFO(job, "deleting sandbox %s (%s)", id, why);
         return;
     }
-    struct atc_daytona *d = jobs_daytona_new(jt->ctx->cfg, err, sizeof(err));
+    struct atc_daytona *d = daytona_client_new(jt->ctx->cfg, err, sizeof(err));
     if (!d || atc_daytona_delete(d, id, err, sizeof(err)) != 0)
         ATC_ERROR(job, "deleting sandbox %s (%s): %s", id, why, err);
     else
@@ -272,17 +249,21 @@ static int write_final(struct job_thread *jt, const char *id, const char *status
                        const struct report_fields *rf)
 {
     char err[512];
-    for (int tries = 1;; tries++) {
+    struct retry rt;
+
+    retry_init(&rt, RETRY_FOREVER, retry_seed(id), &jt->ctx->abandon, NULL);
+    rt.max_exp = JOBS_RETRY_MAX_EXP;
+    for (;;) {
         int rc = atc_results_write_final(jt->r, id, status, rf->f, rf->n,
                                          (long)jt->ctx->cfg->result_ttl_s, err, sizeof(err));
         if (rc == 0 || rc == ATC_EFINAL)
             return rc;
         metrics_count("redis_errors");
-        if (jt->ctx->abandon)
+        if (retry_stopped(&rt))
             return rc;
-        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        long wait = retry_next(&rt, -1);
         ATC_WARN(id, "writing the result failed (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
+        retry_wait(&rt, wait); /* a stop ends the wait; the next try is the last */
     }
 }
 
@@ -300,14 +281,18 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
         .reason = reason,
         .error = error,
         .worker = jt->ctx->cfg->worker_id,
-        .ts_ms = wall_ms(),
+        .ts_ms = atc_clock_wall_ms(),
         .topic = t->topic,
         .partition = t->partition,
         .offset = t->offset,
         .original = t->value,
         .original_len = t->len,
     };
-    for (int tries = 1;; tries++) {
+    struct retry rt;
+
+    retry_init(&rt, RETRY_FOREVER, retry_seed(key), &jt->ctx->abandon, &jt->ctx->stopping);
+    rt.max_exp = JOBS_RETRY_MAX_EXP;
+    for (;;) {
         int rc = dlq_send(jt->ctx->dlq, key, &rec, err, sizeof(err));
         if (rc == 0) {
             metrics_count("dlq_records");
@@ -320,14 +305,14 @@ static int send_dlq(struct job_thread *jt, struct task *t, const char *key, cons
             metrics_count("dlq_records_lost");
             return 0;
         }
-        if (jt->ctx->abandon || jt->ctx->stopping) {
+        if (retry_stopped(&rt)) {
             ATC_ERROR(key, "dead-letter record not delivered (%s); given up at shutdown, the "
                       "message will come again", err);
             return -1;
         }
-        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        long wait = retry_next(&rt, -1);
         ATC_WARN(key, "dead-letter record not delivered (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
+        retry_wait(&rt, wait);
     }
 }
 
@@ -344,7 +329,7 @@ static void reject(struct job_thread *jt, struct task *t, const struct atc_job_e
              (long long)t->offset, jerr->reason, jerr->message);
     if (id) {
         int rc = report_build_rejected(&rf, jerr->reason, jerr->message, jt->ctx->cfg->worker_id,
-                                       t->traceparent, wall_ms());
+                                       t->traceparent, atc_clock_wall_ms());
         if (rc == 0)
             rc = write_final(jt, id, "rejected", &rf);
         report_fields_cleanup(&rf);
@@ -366,6 +351,7 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
     struct report_fields rf = {0};
     char err[512];
     int attempt = 0;
+    struct retry rt;
 
     if (report_add_str(&rf, "worker", jt->ctx->cfg->worker_id) != 0 ||
         report_add_int(&rf, "started_ms", (long long)started) != 0 ||
@@ -373,7 +359,9 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
         report_fields_cleanup(&rf);
         return -1;
     }
-    for (int tries = 1;; tries++) {
+    retry_init(&rt, RETRY_FOREVER, retry_seed(job->id), &jt->ctx->abandon, &jt->ctx->stopping);
+    rt.max_exp = JOBS_RETRY_MAX_EXP;
+    for (;;) {
         int rc = atc_results_mark_running_cancel(jt->r, job->id, rf.f, rf.n, &attempt, cancel,
                                                  err, sizeof(err));
         if (rc == 0 || rc == ATC_EFINAL) {
@@ -381,13 +369,13 @@ static int start_attempt(struct job_thread *jt, const struct atc_job *job, uint6
             return rc == 0 ? attempt : 0;
         }
         metrics_count("redis_errors");
-        if (jt->ctx->abandon || jt->ctx->stopping) {
+        if (retry_stopped(&rt)) {
             report_fields_cleanup(&rf);
             return -1;
         }
-        long wait = verdict_backoff_ms(tries < 6 ? tries : 6, -1, (unsigned)rand());
+        long wait = retry_next(&rt, -1);
         ATC_WARN(job->id, "marking the job running failed (%s); retrying in %ld ms", err, wait);
-        sleep_ms(wait);
+        retry_wait(&rt, wait);
     }
 }
 
@@ -465,7 +453,7 @@ static int answer_from_cache(struct job_thread *jt, struct task *t, const struct
             .worker_id = jt->ctx->cfg->worker_id,
             .traceparent = t->traceparent,
             .started_ms = started,
-            .finished_ms = wall_ms(),
+            .finished_ms = atc_clock_wall_ms(),
         };
         if (build_cached(&rf, orig, orig_id, &meta) == 0) {
             int rc = write_final(jt, job->id, status, &rf);
@@ -508,7 +496,7 @@ static int stop_poison(struct job_thread *jt, struct task *t, const struct atc_j
              poison_dying_attempts(attempt, abandoned), max);
     struct report_meta meta = {.job = job, .worker_id = jt->ctx->cfg->worker_id,
                                .traceparent = t->traceparent, .attempt = attempt,
-                               .started_ms = started, .finished_ms = wall_ms()};
+                               .started_ms = started, .finished_ms = atc_clock_wall_ms()};
     struct report_fields rf = {0};
     ATC_ERROR(job->id, "poison: %s", out.error);
     if (report_build_final(&rf, &meta, &out) == 0 &&
@@ -549,7 +537,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         reject(jt, t, &jerr);
         return;
     }
-    uint64_t started = wall_ms();
+    uint64_t started = atc_clock_wall_ms();
     if (job->cache &&
         atc_job_cache_key(job, ctx->cfg->sandbox_snapshot, (unsigned)ctx->cfg->max_timeout_s,
                           cache_key) == 0 &&
@@ -593,7 +581,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         .traceparent = t->traceparent,
         .attempt = attempt,
         .started_ms = started,
-        .finished_ms = wall_ms(),
+        .finished_ms = atc_clock_wall_ms(),
     };
     if (report_build_final(&rf, &meta, &out) != 0) {
         ATC_ERROR(job->id, "out of memory building the result");

@@ -52,7 +52,4 @@ int jobs_sandbox_in_use(void *pool, const char *id);
 void jobs_watch_cancels(struct jobs_ctx *ctx, struct pool *pool, size_t nthreads,
                         struct atc_results *r);
 
-/* A Daytona client configured from cfg, its calls counted in the metrics. */
-struct atc_daytona *jobs_daytona_new(const struct worker_settings *cfg, char *err, size_t errlen);
-
 #endif

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atc/clock.h"
+#include "atc/doctor.h"
 #include "atc/error.h"
 #include "atc/kafka.h"
 #include "atc/log.h"
@@ -51,6 +53,48 @@ static rd_kafka_conf_t *kafka_conf(const struct worker_settings *cfg, char **xpr
         return NULL;
     }
     return conf;
+}
+
+static void print_check(void *arg, const struct atc_doctor_check *c)
+{
+    char line[2048];
+    (void)arg;
+    atc_doctor_format_line(c, line, sizeof(line));
+    printf("%s\n", line);
+}
+
+/* --check: the checks of atc doctor with this worker's configuration. */
+static int worker_check(const struct worker_settings *cfg, char **xprops, size_t nx,
+                        const char *desc, volatile sig_atomic_t *stop)
+{
+    struct atc_doctor_report *report = malloc(sizeof(*report));
+    struct atc_doctor_config dc = {
+        .brokers = cfg->brokers,
+        .xprops = xprops,
+        .nxprops = nx,
+        .jobs_topic = cfg->jobs_topic,
+        .dlq_topic = cfg->dlq_topic,
+        .group = cfg->group,
+        .redis_url = cfg->redis_url,
+        .daytona_api_url = cfg->daytona_api_url,
+        .daytona_api_key = cfg->daytona_api_key,
+        .daytona_target = cfg->daytona_target,
+        .snapshot = cfg->sandbox_snapshot,
+        .worker_id = cfg->worker_id,
+        .config_line = desc,
+        .timeout_ms = 10000,
+        .stop = stop,
+    };
+    if (report == NULL)
+        return 1;
+    int status = atc_doctor_run(&dc, report, print_check, NULL);
+    const char *problem = atc_doctor_problem(report);
+    if (status != 0)
+        printf("problem: %s\n", problem ? problem : "interrupted before every check had run");
+    else
+        printf("all checks passed\n");
+    free(report);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -104,6 +148,12 @@ int main(int argc, char **argv)
                  (enum atc_log_format)atc_log_format_parse(cfg.log_format), cfg.worker_id);
     atc_config_describe(worker_settings_table, worker_settings_count, &cfg, desc, sizeof(desc));
     ATC_INFO(NULL, "starting atc-worker: %s", desc);
+    if (cfg.dotenv.nfiles > 0)
+        ATC_INFO(NULL, "read %s%s%s: %zu variable(s) set", cfg.dotenv.files[0],
+                 cfg.dotenv.nfiles > 1 ? " and " : "", cfg.dotenv.nfiles > 1 ? cfg.dotenv.files[1] : "",
+                 cfg.dotenv.nset);
+    for (size_t w = 0; w < cfg.dotenv.nwarnings; w++)
+        ATC_WARN(NULL, "%s", cfg.dotenv.warnings[w]);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -115,8 +165,16 @@ int main(int argc, char **argv)
     /* Sandbox names are digests: load libcrypto's provider now, not in a job. */
     if (atc_sha256_prepare() != 0)
         ATC_WARN(NULL, "libcrypto could not fetch SHA-256 up front; each digest will try again");
+    if (cfg.check) {
+        /* An init container or a Helm-style test: the checks once, then exit. */
+        status = worker_check(&cfg, xprops, nx, desc, &stop_signals);
+        curl_global_cleanup();
+        worker_settings_cleanup(&cfg);
+        free(xprops);
+        return status;
+    }
     metrics_init();
-    hs.heartbeat_ms = http_now_ms();
+    hs.heartbeat_ms = atc_clock_mono_ms();
 
     if (*cfg.http_addr) {
         http = http_start(cfg.http_addr, &hs, err, sizeof(err));
@@ -134,7 +192,7 @@ int main(int argc, char **argv)
             goto out;
         if (waited == 0)
             ATC_WARN(NULL, "waiting for redis: %s", err);
-        hs.heartbeat_ms = http_now_ms();
+        hs.heartbeat_ms = atc_clock_mono_ms();
         sleep(1);
     }
     hs.redis_ok = 1;
@@ -185,12 +243,14 @@ int main(int argc, char **argv)
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
 
-    long long last_ping = http_now_ms(), last_cancel_scan = last_ping;
+    long long last_ping = atc_clock_mono_ms(), last_cancel_scan = last_ping;
     while (!stop_signals && !consumer_failed(cons)) {
-        consumer_turn(cons, 50, breaker_is_open(&ctx.breaker), 0);
-        long long now = http_now_ms();
+        int open = breaker_is_open(&ctx.breaker);
+        consumer_turn(cons, 50, open, 0);
+        long long now = atc_clock_mono_ms();
         hs.heartbeat_ms = now;
         hs.in_group = consumer_in_group(cons);
+        metrics_set_state(cfg.concurrency, hs.in_group && hs.redis_ok, open);
         if (now - last_ping >= 2000) {
             /* The liveness key's renewal is the check that Redis answers. */
             int ok = liveness_beat(redis, &cfg, err, sizeof(err)) == 0;
@@ -208,13 +268,14 @@ int main(int argc, char **argv)
 
     /* Shutdown: take no more work, give running jobs the grace period. */
     hs.stopping = 1;
+    metrics_set_state(cfg.concurrency, 0, breaker_is_open(&ctx.breaker));
     ctx.stopping = 1;
     ATC_INFO(NULL, "stopping: %zu job(s) in flight, %lld s of grace", consumer_inflight(cons),
              cfg.shutdown_grace_s);
-    long long deadline = http_now_ms() + cfg.shutdown_grace_s * 1000;
-    while (consumer_inflight(cons) > 0 && http_now_ms() < deadline) {
+    long long deadline = atc_clock_mono_ms() + cfg.shutdown_grace_s * 1000;
+    while (consumer_inflight(cons) > 0 && atc_clock_mono_ms() < deadline) {
         consumer_turn(cons, 50, 1, 1);
-        hs.heartbeat_ms = http_now_ms();
+        hs.heartbeat_ms = atc_clock_mono_ms();
     }
     if (consumer_inflight(cons) > 0) {
         ATC_WARN(NULL, "grace period over: abandoning %zu job(s)", consumer_inflight(cons));
@@ -222,10 +283,10 @@ int main(int argc, char **argv)
         pool_each_state(pool, jobs_abandon_sandbox, NULL);
         /* A thread may be blocked in a call that does not look at the abandon
          * (a long HTTP request, a sleep): wait for it only so long. */
-        long long limit = http_now_ms() + ABANDON_WAIT_MS;
-        while (consumer_inflight(cons) > 0 && http_now_ms() < limit) {
+        long long limit = atc_clock_mono_ms() + ABANDON_WAIT_MS;
+        while (consumer_inflight(cons) > 0 && atc_clock_mono_ms() < limit) {
             consumer_turn(cons, 50, 1, 1);
-            hs.heartbeat_ms = http_now_ms();
+            hs.heartbeat_ms = atc_clock_mono_ms();
         }
         if (consumer_inflight(cons) > 0) {
             ATC_ERROR(NULL, "%zu job(s) still running %d s after the abandon: closing the consumer "

@@ -37,6 +37,9 @@ static size_t nlags;
 static struct hist hists[METRICS_PHASES];
 static long long inflight;
 static long long waiting;
+static long long concurrency;
+static int ready, breaker_open;
+static long long sandboxes_live;
 
 /* Counters shown from the start, at zero, so that rate() and alerts see them. */
 static const char *const known_counters[] = {
@@ -53,6 +56,9 @@ void metrics_init(void)
     memset(hists, 0, sizeof(hists));
     inflight = 0;
     waiting = 0;
+    concurrency = 0;
+    ready = breaker_open = 0;
+    sandboxes_live = 0;
     for (size_t i = 0; i < sizeof(known_counters) / sizeof(known_counters[0]); i++) {
         snprintf(counters[i].a, sizeof(counters[i].a), "%s", known_counters[i]);
         counters[i].b[0] = '\0';
@@ -178,6 +184,26 @@ void metrics_sandbox_call(const char *endpoint, long status)
     struct series *s = series_at(calls, &ncalls, MAX_SERIES, endpoint, code);
     if (s)
         s->n++;
+    if (strcmp(endpoint, "create") == 0 && status >= 200 && status < 300)
+        sandboxes_live++;
+    else if (strcmp(endpoint, "delete") == 0 && status >= 200 && status < 300)
+        sandboxes_live--; /* a 404: someone else deleted it, and counted that */
+    pthread_mutex_unlock(&lock);
+}
+
+void metrics_sandbox_not_ours(void)
+{
+    pthread_mutex_lock(&lock);
+    sandboxes_live++;
+    pthread_mutex_unlock(&lock);
+}
+
+void metrics_set_state(long long conc, int is_ready, int is_open)
+{
+    pthread_mutex_lock(&lock);
+    concurrency = conc;
+    ready = is_ready;
+    breaker_open = is_open;
     pthread_mutex_unlock(&lock);
 }
 
@@ -231,6 +257,16 @@ int metrics_render(char **out, size_t *len)
     put(&b, "# HELP atc_jobs_waiting Messages fetched and held for the job threads, not started "
             "(not in atc_consumer_lag).\n"
             "# TYPE atc_jobs_waiting gauge\natc_jobs_waiting %lld\n", waiting);
+    put(&b, "# HELP atc_concurrency Jobs this process may run at once (ATC_CONCURRENCY).\n"
+            "# TYPE atc_concurrency gauge\natc_concurrency %lld\n", concurrency);
+    put(&b, "# HELP atc_ready 1 while the worker is ready: in its consumer group, Redis "
+            "answering, not stopping (as /readyz).\n"
+            "# TYPE atc_ready gauge\natc_ready %d\n", ready);
+    put(&b, "# HELP atc_breaker_open 1 while the circuit breaker holds back sandbox creates.\n"
+            "# TYPE atc_breaker_open gauge\natc_breaker_open %d\n", breaker_open);
+    put(&b, "# HELP atc_sandboxes_live Sandboxes created minus sandboxes deleted by this "
+            "process; summed over the fleet, the sandboxes alive.\n"
+            "# TYPE atc_sandboxes_live gauge\natc_sandboxes_live %lld\n", sandboxes_live);
     put(&b, "# HELP atc_phase_duration_seconds Time per phase of a job, and of the whole job.\n"
             "# TYPE atc_phase_duration_seconds histogram\n");
     for (int ph = 0; ph < METRICS_PHASES; ph++) {

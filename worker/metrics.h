@@ -31,8 +31,21 @@ void metrics_count(const char *counter); /* "retries", "redis_errors", "dlq_reco
 /* A partition's consumer lag, from librdkafka's statistics. */
 void metrics_set_lag(const char *topic, int32_t partition, int64_t lag);
 void metrics_clear_lag(void);
-/* A call to the sandbox service: endpoint label and HTTP status (0: none). */
+/* A call to the sandbox service: endpoint label and HTTP status (0: none).
+ * A create answered 2xx adds one to atc_sandboxes_live, a delete answered 2xx
+ * takes one off (a 404 does not: whoever deleted it counted that). Summed
+ * over the fleet, that is what lives. */
 void metrics_sandbox_call(const char *endpoint, long status);
+
+/* The reaper's sweep deleted (2xx) a sandbox some other, likely dead, worker
+ * made: that delete took one off atc_sandboxes_live that this worker never
+ * added, and this puts it back. */
+void metrics_sandbox_not_ours(void);
+
+/* The worker's state, set by the main loop: its ATC_CONCURRENCY, whether it is
+ * ready (in its group, Redis answering, not stopping) and whether the circuit
+ * breaker in front of the sandbox service is open. */
+void metrics_set_state(long long concurrency, int ready, int breaker_open);
 
 /* Renders everything; *out is malloc'd (caller frees). 0 or -1. */
 int metrics_render(char **out, size_t *len);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "atc/clock.h"
+
 struct pool {
     pthread_mutex_t lock;
     pthread_cond_t work_cond;
@@ -27,17 +29,6 @@ struct thread_arg {
     void *state;
     size_t index;
 };
-
-void task_free(struct task *t)
-{
-    if (!t)
-        return;
-    free(t->topic);
-    free(t->key);
-    free(t->value);
-    free(t->traceparent);
-    free(t);
-}
 
 static void *thread_main(void *arg)
 {
@@ -62,11 +53,9 @@ static void *thread_main(void *arg)
         pthread_mutex_unlock(&p->lock);
 
         t->next = NULL;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = atc_clock_mono_ms();
         p->run(p->ctx, state, t);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        t->run_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        t->run_ms = (long)(atc_clock_mono_ms() - t0);
 
         pthread_mutex_lock(&p->lock);
         p->running[index] = NULL;

@@ -6,23 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One consumed message, copied out of librdkafka so it outlives the consumer. */
-struct task {
-    char *topic;
-    int32_t partition;
-    int64_t offset;
-    uint64_t gen;           /* the assignment generation it was consumed under */
-    char *key;              /* NUL-terminated copy of the key, or NULL */
-    void *value;
-    size_t len;
-    char *traceparent;      /* header, or NULL */
-    int store;              /* set by the job thread: 1 when the offset may be stored */
-    long run_ms;            /* set by the pool: how long the job thread ran it; -1 if it
-                             * did not (dropped from the queue) */
-    struct task *next;
-};
-
-void task_free(struct task *t); /* accepts NULL */
+#include "task.h"
 
 /* Runs a task on a job thread; thread_state is what init returned for it. */
 typedef void (*pool_run_fn)(void *ctx, void *thread_state, struct task *t);

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
 #include "jobs.h"
 #include "liveness.h"
+#include "daytona_client.h"
 #include "metrics.h"
 
 long long reaper_max_age_ms(const struct worker_settings *cfg)
@@ -58,6 +60,8 @@ int reaper_sweep(struct atc_daytona *d, const char *group, long long max_age_ms,
             ATC_WARN(NULL, "reaped sandbox %s, %lld s old", items[i].id,
                      (now - items[i].created_ms) / 1000);
             metrics_count("sandboxes_reaped");
+            if (atc_daytona_last(d)->http_status / 100 == 2)
+                metrics_sandbox_not_ours(); /* its maker's count went with the maker */
             reaped++;
         } else {
             ATC_WARN(NULL, "reaping sandbox %s: %s", items[i].id, derr);
@@ -97,20 +101,6 @@ struct reaper {
     long long orphan_start_ms;   /* liveness_sweep's start mark */
 };
 
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Adds d to the list, under r->lock. 0 when the list is full. */
 static int push_locked(struct reaper *r, const struct deferred *d)
 {
@@ -123,7 +113,7 @@ static int push_locked(struct reaper *r, const struct deferred *d)
 static int defer(struct reaper *r, const char *sandbox_id, long long delay_ms, const char *why,
                  int leaked)
 {
-    struct deferred d = {.next_ms = mono_ms() + delay_ms, .leaked = leaked};
+    struct deferred d = {.next_ms = atc_clock_mono_ms() + delay_ms, .leaked = leaked};
 
     if (!r || !sandbox_id || !*sandbox_id || strlen(sandbox_id) >= sizeof(d.id))
         return 0;
@@ -156,7 +146,7 @@ static void retry_deferred(struct reaper *r, int final)
 {
     for (;;) {
         struct deferred d;
-        long long now = mono_ms();
+        long long now = atc_clock_mono_ms();
         size_t i;
 
         pthread_mutex_lock(&r->lock);
@@ -191,7 +181,7 @@ static void retry_deferred(struct reaper *r, int final)
             wait = ra > 300.0 ? 300000 : (long long)(ra * 1000.0);
         ATC_WARN(NULL, "deleting sandbox %s failed again (%s); next try in %lld s", d.id, err,
                  wait / 1000);
-        d.next_ms = mono_ms() + wait;
+        d.next_ms = atc_clock_mono_ms() + wait;
         pthread_mutex_lock(&r->lock);
         (void)push_locked(r, &d); /* full: left to the periodic sweep */
         pthread_mutex_unlock(&r->lock);
@@ -225,38 +215,38 @@ static void *reaper_main(void *arg)
     struct reaper *r = arg;
     long long max_age = reaper_max_age_ms(r->cfg);
     long long interval_ms = r->cfg->reaper_interval_s * 1000LL;
-    long long next_sweep = mono_ms();
+    long long next_sweep = atc_clock_mono_ms();
     long long orphan_ms = r->redis ? r->cfg->orphan_sweep_s * 1000LL : 0;
-    long long next_orphan = mono_ms();
+    long long next_orphan = atc_clock_mono_ms();
 
     for (;;) {
-        if (orphan_ms > 0 && mono_ms() >= next_orphan) {
+        if (orphan_ms > 0 && atc_clock_mono_ms() >= next_orphan) {
             char err[512];
             if (liveness_sweep(r->d, r->redis, r->cfg->group, r->cfg->worker_id,
                                &r->orphan_start_ms, in_use_now, r, err, sizeof(err)) < 0)
                 ATC_WARN(NULL, "orphan sweep: %s", err);
-            next_orphan = mono_ms() + orphan_ms;
+            next_orphan = atc_clock_mono_ms() + orphan_ms;
         }
-        if (interval_ms > 0 && mono_ms() >= next_sweep) {
+        if (interval_ms > 0 && atc_clock_mono_ms() >= next_sweep) {
             char err[512];
-            int rc = reaper_sweep(r->d, r->cfg->group, max_age, wall_ms(), in_use_now, r,
+            int rc = reaper_sweep(r->d, r->cfg->group, max_age, atc_clock_wall_ms(), in_use_now, r,
                               err, sizeof(err));
             if (rc < 0)
                 ATC_WARN(NULL, "reaper: listing sandboxes failed: %s", err);
-            next_sweep = mono_ms() + interval_ms;
+            next_sweep = atc_clock_mono_ms() + interval_ms;
         }
         retry_deferred(r, 0);
 
         pthread_mutex_lock(&r->lock);
         while (!r->quit) {
             /* Wake for the next sweep, the next deferred delete, or a new one. */
-            long long wake = interval_ms > 0 ? next_sweep : mono_ms() + 3600000;
+            long long wake = interval_ms > 0 ? next_sweep : atc_clock_mono_ms() + 3600000;
             if (orphan_ms > 0 && next_orphan < wake)
                 wake = next_orphan;
             for (size_t i = 0; i < r->ndeferred; i++)
                 if (r->deferred[i].next_ms < wake)
                     wake = r->deferred[i].next_ms;
-            if (wake <= mono_ms())
+            if (wake <= atc_clock_mono_ms())
                 break;
             struct timespec until = {.tv_sec = (time_t)(wake / 1000),
                                      .tv_nsec = (long)(wake % 1000) * 1000000};
@@ -282,7 +272,7 @@ struct reaper *reaper_start(const struct worker_settings *cfg)
         return NULL;
     r->cfg = cfg;
     r->deferred = calloc(REAPER_MAX_DEFERRED, sizeof(*r->deferred));
-    r->d = r->deferred ? jobs_daytona_new(cfg, err, sizeof(err)) : NULL;
+    r->d = r->deferred ? daytona_client_new(cfg, err, sizeof(err)) : NULL;
     if (r->d && cfg->orphan_sweep_s > 0) {
         r->redis = atc_results_new(cfg->redis_url, 5000, err, sizeof(err));
         if (!r->redis)

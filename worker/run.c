@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/output.h"
@@ -15,6 +16,7 @@
 #include "envfile.h"
 #include "fleet_plugin_py.h"
 #include "metrics.h"
+#include "retry.h"
 #include "verdict.h"
 
 /* Runs $ATC_CMD under a time limit with its output capped to a head and a tail
@@ -101,20 +103,6 @@ static const char CAP_PY[] =
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
     "dst.write(tail)\n";
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* 1 when the job must stop at the next step: abandoned or cancelled. */
 static int stop_asked(const struct run_params *p)
 {
@@ -127,42 +115,36 @@ static int client_stop(void *arg)
     return stop_asked(arg);
 }
 
-#define PAUSE_SLICE_MS 200
-
-/* Sleeps ms in slices, ending early when the job is abandoned or cancelled.
- * Returns 1 when it ended early, else 0. */
-static int pause_ms(const struct run_params *p, long ms)
+/* Starts the retries of one call (or of the job's sandboxes) with the
+ * budget max_retries; abandoning or cancelling the job ends them and their waits. */
+static void retry_start(struct retry *rt, const struct run_params *p, const char *job_id,
+                        int max_retries)
 {
-    for (long slept = 0; slept < ms; slept += PAUSE_SLICE_MS) {
-        if (stop_asked(p))
-            return 1;
-        sleep_ms(ms - slept < PAUSE_SLICE_MS ? ms - slept : PAUSE_SLICE_MS);
-    }
-    return stop_asked(p);
+    retry_init(rt, max_retries, retry_seed(job_id), p->abandon, p->cancel);
 }
 
-/* 1 for the failures of the service that a retry may cure. */
-static int is_fleet_retryable(int rc)
+/* 1 for the faults after which a new sandbox may succeed: the transient ones
+ * and a sandbox gone (ATC_ENOTFOUND) or in the wrong state (ATC_ECONFLICT). */
+static int new_sandbox_may_cure(int rc)
 {
-    return rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
-           rc == ATC_ETIMEDOUT || rc == ATC_ENOTFOUND || rc == ATC_ECONFLICT;
+    return atc_error_transient(rc) || rc == ATC_ENOTFOUND || rc == ATC_ECONFLICT;
 }
 
-/* After a call that failed with rc on its tries-th attempt: when a retry may
- * cure it and the call's budget (retry_max) is not spent, waits the backoff
- * (honouring Retry-After) and returns 1; else 0. */
-static int retry_pause(struct atc_daytona *d, const struct run_params *p, const char *job_id,
-                       int rc, int tries, const char *what, const char *err)
+/* After a call that failed with rc: when the error is transient and rt's
+ * budget is not spent, waits the backoff (honouring Retry-After) and returns
+ * 1; else 0. */
+static int retry_pause(struct atc_daytona *d, struct retry *rt, const char *job_id, int rc,
+                       const char *what, const char *err)
 {
-    int transient = rc == ATC_ECONN || rc == ATC_ESERVER || rc == ATC_ERATELIMIT ||
-                    rc == ATC_ETIMEDOUT;
-    if (!transient || tries > p->retry_max || stop_asked(p))
+    if (!atc_error_transient(rc) || retry_stopped(rt))
         return 0;
-    long wait = verdict_backoff_ms(tries, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
-    ATC_WARN(job_id, "%s failed (%s); retry %d in %ld ms", what, err, tries, wait);
+    long wait = retry_next(rt, atc_daytona_last(d)->retry_after_s);
+    if (wait < 0)
+        return 0;
+    ATC_WARN(job_id, "%s failed (%s); retry %d in %ld ms", what, err, rt->tries, wait);
     metrics_count("retries");
     /* A Retry-After may ask for minutes: a job given up meanwhile stops now. */
-    return !pause_ms(p, wait);
+    return !retry_wait(rt, wait);
 }
 
 static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
@@ -265,6 +247,7 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, c
 
 /* A delete asked to wait longer than this is handed over at once. */
 #define DELETE_WAIT_MAX_MS 5000
+#define DELETE_RETRIES 2 /* three tries in all */
 
 /* Deletes the sandbox id_or_name (the API takes either; gone already is
  * fine): three tries here, then it is handed to the reaper thread, so that the
@@ -272,18 +255,19 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, c
 static void delete_sandbox(struct try_ctx *t, const char *id_or_name)
 {
     char err[512];
+    struct retry rt;
     int rc;
 
     /* A job given up still deletes what it made (nobody else may know of it),
      * but once, without waiting: the client's stop test is off meanwhile. */
     atc_daytona_set_stop(t->d, NULL, NULL);
-    for (int tries = 1;; tries++) {
+    retry_start(&rt, t->p, t->job->id, DELETE_RETRIES);
+    for (;;) {
         rc = atc_daytona_delete(t->d, id_or_name, err, sizeof(err));
-        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || tries == 3 || stop_asked(t->p))
+        if (rc == 0 || rc == ATC_EAUTH || rc == ATC_EINVAL || retry_stopped(&rt))
             break;
-        long wait = verdict_backoff_ms(tries, atc_daytona_last(t->d)->retry_after_s,
-                                       (unsigned)rand());
-        if (wait > DELETE_WAIT_MAX_MS || pause_ms(t->p, wait))
+        long wait = retry_next(&rt, atc_daytona_last(t->d)->retry_after_s);
+        if (wait < 0 || wait > DELETE_WAIT_MAX_MS || retry_wait(&rt, wait))
             break;
     }
     atc_daytona_set_stop(t->d, client_stop, (void *)t->p);
@@ -299,11 +283,11 @@ static void delete_sandbox(struct try_ctx *t, const char *id_or_name)
 
 static void do_delete(struct try_ctx *t)
 {
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
 
     delete_sandbox(t, t->sb.id);
-    long took = mono_ms() - t0;
-    t->o->sandbox_ms += mono_ms() - t->created_at;
+    long took = atc_clock_mono_ms() - t0;
+    t->o->sandbox_ms += atc_clock_mono_ms() - t->created_at;
     t->o->delete_ms = t->o->delete_ms < 0 ? took : t->o->delete_ms + took;
     t->created = 0;
     if (t->p->on_sandbox)
@@ -343,6 +327,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     const struct run_params *p = t->p;
     char name[VERDICT_SANDBOX_NAME_MAX];
     char err[512];
+    struct retry rt;
     int rc;
 
     verdict_sandbox_name(t->job->id, attempt, try_no, name, sizeof(name));
@@ -366,7 +351,8 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
          * then blocks it, do_block_network) or the job may have it open. */
         .network_block_all = !t->job->network_open && t->job->ndeps == 0,
     };
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
+    retry_start(&rt, p, t->job->id, p->retry_max);
     /* The service keeps failing: wait for the breaker, spending no retry. Once
      * let through, the create and its retries go on without it, and their
      * outcome is told to it once. */
@@ -376,11 +362,11 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
             return ATC_ECANCELED;
         if (!p->breaker || breaker_allow(p->breaker, &hold_ms))
             break;
-        pause_ms(p, hold_ms < 1000 ? (long)hold_ms : 1000);
+        retry_wait(&rt, hold_ms < 1000 ? (long)hold_ms : 1000);
     }
     int unanswered = 0;
     rc = 0;
-    for (int tries = 0;; tries++) {
+    for (;;) {
         if (stop_asked(p)) {
             if (p->breaker)
                 breaker_release(p->breaker);
@@ -406,7 +392,7 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         /* (A create aborted by a stop may have reached the service too.) */
         if (rc == ATC_ECONN || rc == ATC_ETIMEDOUT || rc == ATC_ECANCELED)
             unanswered = 1;
-        if (!retry_pause(t->d, p, t->job->id, rc, tries + 1, "creating the sandbox", err)) {
+        if (!retry_pause(t->d, &rt, t->job->id, rc, "creating the sandbox", err)) {
             long status = atc_daytona_last(t->d)->http_status;
             if (p->breaker && rc == ATC_ECANCELED)
                 breaker_release(p->breaker); /* no outcome: the job stopped */
@@ -428,19 +414,19 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
                 set_fleet_error(o, rc, "creating the sandbox", err);
             }
             forget_failed_create(t, name, unanswered, rc);
-            o->create_ms = mono_ms() - t0;
+            o->create_ms = atc_clock_mono_ms() - t0;
             return rc;
         }
     }
     if (p->breaker)
         breaker_record(p->breaker, 1);
     t->created = 1;
-    t->created_at = mono_ms();
+    t->created_at = atc_clock_mono_ms();
     snprintf(o->sandbox_id, sizeof(o->sandbox_id), "%s", t->sb.id);
     if (p->on_sandbox)
         p->on_sandbox(p->on_sandbox_arg, t->sb.id);
     rc = atc_daytona_wait_started(t->d, &t->sb, (long)p->create_timeout_s * 1000, err, sizeof(err));
-    o->create_ms = mono_ms() - t0;
+    o->create_ms = atc_clock_mono_ms() - t0;
     if (rc != 0) {
         set_fleet_error(o, rc, "starting the sandbox", err);
         return rc;
@@ -481,14 +467,16 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
     files[job->nfiles + 4] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
                                                    sizeof(FLEET_PLUGIN_PY)};
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
+    struct retry rt;
+    retry_start(&rt, t->p, job->id, t->p->retry_max);
     /* An upload overwrites what it wrote before: safe to repeat in place. */
-    for (int tries = 1;; tries++) {
+    for (;;) {
         rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES, err, sizeof(err));
-        if (rc == 0 || !retry_pause(t->d, t->p, job->id, rc, tries, "uploading the files", err))
+        if (rc == 0 || !retry_pause(t->d, &rt, job->id, rc, "uploading the files", err))
             break;
     }
-    t->o->upload_ms = mono_ms() - t0;
+    t->o->upload_ms = atc_clock_mono_ms() - t0;
     if (rc != 0) {
         set_fleet_error(t->o, rc, "uploading the files", err);
         t->o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "upload_failed";
@@ -516,11 +504,11 @@ static int do_install(struct try_ctx *t)
         snprintf(o->error, sizeof(o->error), "the dependency list is too long to install");
         return 1;
     }
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
     struct verdict_header h;
     int rc = exec_runner(t, cmd, NULL, NULL, t->p->install_timeout_s, &exit_code, &output, &len,
                          &truncated, &h, NULL, NULL, err, sizeof(err));
-    o->install_ms = mono_ms() - t0;
+    o->install_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "install_timeout";
@@ -560,11 +548,13 @@ static int do_install(struct try_ctx *t)
 static int do_block_network(struct try_ctx *t)
 {
     char err[512];
+    struct retry rt;
     int rc;
 
-    for (int tries = 1;; tries++) {
+    retry_start(&rt, t->p, t->job->id, t->p->retry_max);
+    for (;;) {
         rc = atc_daytona_block_network(t->d, t->sb.id, err, sizeof(err));
-        if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "blocking the network", err))
+        if (rc == 0 || !retry_pause(t->d, &rt, t->job->id, rc, "blocking the network", err))
             break;
     }
     if (rc == 0) {
@@ -590,12 +580,14 @@ static void read_report(struct try_ctx *t)
     char *xml = NULL;
     size_t len = 0;
     char err[512];
-
+    struct retry rt;
     int rc;
-    for (int tries = 1;; tries++) {
+
+    retry_start(&rt, t->p, t->job->id, t->p->retry_max);
+    for (;;) {
         rc = atc_daytona_download(t->d, &t->sb, t->report, 16u << 20, &xml, &len, err,
                                   sizeof(err));
-        if (rc == 0 || !retry_pause(t->d, t->p, t->job->id, rc, tries, "reading the report", err))
+        if (rc == 0 || !retry_pause(t->d, &rt, t->job->id, rc, "reading the report", err))
             break;
     }
     if (rc != 0) {
@@ -669,7 +661,7 @@ static int do_test(struct try_ctx *t)
         }
         cmd = defcmd;
     }
-    long t0 = mono_ms();
+    long t0 = atc_clock_mono_ms();
     int exit_code = -1;
     struct verdict_header h;
     char side[VERDICT_REPORT_PATH_MAX];
@@ -679,7 +671,7 @@ static int do_test(struct try_ctx *t)
     int rc = exec_runner(t, cmd, t->report, o->plugin ? side : NULL, limit, &exit_code, &o->output,
                          &o->output_len, &o->output_truncated, &h, &side_json, &side_len,
                          err, sizeof(err));
-    o->test_ms = mono_ms() - t0;
+    o->test_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "test_timeout";
@@ -744,9 +736,12 @@ static void reset_try(struct run_outcome *o)
 static void run_tries(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
                       int attempt, struct run_outcome *out)
 {
+    struct retry rt;
+
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
     out->peak_rss = out->cpu_ms = -1;
+    retry_start(&rt, p, job->id, p->retry_max);
     for (int try_no = 1;; try_no++) {
         struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
         unsigned char nonce[16];
@@ -796,15 +791,15 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
             return;
         /* A fleet fault after the sandbox existed: a new sandbox may cure it.
          * (A create that failed has had its own retries already.) */
-        if (!had_sandbox || !is_fleet_retryable(rc) || try_no > p->retry_max ||
-            rc == ATC_ECANCELED)
+        if (!had_sandbox || !new_sandbox_may_cure(rc) || rc == ATC_ECANCELED)
             return;
-        long wait = verdict_backoff_ms(try_no, atc_daytona_last(d)->retry_after_s, (unsigned)rand());
+        long wait = retry_next(&rt, atc_daytona_last(d)->retry_after_s);
+        if (wait < 0)
+            return;
         ATC_WARN(job->id, "try %d failed (%s); retrying with a new sandbox in %ld ms", try_no,
                  out->error, wait);
         metrics_count("retries");
-        if (pause_ms(p, wait))
-            continue; /* the next try sees the stop and ends the job */
+        retry_wait(&rt, wait); /* a stop: the next try sees it and ends the job */
     }
 }
 

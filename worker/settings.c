@@ -46,6 +46,7 @@ const struct atc_opt worker_settings_table[] = {
     {"allow-open-network", "ATC_ALLOW_OPEN_NETWORK", INT, "0", 0, 1, 0, OFF(allow_open_network), "1: honour a job's \"network\": \"open\" (else such a job is rejected)"},
     {"liveness-ttl-s", "ATC_LIVENESS_TTL_S", INT, "15", 5, 600, 0, OFF(liveness_ttl_s), "TTL of this worker's liveness key, renewed every 2 s"},
     {"orphan-sweep-s", "ATC_ORPHAN_SWEEP_S", INT, "10", 0, 3600, 0, OFF(orphan_sweep_s), "period of the orphan sweep (dead workers' sandboxes, finished jobs'); 0 turns it off"},
+    {"check", NULL, ATC_OPT_BOOL, "0", 0, 0, 0, OFF(check), "check Kafka, Redis and Daytona once (as atc doctor), print one line each, exit 0 if all pass, else 1"},
     {"reaper-interval-s", "ATC_REAPER_INTERVAL_S", INT, "300", 0, 86400, 0, OFF(reaper_interval_s), "period of the leaked-sandbox reaper; 0 turns it off"},
 };
 const size_t worker_settings_count = sizeof(worker_settings_table) / sizeof(worker_settings_table[0]);
@@ -72,6 +73,8 @@ int worker_settings_load(struct worker_settings *s, int argc, char **argv,
     rest = calloc((size_t)argc + 1, sizeof(*rest));
     if (!rest)
         return ATC_ENOMEM;
+    if ((rc = atc_dotenv_load(NULL, &s->dotenv, err, errlen)) != 0)
+        goto out;
     rc = atc_config_load(worker_settings_table, worker_settings_count, s, argc, argv, rest,
                          &nrest, err, errlen);
     if (rc != 0)

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include "atc/config.h"
+#include "atc/dotenv.h"
 
 struct worker_settings {
     char *brokers;
@@ -38,12 +39,15 @@ struct worker_settings {
     long long sandbox_create_timeout_s;
     long long retry_max;
     long long reaper_interval_s;
+    int check;                       /* --check: run atc/doctor.h once and exit */
+    struct atc_dotenv_report dotenv; /* what .env.local/.env gave, logged at start */
 };
 
 extern const struct atc_opt worker_settings_table[];
 extern const size_t worker_settings_count;
 
-/* Loads defaults, environment and argv; fills worker_id from the host name and
+/* Reads .env.local and .env (atc/dotenv.h) into the environment, then loads
+ * defaults, environment and argv; fills worker_id from the host name and
  * the API key from its file when needed; checks the result. xprops receives the
  * -X name=value pairs (it must hold argc entries). Returns 0, 1 when --help was
  * printed, or ATC_EINVAL with err naming the option. */

@@ -261,24 +261,6 @@ int verdict_parse_header(const char *line, size_t len, struct verdict_header *h)
     return 0;
 }
 
-long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd)
-{
-    long base = 500;
-    for (int i = 1; i < tries && base < 30000; i++)
-        base *= 2;
-    if (base > 30000)
-        base = 30000;
-    long ms = base / 2 + (long)(rnd % (unsigned)(base / 2 + 1));
-    if (retry_after_s >= 0) {
-        double floor_ms = retry_after_s * 1000.0;
-        if (floor_ms > 300000.0)
-            floor_ms = 300000.0;
-        if ((double)ms < floor_ms)
-            ms = (long)floor_ms;
-    }
-    return ms;
-}
-
 void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, size_t buflen)
 {
     static const char hex[] = "0123456789abcdef";

@@ -1,6 +1,6 @@
 /* verdict.h: the decisions of a job run, kept apart from the network: the
- * default test command, the status and reason a run earns, the backoff of a
- * retried fleet fault, and the sandbox name of an attempt. */
+ * default test command, the status and reason a run earns, and the sandbox
+ * name of an attempt. (The backoff of a retried fault is retry.h's.) */
 #ifndef ATC_WORKER_VERDICT_H
 #define ATC_WORKER_VERDICT_H
 
@@ -92,11 +92,6 @@ struct verdict_header {
 /* Parses line[0..len) (without its newline) into h. Returns 0, or -1 when
  * it is not such a line (h then says: report assumed, usage unknown). */
 int verdict_parse_header(const char *line, size_t len, struct verdict_header *h);
-
-/* Milliseconds to wait before retry number tries (1 for the first retry):
- * exponential from 500 ms, capped at 30 s, with jitter in [50%, 100%]; a
- * server's retry_after_s (>= 0) is honoured as a floor. rnd is a random value. */
-long verdict_backoff_ms(int tries, double retry_after_s, unsigned rnd);
 
 /* The sandbox name of a job's attempt and try, one form for every id:
  * "atc-<clean>-<hash>-<attempt>-<try>", where clean is the id's first 24

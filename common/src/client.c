@@ -1,5 +1,6 @@
 /* client.c: the producer API: an idempotent Kafka producer that submits jobs and
  * waits for each delivery report, plus reading and waiting for results in Redis. */
+#include "atc/clock.h"
 #include "atc/client.h"
 
 #include <errno.h>
@@ -44,20 +45,6 @@ struct atc_client {
     int message_timeout_ms;
     char last_error[256];          /* last error librdkafka reported, for context */
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_str(const char *s)
 {
@@ -120,7 +107,7 @@ void atc_uuid7(char *buf, size_t buflen)
      * millisecond (or when the clock steps back) the counter goes up; when it
      * would overflow, the timestamp moves on by one. */
     pthread_mutex_lock(&uuid_lock);
-    ms = now_ms();
+    ms = atc_clock_wall_ms();
     if (ms <= uuid_last_ms) {
         ms = uuid_last_ms;
         if (uuid_counter >= 0xfff) {
@@ -332,7 +319,7 @@ static int produce(struct atc_client *c, const char *key, const void *value, siz
     size_t n = 0;
     struct delivery *d = NULL;
     rd_kafka_error_t *kerr = NULL;
-    int64_t deadline = mono_ms() + c->wait_ms;
+    int64_t deadline = atc_clock_mono_ms() + c->wait_ms;
     int rc = 0;
 
     d = calloc(1, sizeof(*d));
@@ -365,7 +352,7 @@ static int produce(struct atc_client *c, const char *key, const void *value, siz
         if (kerr == NULL)
             break;
         if (rd_kafka_error_code(kerr) != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
-            mono_ms() >= deadline) {
+            atc_clock_mono_ms() >= deadline) {
             rd_kafka_resp_err_t code = rd_kafka_error_code(kerr);
             snprintf(err, errlen, "cannot queue the message for topic '%s': %s", c->topic,
                      rd_kafka_error_string(kerr));
@@ -378,7 +365,7 @@ static int produce(struct atc_client *c, const char *key, const void *value, siz
     }
 
     while (!d->done) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - atc_clock_mono_ms();
         if (left <= 0)
             break;
         rd_kafka_flush(c->rk, (int)(left < CLIENT_POLL_MS ? left : CLIENT_POLL_MS));
@@ -443,7 +430,7 @@ int atc_client_submit(struct atc_client *c, const struct atc_job *job,
         copy.id = idbuf;
     }
     if (copy.submitted_ms == 0)
-        copy.submitted_ms = now_ms();
+        copy.submitted_ms = atc_clock_wall_ms();
     if (id_out != NULL && idlen <= strlen(copy.id)) {
         snprintf(err, errlen, "id buffer too small for the job id");
         return ATC_EINVAL;

@@ -12,3 +12,9 @@ const char *atc_strerror(int code)
     }
     return "unknown error";
 }
+
+int atc_error_transient(int code)
+{
+    return code == ATC_ECONN || code == ATC_ETIMEDOUT || code == ATC_ESERVER ||
+           code == ATC_ERATELIMIT;
+}

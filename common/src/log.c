@@ -1,6 +1,8 @@
 /* log.c: one line per event on stderr, as JSON or text, safe across threads. */
 #include "atc/log.h"
 
+#include "atc/clock.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,7 +69,6 @@ void atc_log_write(enum atc_log_level level, const char *job, const char *fmt, .
     char msg[2048];
     char line[4096];
     char ts[40];
-    struct timespec now;
     struct tm tm;
     size_t pos = 0;
     va_list ap;
@@ -76,10 +77,11 @@ void atc_log_write(enum atc_log_level level, const char *job, const char *fmt, .
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
 
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
+    int64_t now_ms = atc_clock_wall_ms();
+    time_t now_s = (time_t)(now_ms / 1000);
+    gmtime_r(&now_s, &tm);
     size_t tl = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + tl, sizeof(ts) - tl, ".%03ldZ", now.tv_nsec / 1000000);
+    snprintf(ts + tl, sizeof(ts) - tl, ".%03dZ", (int)(now_ms % 1000));
 
     if (log_format == ATC_LOG_JSON) {
         pos = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"",

@@ -1,5 +1,6 @@
 /* results.c: the result store of CONTRACT section 4 on hiredis: queued and running
  * marks, the atomic final write with its notifications, get and wait. */
+#include "atc/clock.h"
 #include "atc/results.h"
 
 #include "atc/error.h"
@@ -86,13 +87,6 @@ static struct timeval results_tv(double seconds)
     tv.tv_sec = (time_t)seconds;
     tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
     return tv;
-}
-
-static double results_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void results_where(const struct atc_results *r, char *buf, size_t buflen)
@@ -383,6 +377,50 @@ int atc_results_ping(struct atc_results *r, char *err, size_t errlen)
     redisReply *reply = NULL;
     int rc = results_run(r, "PING", 1, argv, lens, &reply, err, errlen);
 
+    if (reply != NULL)
+        freeReplyObject(reply);
+    return rc;
+}
+
+int atc_results_command_text(struct atc_results *r, int argc, const char **argv, char **out,
+                             char *err, size_t errlen)
+{
+    redisReply *reply = NULL;
+    size_t lens[8];
+    size_t len = 0, pos = 0;
+    char *text = NULL;
+    int rc;
+
+    *out = NULL;
+    if (argc < 1 || argc > 8)
+        return ATC_EINVAL;
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    rc = results_run(r, argv[0], argc, argv, lens, &reply, err, errlen);
+    if (rc != 0)
+        goto out;
+    /* A string, or an array of strings (CONFIG GET) joined by newlines. */
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 1;
+    redisReply **el = reply->type == REDIS_REPLY_ARRAY ? reply->element : &reply;
+    for (size_t i = 0; i < n; i++)
+        len += (el[i]->str != NULL ? el[i]->len : 0) + 1;
+    text = malloc(len + 1);
+    if (text == NULL) {
+        rc = ATC_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (el[i]->str != NULL) {
+            memcpy(text + pos, el[i]->str, el[i]->len);
+            pos += el[i]->len;
+        }
+        if (i + 1 < n)
+            text[pos++] = '\n';
+    }
+    text[pos] = '\0';
+    *out = text;
+out:
     if (reply != NULL)
         freeReplyObject(reply);
     return rc;
@@ -723,7 +761,7 @@ int atc_results_wait(struct atc_results *r, const char *id, double timeout_s,
         snprintf(err, errlen, "the wait timeout must be 0 (forever) or a positive number");
         return ATC_EINVAL;
     }
-    deadline = results_now() + timeout_s;
+    deadline = (double)atc_clock_mono_ms() / 1000.0 + timeout_s;
     rc = atc_results_get(r, id, &cur, err, errlen);
     if (rc != 0 && rc != ATC_ENOTFOUND)
         goto out;
@@ -738,7 +776,7 @@ int atc_results_wait(struct atc_results *r, const char *id, double timeout_s,
     for (;;) {
         double slice = RESULTS_WAIT_SLICE_S;
         if (timeout_s > 0) {
-            double left = deadline - results_now();
+            double left = deadline - (double)atc_clock_mono_ms() / 1000.0;
             if (left <= 0)
                 break;
             if (left < slice)
@@ -891,7 +929,6 @@ int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *o
 {
     char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
     char ttl[24], ms[24];
-    struct timespec ts;
     redisReply *reply = NULL;
     int rc;
 
@@ -900,14 +937,11 @@ int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *o
     rc = results_check_id(id, err, errlen);
     if (rc != 0)
         return rc;
-    clock_gettime(CLOCK_REALTIME, &ts);
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
     int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
     int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
-    int nlen = snprintf(ms, sizeof(ms), "%llu",
-                        (unsigned long long)ts.tv_sec * 1000ull +
-                            (unsigned long long)ts.tv_nsec / 1000000ull);
+    int nlen = snprintf(ms, sizeof(ms), "%lld", (long long)atc_clock_wall_ms());
     const char *argv[] = {"EVAL", atc_lua_cancel, "4", key, done, ATC_RESULTS_STREAM,
                           mark, id, ttl, ms};
     size_t lens[] = {4, sizeof(atc_lua_cancel) - 1, 1, (size_t)klen, (size_t)dlen,
@@ -935,7 +969,6 @@ int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned
 {
     char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
     char ttl[24], ms[24];
-    struct timespec ts;
     redisReply *reply = NULL;
     int rc;
 
@@ -946,14 +979,11 @@ int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned
     rc = results_check_id(id, err, errlen);
     if (rc != 0)
         return rc;
-    clock_gettime(CLOCK_REALTIME, &ts);
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
     int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
     int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
-    int nlen = snprintf(ms, sizeof(ms), "%llu",
-                        (unsigned long long)ts.tv_sec * 1000ull +
-                            (unsigned long long)ts.tv_nsec / 1000000ull);
+    int nlen = snprintf(ms, sizeof(ms), "%lld", (long long)atc_clock_wall_ms());
     const char *allow = (flags & ATC_REPLAY_ALLOW_REJECTED) != 0 ? "1" : "0";
     const char *check = (flags & ATC_REPLAY_CHECK_ONLY) != 0 ? "1" : "0";
     const char *argv[] = {"EVAL", atc_lua_replay, "3", key, done, mark, allow, check,

@@ -106,8 +106,9 @@ bench_header() {
 # bench_json FIELD: a field of the JSON on stdin.
 bench_json() { "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v)' "$1"; }
 
-# bench_start_daytona [args...]: daytona-local with /usr/bin first on PATH, so the
-# sandboxes' python3 is Debian's (a pyenv shim costs ~0.2-1 s of CPU per start).
+# bench_start_daytona [args...]: daytona-local, whose sandboxes run
+# /usr/bin/python3 whatever the caller's PATH (its --python default; a pyenv
+# shim would cost ~0.2-1 s of CPU per start).
 # BENCH_SANDBOX picks what an exec does:
 #   remote (default): nothing runs here; each exec answers, after its latency, what
 #     the worker's runner prints for a passing `true` (--exec-canned), and with
@@ -125,5 +126,5 @@ bench_start_daytona() {
         local) ;;
         *) it_fail "BENCH_SANDBOX must be remote or local, not ${BENCH_SANDBOX}" ;;
     esac
-    PATH=/usr/bin:/bin:$PATH it_start_daytona "${extra[@]}" "$@"
+    it_start_daytona "${extra[@]}" "$@"
 }

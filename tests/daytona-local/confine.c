@@ -1,18 +1,17 @@
 /* confine.c: daytona-local's confinement of sandbox commands (see confine.h). */
 #include "confine.h"
+#include "interp.h"
 #include "server.h"
+#include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static enum dl_confine_mode g_mode;
@@ -61,16 +60,10 @@ static int find_jail(char *out, size_t outlen)
 static int probe(int no_net, char *msg, size_t msglen)
 {
     char uid_s[24];
-    char *argv[16];
+    const char *keeps[8];
+    char *argv[16 + 2 * 8];
     int n = 0;
-    int fds[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    pid_t pid = -1;
-    int status = 0;
-    int rc = -1;
-    size_t got = 0;
 
-    msg[0] = '\0';
     snprintf(uid_s, sizeof(uid_s), "%ld", UID_BASE - 1);
     argv[n++] = g_jail;
     argv[n++] = "--probe";
@@ -90,42 +83,12 @@ static int probe(int no_net, char *msg, size_t msglen)
     }
     if (no_net)
         argv[n++] = "--no-net";
-    argv[n] = NULL;
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        goto out;
-    if (posix_spawn_file_actions_adddup2(&fa, fds[1], 2) == 0 &&
-        posix_spawn_file_actions_addchdir_np(&fa, g_dl_cfg.root) == 0 &&
-        posix_spawn(&pid, g_jail, &fa, NULL, argv, NULL) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    fds[1] = -1;
-    if (pid < 0)
-        goto out;
-    for (;;) {
-        ssize_t r = read(fds[0], msg + got, msglen - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        if (got == msglen - 1)
-            break;
+    for (size_t k = 0, nk = dl_interp_keeps(keeps, 8); k < nk; k++) {
+        argv[n++] = "--keep";
+        argv[n++] = (char *)keeps[k];
     }
-    msg[got] = '\0';
-    while (got > 0 && msg[got - 1] == '\n')
-        msg[--got] = '\0';
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-out:
-    if (fds[0] >= 0)
-        close(fds[0]);
-    if (fds[1] >= 0)
-        close(fds[1]);
-    return rc;
+    argv[n] = NULL;
+    return dl_run_capture(g_jail, argv, NULL, g_dl_cfg.root, 0, msg, msglen);
 }
 
 enum dl_confine_mode dl_confine_init(int want, int no_network, long max_procs)
@@ -198,10 +161,12 @@ long dl_confine_new_uid(void)
 char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
                        char *const argv[], const char **path)
 {
+    const char *keeps[8];
+    size_t nkeeps = dl_interp_keeps(keeps, 8);
     size_t nargs = 0;
     while (argv[nargs])
         nargs++;
-    char **out = calloc(nargs + 16, sizeof(*out));
+    char **out = calloc(nargs + 16 + 2 * nkeeps, sizeof(*out));
     size_t n = 0;
     char uid_s[24];
     if (!out)
@@ -225,6 +190,10 @@ char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
     }
     if (no_net)
         ADD("--no-net");
+    for (size_t k = 0; k < nkeeps; k++) {
+        ADD("--keep");
+        ADD(keeps[k]);
+    }
     ADD("--");
     ADD(prog);
     for (size_t i = 1; i < nargs; i++)

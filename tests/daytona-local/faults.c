@@ -2,6 +2,8 @@
 #include "faults.h"
 #include "util.h"
 
+#include "atc/clock.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,7 +288,7 @@ int dl_faults_pick(const char *method, const char *url, struct dl_fault *out)
 int dl_faults_create_allowed(long per_min, long *retry_after)
 {
     int ok = 0;
-    int64_t now = dl_mono_ms();
+    int64_t now = atc_clock_mono_ms();
     if (per_min <= 0)
         return 1;
     if (per_min > MAX_WINDOW)

@@ -8,6 +8,9 @@
  *     --root DIR     the directory of all sandboxes: hidden (only --dir stays)
  *     --home DIR     the server's home: hidden unless others may search it;
  *                    PATH entries and PYENV_ROOT under it stay visible, read-only
+ *     --keep DIR     (repeatable) a directory under /tmp, --root or the hidden
+ *                    home that stays visible, read-only (the sandboxes' bin
+ *                    directory and Python)
  *     --uid N        (as root) the uid and gid the command runs as
  *     --no-net       a network namespace of its own with only loopback, up
  *     --procs N      RLIMIT_NPROC (processes and threads of the uid)
@@ -59,6 +62,8 @@ struct jail {
     int userns;                 /* not root: the namespaces come with CLONE_NEWUSER */
     char keep[MAX_KEEP][PATH_MAX];  /* read-only paths under home kept visible */
     int nkeep;
+    const char *asked[MAX_KEEP];    /* --keep */
+    int nasked;
     int home_hidden;
 };
 
@@ -115,6 +120,11 @@ static void parse_args(struct jail *j, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--home") == 0) {
             j->home = v;
+            i++;
+        } else if (strcmp(a, "--keep") == 0) {
+            if (j->nasked >= MAX_KEEP || v[0] != '/')
+                die("--keep: at most %d absolute paths", MAX_KEEP);
+            j->asked[j->nasked++] = v;
             i++;
         } else if (strcmp(a, "--uid") == 0) {
             j->uid = parse_num(a, v, 1, 0x7ffffffe);
@@ -177,43 +187,61 @@ static int mkdirs(const char *path)
     return 0;
 }
 
+/* Whether path is dir or below it. */
+static int is_under(const char *path, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Adds path to the kept directories unless it is there already or is not a
+ * directory. */
+static void add_keep(struct jail *j, const char *path, size_t len)
+{
+    struct stat st;
+    char cand[PATH_MAX];
+    if (len >= sizeof(cand) || j->nkeep >= MAX_KEEP)
+        return;
+    memcpy(cand, path, len);
+    cand[len] = '\0';
+    for (int k = 0; k < j->nkeep; k++)
+        if (strcmp(j->keep[k], cand) == 0)
+            return;
+    if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(j->keep[j->nkeep++], PATH_MAX, "%s", cand);
+}
+
 /* Collects the PATH entries and PYENV_ROOT under the hidden home: the first
- * component below home of each, so /root/.pyenv/shims keeps /root/.pyenv. */
+ * component below home of each, so /root/.pyenv/shims keeps /root/.pyenv.
+ * Then the --keep directories that would otherwise be hidden (under /tmp,
+ * the root or the hidden home). */
 static void collect_keeps(struct jail *j)
 {
     struct stat st;
     const char *vars[] = {getenv("PATH"), getenv("PYENV_ROOT")};
-    if (!j->home || stat(j->home, &st) != 0 || !S_ISDIR(st.st_mode))
-        return;
-    if (!j->userns && (st.st_mode & S_IXOTH))
-        return;                 /* others may search it: nothing to do */
-    if (j->userns)
-        return;                 /* our own uid can read it */
-    j->home_hidden = 1;
-    size_t hl = strlen(j->home);
-    for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
+    /* Not root: our own uid can read the home. Root: hidden unless others
+     * may search it. */
+    if (!j->userns && j->home && stat(j->home, &st) == 0 && S_ISDIR(st.st_mode) &&
+        !(st.st_mode & S_IXOTH))
+        j->home_hidden = 1;
+    size_t hl = j->home_hidden ? strlen(j->home) : 0;
+    for (size_t v = 0; hl && v < sizeof(vars) / sizeof(vars[0]); v++) {
         const char *p = vars[v];
         while (p && *p) {
             size_t len = strcspn(p, ":");
             if (len > hl + 1 && strncmp(p, j->home, hl) == 0 && p[hl] == '/') {
                 size_t first = hl + 1 + strcspn(p + hl + 1, "/:");
-                if (first > len)
-                    first = len;
-                char cand[PATH_MAX];
-                if (first < sizeof(cand) && j->nkeep < MAX_KEEP) {
-                    memcpy(cand, p, first);
-                    cand[first] = '\0';
-                    int dup = 0;
-                    for (int k = 0; k < j->nkeep; k++)
-                        dup |= strcmp(j->keep[k], cand) == 0;
-                    if (!dup && stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
-                        snprintf(j->keep[j->nkeep++], PATH_MAX, "%s", cand);
-                }
+                add_keep(j, p, first > len ? len : first);
             }
             p += len;
             if (*p == ':')
                 p++;
         }
+    }
+    for (int a = 0; a < j->nasked; a++) {
+        const char *p = j->asked[a];
+        if (is_under(p, "/tmp") || is_under(p, j->root) || (j->home_hidden && is_under(p, j->home)))
+            add_keep(j, p, strlen(p));
     }
 }
 

@@ -3,6 +3,7 @@
 #include "memwatch.h"
 #include "confine.h"
 #include "faults.h"
+#include "interp.h"
 #include "sandbox.h"
 #include "server.h"
 #include "util.h"
@@ -84,6 +85,9 @@ static void usage(FILE *f)
 "  --no-network              no sandbox reaches the network (as networkBlockAll: true)\n"
 "  --refuse-network-settings POST /sandbox/{id}/network-settings answers 403 (a tier\n"
 "                            without it)\n"
+"  --python PATH             the sandboxes' Python (default /usr/bin/python3): python3,\n"
+"                            python, pip, pip3 and pytest run it, whatever this server's\n"
+"                            PATH; a command's PATH starts BIN:/usr/bin:/bin\n"
 "  --max-procs N             RLIMIT_NPROC of a confined sandbox (default 512)\n"
 "  --sandbox-memory-gib N    memory of a sandbox that asks for none (default 1, as\n"
 "                            Daytona's default; 0: unlimited); enforced for confined\n"
@@ -101,7 +105,8 @@ enum {
     OPT_LISTEN = 1000, OPT_ROOT, OPT_API_KEY, OPT_VERBOSE, OPT_CREATE_STATE, OPT_START_DELAY,
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
-    OPT_NO_NETWORK, OPT_REFUSE_NETWORK_SETTINGS, OPT_MAX_PROCS, OPT_SANDBOX_MEMORY, OPT_EXEC_CANNED, OPT_HELP,
+    OPT_NO_NETWORK, OPT_REFUSE_NETWORK_SETTINGS, OPT_MAX_PROCS, OPT_SANDBOX_MEMORY, OPT_EXEC_CANNED,
+    OPT_PYTHON, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -199,6 +204,7 @@ int main(int argc, char **argv)
         {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
         {"sandbox-memory-gib", required_argument, NULL, OPT_SANDBOX_MEMORY},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
+        {"python", required_argument, NULL, OPT_PYTHON},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
     const char *listen_arg = "127.0.0.1:3000";
     const char *root_arg = NULL;
     const char *fault_kinds = NULL;
+    const char *python = "/usr/bin/python3";
     double fault_rate = 0.0;
     long fault_seed = 1;
     char err[256];
@@ -292,6 +299,7 @@ int main(int argc, char **argv)
             c->sandbox_memory_gib = gib;
             break;
         }
+        case OPT_PYTHON: python = optarg; break;
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
                 fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");
@@ -335,6 +343,15 @@ int main(int argc, char **argv)
         }
     }
 
+    if (dl_interp_init(python, err, sizeof(err)) != 0) {
+        fprintf(stderr, "daytona-local: %s\n", err);
+        return 2;
+    }
+    char sandbox_path[PATH_MAX * 2];
+    dl_interp_sandbox_path("$HOME", sandbox_path, sizeof(sandbox_path));
+    fprintf(stderr, "daytona-local: sandboxes' python: %s (%s); PATH=%s\n", dl_interp_python(),
+            dl_interp_version(), sandbox_path);
+
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -347,10 +364,12 @@ int main(int argc, char **argv)
     if (root_arg) {
         if (mkdir(root_arg, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
         if (!realpath(root_arg, c->root)) {
             fprintf(stderr, "daytona-local: --root %s: %s\n", root_arg, strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
     } else {
@@ -360,6 +379,7 @@ int main(int argc, char **argv)
         if (!mkdtemp(tmpl) || !realpath(tmpl, c->root)) {
             fprintf(stderr, "daytona-local: cannot make a root directory %s: %s\n", tmpl,
                     strerror(errno));
+            dl_interp_cleanup();
             return 1;
         }
         c->root_owned = 1;
@@ -418,5 +438,6 @@ out:
     dl_faults_cleanup();
     if (c->root_owned)
         dl_rmtree(c->root);
+    dl_interp_cleanup();
     return status;
 }

@@ -1,8 +1,11 @@
 /* sandbox.c: daytona-local's sandbox registry, directories and command runner. */
 #include "sandbox.h"
 #include "confine.h"
+#include "interp.h"
 #include "server.h"
 #include "util.h"
+
+#include "atc/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +145,25 @@ static int name_ok(const char *s)
     return 1;
 }
 
+/* The Python SDK's BuildInfo requires createdAt, updatedAt and snapshotRef,
+ * which a create body's buildInfo (dockerfileContent, contextHashes) lacks:
+ * adds them to the echoed object where missing. Returns 0 or -1. */
+static int complete_build_info(json_t *bi, int64_t wall_ms)
+{
+    char when[40];
+    if (!json_is_object(bi))
+        return 0;
+    dl_iso_time(wall_ms, when, sizeof(when));
+    if (!json_object_get(bi, "createdAt") && json_object_set_new(bi, "createdAt", json_string(when)))
+        return -1;
+    if (!json_object_get(bi, "updatedAt") && json_object_set_new(bi, "updatedAt", json_string(when)))
+        return -1;
+    if (!json_object_get(bi, "snapshotRef") &&
+        json_object_set_new(bi, "snapshotRef", json_string("daytona-local")))
+        return -1;
+    return 0;
+}
+
 int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, size_t errlen)
 {
     static const char *const echoed[] = {
@@ -223,9 +245,13 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
     for (size_t i = 0; i < sizeof(echoed) / sizeof(echoed[0]); i++)
         if ((v = json_object_get(body, echoed[i])) && !json_is_null(v))
             json_object_set_new(sb->echo, echoed[i], json_deep_copy(v));
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     sb->created_wall = sb->updated_wall - g_dl_cfg.created_ago_ms;
-    sb->ready_mono = g_dl_cfg.create_starting ? dl_mono_ms() + g_dl_cfg.start_delay_ms : 0;
+    if (complete_build_info(json_object_get(sb->echo, "buildInfo"), sb->created_wall) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    sb->ready_mono = g_dl_cfg.create_starting ? atc_clock_mono_ms() + g_dl_cfg.start_delay_ms : 0;
     if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/%s", g_dl_cfg.root, sb->id) >=
             sizeof(sb->dir) || mkdir(sb->dir, 0755) != 0) {
         snprintf(err, errlen, "cannot make the sandbox directory %s: %s", sb->dir, strerror(errno));
@@ -304,8 +330,7 @@ static void remove_dir(const char *dir)
 {
     /* A process killed a moment ago may still be finishing a write. */
     for (int i = 0; i < 5 && dl_rmtree(dir) != 0; i++) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        atc_clock_sleep_ms(50);
     }
 }
 
@@ -342,7 +367,7 @@ int dl_sandbox_delete(const char *id_or_name, const char *toolbox_url, json_t **
         sb->next->prev = sb->prev;
     sb->prev = sb->next = NULL;
     sb->live = 0;
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     kill_groups_locked(sb);
     g_live--;
     g_deleted++;
@@ -382,7 +407,7 @@ int dl_sandbox_set_network(struct dl_sandbox *sb, const json_t *body, char *err,
         json_object_set_new(sb->echo, "networkBlockAll", json_boolean(sb->no_net));
     if (allow)
         json_object_set(sb->echo, "networkAllowList", (json_t *)allow);
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     pthread_mutex_unlock(&g_lock);
     return 0;
 }
@@ -414,7 +439,7 @@ void dl_sandbox_stop(struct dl_sandbox *sb)
 {
     pthread_mutex_lock(&g_lock);
     sb->stopped = 1;
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     kill_groups_locked(sb);
     pthread_mutex_unlock(&g_lock);
 }
@@ -423,7 +448,7 @@ void dl_sandbox_start(struct dl_sandbox *sb)
 {
     pthread_mutex_lock(&g_lock);
     sb->stopped = 0;
-    sb->updated_wall = dl_wall_ms();
+    sb->updated_wall = atc_clock_wall_ms();
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -432,7 +457,7 @@ static const char *state_locked(const struct dl_sandbox *sb)
 {
     if (sb->stopped)
         return "stopped";
-    if (sb->ready_mono && dl_mono_ms() < sb->ready_mono)
+    if (sb->ready_mono && atc_clock_mono_ms() < sb->ready_mono)
         return "starting";
     return "started";
 }
@@ -445,11 +470,11 @@ static json_t *json_locked(struct dl_sandbox *sb, const char *toolbox_url, int f
     dl_iso_time(sb->created_wall, created, sizeof(created));
     dl_iso_time(sb->updated_wall, updated, sizeof(updated));
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:n, s:s, s:i, s:i, s:i, s:i, s:s, s:s,"
+        "{s:s, s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:b, s:b, s:n, s:s, s:i, s:i, s:i, s:i, s:s, s:s,"
         " s:n, s:b, s:i, s:i, s:i, s:[], s:n, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
         "id", sb->id, "organizationId", "local", "name", sb->name,
         "snapshot", "daytona-local", "user", "daytona", "labels", sb->labels,
-        "public", 0, "networkBlockAll", 0, "networkAllowList", "target", "local",
+        "public", 0, "networkBlockAll", 0, "kvm", 0, "spot", 0, "networkAllowList", "target", "local",
         "cpu", 1, "gpu", 0, "memory", 1, "disk", 3, "state", state, "desiredState", desired,
         "errorReason", "recoverable", 0, "autoStopInterval", 15, "autoArchiveInterval", 10080,
         "autoDeleteInterval", -1, "volumes", "buildInfo", "createdAt", created,
@@ -572,8 +597,10 @@ static int find_program(const char *prog, const char *path_env, char *out, size_
 /* Builds the environment of a command as a NULL-terminated array (owned). */
 static char **build_env(const struct dl_sandbox *sb, const char *cwd, const json_t *envs)
 {
-    static const char *const passed[] = {"PATH", "LANG", "LC_ALL", "TZ", "PYENV_ROOT",
-                                         "PYENV_VERSION", "SSL_CERT_FILE", "SSL_CERT_DIR"};
+    /* Not PATH nor PYENV_*: a sandbox's Python is --python, whatever the
+     * server's shell set-up (interp.h). */
+    static const char *const passed[] = {"LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR"};
+    char path[PATH_MAX * 2];
     json_t *merged = json_object();
     char **envp = NULL;
     size_t n = 0;
@@ -586,8 +613,9 @@ static char **build_env(const struct dl_sandbox *sb, const char *cwd, const json
         if (val)
             json_object_set_new(merged, passed[i], json_string(val));
     }
-    if (!json_object_get(merged, "PATH"))
-        json_object_set_new(merged, "PATH", json_string("/usr/local/bin:/usr/bin:/bin"));
+    if (dl_interp_sandbox_path(sb->dir, path, sizeof(path)) != 0)
+        goto fail;
+    json_object_set_new(merged, "PATH", json_string(path));
     if (!json_object_get(merged, "LANG"))
         json_object_set_new(merged, "LANG", json_string("C.UTF-8"));
     json_object_set_new(merged, "HOME", json_string(sb->dir));
@@ -861,10 +889,10 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
     }
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (timeout_s > 0)
-        deadline = dl_mono_ms() + timeout_s * 1000;
+        deadline = atc_clock_mono_ms() + timeout_s * 1000;
 
     while (out_open || !exited) {
-        int64_t now = dl_mono_ms();
+        int64_t now = atc_clock_mono_ms();
         if (deadline && now >= deadline && !exited) {
             res->timed_out = 1;
             break;
@@ -926,7 +954,7 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
             pid_t w = waitpid(pid, &status, WNOHANG);
             if (w == pid) {
                 exited = 1;
-                grace_end = dl_mono_ms() + EXIT_GRACE_MS;
+                grace_end = atc_clock_mono_ms() + EXIT_GRACE_MS;
                 if (in_pipe[1] >= 0) {
                     close(in_pipe[1]);
                     in_pipe[1] = -1;

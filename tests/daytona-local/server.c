@@ -3,9 +3,12 @@
 #include "server.h"
 #include "api.h"
 #include "faults.h"
+#include "interp.h"
 #include "sandbox.h"
 #include "toolbox.h"
 #include "util.h"
+
+#include "atc/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -94,7 +97,7 @@ enum MHD_Result dl_reply_empty(struct dl_req *r, int status)
 enum MHD_Result dl_reply_api_error(struct dl_req *r, int status, const char *message)
 {
     char ts[40];
-    dl_iso_time(dl_wall_ms(), ts, sizeof(ts));
+    dl_iso_time(atc_clock_wall_ms(), ts, sizeof(ts));
     return dl_reply_json(r, status,
                          json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "path", r->url, "timestamp", ts,
                                    "statusCode", status, "error", dl_reason(status), "message",
@@ -111,7 +114,7 @@ enum MHD_Result dl_reply_daemon_error(struct dl_req *r, int status, const char *
         const char *slash = strchr(path + 9, '/');
         path = slash ? slash : "/";
     }
-    dl_iso_time(dl_wall_ms(), ts, sizeof(ts));
+    dl_iso_time(atc_clock_wall_ms(), ts, sizeof(ts));
     return dl_reply_json(r, status,
                          json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "statusCode", status,
                                    "message", message, "code", code, "timestamp", ts, "path", path,
@@ -122,7 +125,7 @@ enum MHD_Result dl_reply_rate_limited(struct dl_req *r, const char *throttler, l
                                       long retry_after_s)
 {
     char ts[40], name[96], val[32];
-    dl_iso_time(dl_wall_ms(), ts, sizeof(ts));
+    dl_iso_time(atc_clock_wall_ms(), ts, sizeof(ts));
     json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "path", r->url, "timestamp", ts,
                           "statusCode", 429, "error", "Too Many Requests", "message",
                           "Rate limit exceeded", "source", "DAYTONA_API");
@@ -208,6 +211,9 @@ json_t *dl_server_stats(void)
     json_object_set_new(o, "requests", json_integer(g_requests));
     json_object_set_new(o, "unauthorized", json_integer(g_unauthorized));
     pthread_mutex_unlock(&g_lock);
+    json_object_set_new(o, "python", json_string(dl_interp_python()));
+    json_object_set_new(o, "python_version", json_string(dl_interp_version()));
+    json_object_set_new(o, "sandbox_bin", json_string(dl_interp_bindir()));
     return o;
 }
 
@@ -320,7 +326,7 @@ enum MHD_Result dl_handle(void *cls, struct MHD_Connection *conn, const char *ur
         r->conn = conn;
         r->url = url;
         r->method = method;
-        r->start_ms = dl_mono_ms();
+        r->start_ms = atc_clock_mono_ms();
         if ((strncmp(url, "/api", 4) == 0 || strncmp(url, "/toolbox/", 9) == 0) &&
             strncmp(url, "/api/socket.io", 14) != 0)
             dl_faults_pick(method, url, &r->fault);
@@ -376,7 +382,7 @@ void dl_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          : r->status == -3 ? " (fault: done, then dropped)"
                                            : "";
         fprintf(stderr, "daytona-local: %s %s %d %lldms%s%s\n", r->method, r->url,
-                r->status > 0 ? r->status : 0, (long long)(dl_mono_ms() - r->start_ms), what,
+                r->status > 0 ? r->status : 0, (long long)(atc_clock_mono_ms() - r->start_ms), what,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
     }
     free(r->body);

@@ -1,8 +1,11 @@
 /* toolbox.c: daytona-local's toolbox routes: files and processes of a sandbox. */
 #include "toolbox.h"
+#include "interp.h"
 #include "multipart.h"
 #include "sandbox.h"
 #include "util.h"
+
+#include "atc/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -353,7 +356,7 @@ static int emit_error(struct dl_req *r, struct dl_buf *out, const char *path, in
                       const char *code, const char *message)
 {
     char ts[40];
-    dl_iso_time(dl_wall_ms(), ts, sizeof(ts));
+    dl_iso_time(atc_clock_wall_ms(), ts, sizeof(ts));
     json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "statusCode", status, "message",
                           message, "code", code, "timestamp", ts, "path", "/files/bulk-download",
                           "method", r->method, "source", "DAYTONA_DAEMON");
@@ -633,7 +636,7 @@ static enum MHD_Result process_code_run(struct dl_req *r, struct dl_sandbox *sb)
         goto out;
     }
     if (!lang || strcmp(lang, "python") == 0) {
-        argv[n++] = "python3";
+        argv[n++] = (char *)dl_interp_python();
         argv[n++] = "-u";
         argv[n++] = "-";
     } else if (strcmp(lang, "javascript") == 0) {

@@ -2,14 +2,20 @@
 #include "util.h"
 #include "server.h"
 
+#include "atc/clock.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 int dl_buf_append(struct dl_buf *b, const void *data, size_t n)
 {
@@ -75,9 +81,14 @@ void dl_uuid4(char out[37])
                 continue;
             /* No entropy source: fall back to the clock, still unique enough
              * for a local test server. */
-            int64_t t = dl_mono_ms() ^ dl_wall_ms();
-            for (size_t i = got; i < sizeof(r); i++)
-                r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)rand();
+            static _Atomic uint64_t counter;
+            uint64_t t = (uint64_t)(atc_clock_mono_ms() ^ atc_clock_wall_ms()) ^ (counter++ << 40);
+            for (size_t i = got; i < sizeof(r); i++) {
+                t ^= t << 13; /* xorshift64 */
+                t ^= t >> 7;
+                t ^= t << 17;
+                r[i] = (unsigned char)t;
+            }
             break;
         }
         got += (size_t)n;
@@ -88,20 +99,6 @@ void dl_uuid4(char out[37])
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
              r[12], r[13], r[14], r[15]);
-}
-
-int64_t dl_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t dl_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void dl_iso_time(int64_t wall_ms, char *out, size_t outlen)
@@ -177,15 +174,14 @@ fail:
 
 void dl_sleep_ms(long ms)
 {
-    int64_t end = dl_mono_ms() + ms;
+    int64_t end = atc_clock_mono_ms() + ms;
     while (!g_dl_stopping) {
-        int64_t left = end - dl_mono_ms();
+        int64_t left = end - atc_clock_mono_ms();
         if (left <= 0)
             break;
         if (left > 100)
             left = 100;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000L};
-        nanosleep(&ts, NULL);
+        atc_clock_sleep_ms(left);
     }
 }
 
@@ -213,4 +209,54 @@ int dl_env_name_ok(const char *name)
               (*p >= '0' && *p <= '9') || *p == '_'))
             return 0;
     return 1;
+}
+
+int dl_run_capture(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                   int with_stdout, char *buf, size_t buflen)
+{
+    static char *const no_env[] = {NULL};
+    posix_spawn_file_actions_t fa;
+    int fds[2] = {-1, -1};
+    pid_t pid = -1;
+    int status = 0;
+    int rc = -1;
+    size_t got = 0;
+
+    buf[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        goto out;
+    if (posix_spawn_file_actions_adddup2(&fa, fds[1], 2) == 0 &&
+        (!with_stdout || posix_spawn_file_actions_adddup2(&fa, fds[1], 1) == 0) &&
+        (!cwd || posix_spawn_file_actions_addchdir_np(&fa, cwd) == 0) &&
+        posix_spawn(&pid, path, &fa, NULL, argv, envp ? envp : no_env) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    fds[1] = -1;
+    if (pid < 0)
+        goto out;
+    for (;;) {
+        ssize_t r = read(fds[0], buf + got, buflen - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got == buflen - 1)
+            break;
+    }
+    buf[got] = '\0';
+    while (got > 0 && buf[got - 1] == '\n')
+        buf[--got] = '\0';
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    return rc;
 }

@@ -24,10 +24,6 @@ void dl_buf_free(struct dl_buf *b);
 /* Writes a fresh random UUID v4 (37 bytes with the NUL) into out. */
 void dl_uuid4(char out[37]);
 
-/* Milliseconds of the monotonic clock, and of the wall clock since the epoch. */
-int64_t dl_mono_ms(void);
-int64_t dl_wall_ms(void);
-
 /* Formats wall-clock ms as 2026-06-20T10:00:00.000Z into out (>= 32 bytes). */
 void dl_iso_time(int64_t wall_ms, char *out, size_t outlen);
 
@@ -44,5 +40,13 @@ int dl_parse_long(const char *s, long min, long max, long *out);
 /* Percent-decodes nothing: MHD has already decoded query values. Returns 1
  * when name is a valid environment variable name [A-Za-z_][A-Za-z0-9_]*. */
 int dl_env_name_ok(const char *name);
+
+/* Runs path with argv and envp (NULL: an empty environment) in cwd (NULL:
+ * ours) and waits for it, capturing its stderr, and its stdout too when
+ * with_stdout, into buf (buflen > 0; NUL-terminated, cut at buflen - 1,
+ * trailing newlines removed). Returns its exit status (128 when a signal
+ * ended it), or -1 when it could not be started. */
+int dl_run_capture(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                   int with_stdout, char *buf, size_t buflen);
 
 #endif

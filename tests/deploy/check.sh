@@ -25,7 +25,7 @@ fail() { log "FAIL: $*"; failures=$((failures + 1)); }
 skip() { log "SKIP: $*"; exit 77; }
 
 command -v go >/dev/null || skip "go is not installed (kustomize and kubeconform are built from the Go module proxy)"
-command -v python3 >/dev/null || skip "python3 is not installed"
+[[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 is not installed"
 mkdir -p "$tools/bin"
 export GOPATH=$tools/go GOMODCACHE=$tools/go/pkg/mod GOCACHE=$tools/go/cache GOBIN=$tools/bin GOFLAGS=-mod=mod
 export GOTOOLCHAIN=local
@@ -37,7 +37,7 @@ if [[ ! -x $tools/bin/composecheck || tests/deploy/composecheck/main.go -nt $too
     (cd tests/deploy/composecheck && go build -o "$tools/bin/composecheck" .)
 fi
 if [[ ! -x $tools/venv/bin/hadolint ]]; then
-    python3 -m venv "$tools/venv"
+    /usr/bin/python3 -m venv "$tools/venv"
     "$tools/venv/bin/pip" install -q --disable-pip-version-check "$HADOLINT_PKG" "$PYYAML_PKG"
 fi
 py=$tools/venv/bin/python
@@ -53,7 +53,7 @@ log "${#yamls[@]} YAML files parse"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 schemas="$root/tests/deploy/schemas/{{.ResourceKind}}{{.KindSuffix}}.json"
-kustomizations=(base overlays/example overlays/example-hpa kafka-topics examples/submit-job)
+kustomizations=(base overlays/example overlays/example-hpa kafka-topics examples/submit-job examples/check)
 for k in "${kustomizations[@]}"; do
     f="$out/$(tr / - <<<"$k").yaml"
     "$tools/bin/kustomize" build "deploy/k8s/$k" >"$f" || { fail "kustomize build deploy/k8s/$k"; continue; }
@@ -73,7 +73,10 @@ grep -q '^kind: HorizontalPodAutoscaler' "$hpa" || fail "overlays/example-hpa re
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 dep = next(d for d in docs if d["kind"] == "Deployment")
-cm = next(d for d in docs if d["kind"] == "ConfigMap")
+cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("atc-worker-config"))
+# deploy/monitoring's dashboard, for Grafana's sidecar.
+dash = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "atc-fleet-dashboard")
+assert dash["metadata"]["labels"]["grafana_dashboard"] == "1" and "atc-fleet.json" in dash["data"]
 so = next(d for d in docs if d["kind"] == "ScaledObject")
 pod = dep["spec"]["template"]["spec"]
 c = pod["containers"][0]

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 it_start_redis
 it_start_kafka --partitions 2
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 export ATC_LOG_LEVEL=info
 ATC_CONCURRENCY=4 ATC_SHUTDOWN_GRACE_S=2 ATC_MAX_TIMEOUT_S=600 it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 it_start_redis
 it_start_kafka --partitions 2
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 ATC_CONCURRENCY=8 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \
     ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500 it_start_worker worker
 worker_pid=$WORKER_PID

@@ -14,21 +14,9 @@ grep "^daytona-local: confinement: " "$IT_TMP/daytona.log" >&2
 PORT=${DAYTONA_BASE##*:}
 AUTH="Authorization: Bearer test-key"
 
-# create BODY -> prints the new sandbox's id
-create() {
-    curl -fsS -H "$AUTH" -H 'Content-Type: application/json' -X POST "$DAYTONA_API_URL/sandbox" \
-        -d "$1" | jq -er .id
-}
-
-# run ID COMMAND [TIMEOUT_S] -> EXIT (exitCode) and OUT (result)
-run() {
-    local body reply
-    body=$(jq -n --arg c "$2" --argjson t "${3:-60}" '{command: $c, timeout: $t}')
-    reply=$(curl -fsS -H "$AUTH" -H 'Content-Type: application/json' -X POST \
-        "$DAYTONA_BASE/toolbox/$1/process/execute" -d "$body") || it_fail "execute in $1: $2"
-    EXIT=$(jq -r .exitCode <<<"$reply")
-    OUT=$(jq -r .result <<<"$reply")
-}
+# create BODY -> the new sandbox's id; run ID COMMAND [TIMEOUT_S] -> EXIT, OUT (lib.sh)
+create() { it_daytona_create "$@"; }
+run() { it_daytona_exec "$@"; }
 
 # procs_of UID -> the number of processes running as UID on this machine
 procs_of() {

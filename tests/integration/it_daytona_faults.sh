@@ -9,7 +9,7 @@ it_start_redis
 it_start_kafka --partitions 2
 seed=${IT_FAULT_SEED:-$RANDOM}
 it_log "fault seed $seed (IT_FAULT_SEED=$seed repeats the draw, not the threads' timing)"
-PATH=$(it_path_without_pyenv) it_start_daytona --fault-rate 0.3 --fault-kinds 429,500,drop \
+it_start_daytona --fault-rate 0.3 --fault-kinds 429,500,drop \
     --fault-seed "$seed"
 # ATC_RETRY_MAX=10, not the default 5: the worker's retry budget is spent per
 # job, not per call, and a toolbox fault starts again with a new sandbox, so at

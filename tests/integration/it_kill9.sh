@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 N=150
 it_start_redis
 it_start_kafka --partitions 6
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 # A job may take at most 10 + 10 + 10 s (+ the reaper's margin), so the
 # reaper, every 5 s, may delete a sandbox once it is about half a minute old.
 export ATC_CONCURRENCY=16 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \

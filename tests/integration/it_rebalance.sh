@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 N=8
 it_start_redis
 it_start_kafka --partitions 2 --topic atc.jobs --topic atc.jobs.dlq --topic atc.other
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 export ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500
 
 daytona_running() { curl -fsS "$DAYTONA_BASE/_local/stats" | jq .running; }

@@ -8,8 +8,7 @@ N=${IT_SCALE_JOBS:-500}
 
 it_start_redis
 it_start_kafka --partitions 6
-# The system python3 (for the worker's output capper): see it_path_without_pyenv.
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 export ATC_CONCURRENCY=32 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \
     ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500
 workers=()

@@ -288,6 +288,24 @@ it_start_worker() {
     it_wait_for 15 "atc-worker $name /healthz" curl -fsS "$WORKER_HTTP/healthz"
 }
 
+# it_daytona_create BODY: creates a sandbox on daytona-local with the JSON
+# BODY; prints its id.
+it_daytona_create() {
+    curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" -H 'Content-Type: application/json' \
+        -X POST "$DAYTONA_API_URL/sandbox" -d "$1" | jq -er .id
+}
+
+# it_daytona_exec ID COMMAND [TIMEOUT_S]: runs COMMAND in sandbox ID through the
+# toolbox (process/execute); sets EXIT (exitCode) and OUT (result).
+it_daytona_exec() {
+    local body reply
+    body=$(jq -n --arg c "$2" --argjson t "${3:-60}" '{command: $c, timeout: $t}')
+    reply=$(curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" -H 'Content-Type: application/json' \
+        -X POST "$DAYTONA_BASE/toolbox/$1/process/execute" -d "$body") || it_fail "execute in $1: $2"
+    EXIT=$(jq -r .exitCode <<<"$reply")
+    OUT=$(jq -r .result <<<"$reply")
+}
+
 # Prints daytona-local's count of sandboxes not yet deleted.
 it_daytona_live() {
     curl -fsS "$DAYTONA_BASE/_local/stats" |
@@ -447,15 +465,6 @@ it_produce_jobs() {
     kcat -P -b "$ATC_BROKERS" -t "${ATC_JOBS_TOPIC:-atc.jobs}" -K '\xff' -D '\xfe' \
         -X enable.idempotence=true -X acks=all <"$IT_TMP/$prefix.msgs" 2>"$IT_TMP/$prefix.kcat" ||
         it_fail "kcat could not produce $prefix jobs: $(tail -n 3 "$IT_TMP/$prefix.kcat")"
-}
-
-# Prints $PATH without pyenv's directories. daytona-local runs every sandbox
-# command with its own PATH; pyenv's shims are bash scripts costing ~0.1-0.4 s of
-# CPU per `python3`, which dominates a job when hundreds run on two cores. Tests
-# that only need the system python3 start daytona-local with
-# `PATH=$(it_path_without_pyenv) it_start_daytona`.
-it_path_without_pyenv() {
-    tr ':' '\n' <<<"$PATH" | grep -v pyenv | paste -sd: -
 }
 
 # it_start_redis_aof [PORT] [NAME]: redis-server with an append-only file (fsync

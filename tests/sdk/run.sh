@@ -20,35 +20,19 @@ if [ ! -d "$here/node_modules/@daytonaio/sdk" ]; then
   }
 fi
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/sdk-test.XXXXXX")"
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" --listen 127.0.0.1:0 --api-key sdk-test-key --create-state starting \
-  --start-delay-ms 300 >"$work/out" 2>"$work/err" &
-pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url="$(head -n 1 "$work/out" 2>/dev/null | sed -n 's/^DAYTONA_API_URL=//p')"
-  [ -n "$url" ] && break
-  if ! kill -0 "$pid" 2>/dev/null; then break; fi
-  sleep 0.1
-done
-if [ -z "$url" ]; then
-  echo "sdk.daytona_local: daytona-local did not start" >&2
-  cat "$work/err" >&2
-  exit 1
-fi
+. "$here/lib.sh"
+. "$here/../python_env.sh"
+sdk_pypi=0
+if pypi_reachable /usr/bin/python3; then sdk_pypi=1; fi
+# A PATH whose python3, python and pip fail as a pyenv shim can: the sandboxes
+# must not depend on it (daytona-local --python, default /usr/bin/python3).
+write_failing_shims "$work/shims"
+sdk_path="$work/shims:$PATH"
+sdk_start_local sdk.daytona_local "$bin" --listen 127.0.0.1:0 --api-key sdk-test-key \
+  --create-state starting --start-delay-ms 300
 
 # Run from the work dir so that no stray .env can make the SDK's URL ambiguous.
-(cd "$work" && DAYTONA_API_URL="$url" DAYTONA_API_KEY=sdk-test-key \
+(cd "$work" && DAYTONA_API_URL="$url" DAYTONA_API_KEY=sdk-test-key SDK_PYPI=$sdk_pypi \
   NODE_PATH="$here/node_modules" node "$here/sdk_smoke.mjs")
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -1,5 +1,6 @@
 // sdk_smoke.mjs: the official Daytona TypeScript SDK against daytona-local:
-// create, upload, exec, download, codeRun, an exec past its timeout, a 429 and
+// create, upload, exec, download, the seed's flow (pip install pytest
+// langchain-core, pytest over a langchain tool), codeRun, an exec past its timeout, a 429 and
 // a missing file as the SDK's typed errors, delete, and the leak check.
 import {
   Daytona,
@@ -60,6 +61,27 @@ async function main() {
       missing = e;
     }
     check(missing instanceof DaytonaNotFoundError, `missing file -> DaytonaNotFoundError (${missing?.constructor?.name})`);
+
+    // The seed's flow: pip install pytest langchain-core in the sandbox, then
+    // pytest over a langchain_core @tool (run.sh sets SDK_PYPI=1 where the
+    // package index can be reached).
+    if (process.env.SDK_PYPI === '1') {
+      const tool = 'from langchain_core.tools import tool\n\n@tool\n' +
+        'def slugify(text: str) -> str:\n    """Lower-case words joined by dashes."""\n' +
+        '    return "-".join(text.lower().split())\n';
+      const tests = 'from tool import slugify\n\ndef test_slugify():\n' +
+        '    assert slugify.invoke({"text": "Hello  World"}) == "hello-world"\n\n' +
+        'def test_is_tool():\n    assert slugify.name == "slugify"\n';
+      await sandbox.fs.uploadFile(Buffer.from(tool), 'seed/tool.py');
+      await sandbox.fs.uploadFile(Buffer.from(tests), 'seed/test_tool.py');
+      const pip = await sandbox.process.executeCommand('pip install -q pytest langchain-core', undefined, undefined, 300);
+      check(pip.exitCode === 0, `pip install pytest langchain-core (${JSON.stringify(pip.result.slice(-300))})`);
+      const t = await sandbox.process.executeCommand('python3 -m pytest -q -p no:cacheprovider', 'seed', undefined, 120);
+      check(t.exitCode === 0 && t.result.includes('2 passed'),
+        `pytest over a langchain_core tool: 2 passed (${JSON.stringify(t.result.slice(-300))})`);
+    } else {
+      console.log('[sdk] skipped the pip install of pytest and langchain-core: the package index cannot be reached');
+    }
 
     const cr = await sandbox.process.codeRun('print(6 * 7)');
     check(cr.exitCode === 0 && cr.result === '42\n', `codeRun 42 (got ${JSON.stringify(cr.result)})`);

@@ -1,6 +1,7 @@
 /* support.c: child processes and ports for unit tests that use real servers. */
 #include "support.h"
 
+#include "atc/clock.h"
 #include "atc/daytona.h"
 
 #include <arpa/inet.h>
@@ -110,7 +111,7 @@ int test_proc_stop(struct test_proc *p)
             p->pid = 0;
             return status;
         }
-        usleep(10000);
+        atc_clock_sleep_ms(10);
     }
     kill(p->pid, SIGKILL);
     waitpid(p->pid, &status, 0);
@@ -128,7 +129,7 @@ static int wait_port(int port, int timeout_ms)
         close(fd);
         if (ok)
             return 0;
-        usleep(20000);
+        atc_clock_sleep_ms(20);
     }
     return -1;
 }

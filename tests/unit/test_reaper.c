@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "atc/clock.h"
 #include "atc/daytona.h"
 #include "atc/error.h"
 #include "reaper.h"
@@ -21,13 +22,6 @@
 
 static struct test_daytona g;
 static char err[1024];
-
-static long long local_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A sandbox labelled atc-fleet=group; its id goes to id[idlen]. */
 static void make_sandbox(const char *group, char *id, size_t idlen)
@@ -76,7 +70,7 @@ static void list__daytona_local_answer__carries_its_date(void **state)
     struct atc_kv labels[] = {{"atc-fleet", "date-check"}};
     struct atc_sandbox_item *items = NULL;
     size_t n = 0;
-    long long before = local_ms();
+    long long before = atc_clock_wall_ms();
 
     int rc = atc_daytona_list(g.d, labels, 1, &items, &n, err, sizeof(err));
     free(items);
@@ -85,7 +79,7 @@ static void list__daytona_local_answer__carries_its_date(void **state)
     /* Same machine, same clock: the Date (whole seconds) is within a second. */
     long long date = atc_daytona_last(g.d)->date_ms;
     assert_true(date > 0);
-    assert_true(date >= before - 1000 && date <= local_ms());
+    assert_true(date >= before - 1000 && date <= atc_clock_wall_ms());
     /* Only a list reads it (curl_getdate costs ~6 k instructions an answer). */
     assert_int_equal(atc_daytona_delete(g.d, "no-such-sandbox", err, sizeof(err)), 0);
     assert_int_equal(atc_daytona_last(g.d)->date_ms, 0);
@@ -97,7 +91,7 @@ static void sweep__young_by_service_date__old_by_skewed_local_clock__is_kept(voi
     make_sandbox("skew-ahead", id, sizeof(id));
     /* An hour old on the service's clock, younger than the two-hour limit; a
      * local clock ten hours ahead would make it eleven hours old. */
-    int rc = reaper_sweep(g.d, "skew-ahead", 2 * HOUR_MS, local_ms() + 10 * HOUR_MS, NULL, NULL,
+    int rc = reaper_sweep(g.d, "skew-ahead", 2 * HOUR_MS, atc_clock_wall_ms() + 10 * HOUR_MS, NULL, NULL,
                           err, sizeof(err));
     if (rc < 0)
         fail_msg("sweep: %s", err);
@@ -111,7 +105,7 @@ static void sweep__old_by_service_date__is_reaped_though_local_clock_is_behind(v
     make_sandbox("skew-behind", id, sizeof(id));
     /* An hour old on the service's clock, beyond the half-hour limit; a local
      * clock ten hours behind would make it not yet created. */
-    int rc = reaper_sweep(g.d, "skew-behind", HOUR_MS / 2, local_ms() - 10 * HOUR_MS, NULL,
+    int rc = reaper_sweep(g.d, "skew-behind", HOUR_MS / 2, atc_clock_wall_ms() - 10 * HOUR_MS, NULL,
                           NULL, err, sizeof(err));
     if (rc < 0)
         fail_msg("sweep: %s", err);
@@ -125,7 +119,7 @@ static void sweep__sandbox_a_job_is_using__is_kept_and_others_reaped(void **stat
     make_sandbox("in-use", used, sizeof(used));
     make_sandbox("in-use", leaked, sizeof(leaked));
     /* Both are an hour old, beyond the half-hour limit. */
-    int rc = reaper_sweep(g.d, "in-use", HOUR_MS / 2, local_ms(), same_id, used, err,
+    int rc = reaper_sweep(g.d, "in-use", HOUR_MS / 2, atc_clock_wall_ms(), same_id, used, err,
                           sizeof(err));
     if (rc < 0)
         fail_msg("sweep: %s", err);

@@ -3,6 +3,7 @@
 #include "support.h"
 
 #include "../../common/src/redis_url.h"
+#include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/results.h"
 
@@ -520,7 +521,7 @@ static void wait_blocked_clients(redisContext *c, int n)
         freeReplyObject(reply);
         if (blocked >= n)
             return;
-        usleep(10000);
+        atc_clock_sleep_ms(10);
     }
     fail_msg("%d waiters never blocked", n);
 }
@@ -589,7 +590,7 @@ static int ping_until_up(struct atc_results *r)
     for (int i = 0; i < 500; i++) {
         if (atc_results_ping(r, err, sizeof(err)) == 0)
             return 0;
-        usleep(20000);
+        atc_clock_sleep_ms(20);
     }
     return -1;
 }
@@ -607,7 +608,7 @@ static void results__server_restarted__reconnects_on_a_later_call(void **state)
     for (int i = 0; i < 500 && r == NULL; i++) {
         r = atc_results_new(url, 2000, err, sizeof(err));
         if (r == NULL)
-            usleep(20000);
+            atc_clock_sleep_ms(20);
     }
     assert_non_null(r);
     write_final_ok(r, "c-1", "passed", 0);
@@ -643,7 +644,7 @@ static void results__password_and_database__are_used(void **state)
     for (int i = 0; i < 500 && r == NULL; i++) {
         r = atc_results_new(url, 2000, err, sizeof(err));
         if (r == NULL)
-            usleep(20000);
+            atc_clock_sleep_ms(20);
     }
     assert_non_null(r);
     write_final_ok(r, "p-1", "passed", 0);
@@ -682,7 +683,7 @@ static void results__unix_socket__works(void **state)
     for (int i = 0; i < 500 && r == NULL; i++) {
         r = atc_results_new(url, 2000, err, sizeof(err));
         if (r == NULL)
-            usleep(20000);
+            atc_clock_sleep_ms(20);
     }
     assert_non_null(r);
     write_final_ok(r, "u-1", "passed", 0);

@@ -152,8 +152,14 @@ static void verdict__runner_header__is_parsed_or_refused(void **state)
     assert_int_equal(verdict_parse_header(unknown, strlen(unknown), &h), 0);
     assert_int_equal(h.has_report, 0);
     assert_int_equal(h.peak_rss, -1);
-    static const char *const bad[] = {"", "12", "12 2 - -", "12 1 x -", "12 1 - - 5",
-                                      "hello world", "12 1 -- -", "-1 1 - -"};
+    const char *side = "12 1 - - 5";
+    assert_int_equal(verdict_parse_header(side, strlen(side), &h), 0);
+    assert_int_equal(h.side_len, 5);
+    assert_int_equal(verdict_parse_header(ok, strlen(ok), &h), 0);
+    assert_int_equal(h.side_len, 0);
+    static const char *const bad[] = {"", "12", "12 2 - -", "12 1 x -", "12 1 - - 5 6",
+                                      "12 1 - - -", "12 1 - - x", "hello world", "12 1 -- -",
+                                      "-1 1 - -"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(verdict_parse_header(bad[i], strlen(bad[i]), &h), -1);
         assert_int_equal(h.has_report, 1);
@@ -170,17 +176,6 @@ static void verdict__custom_cmd_failure__uses_the_report(void **state)
     v = verdict_of_run(1, 3, NULL, why, sizeof(why));
     assert_string_equal(v.status, "failed");
     assert_string_equal(v.reason, "command_failed");
-}
-
-static void verdict__backoff__grows_is_capped_and_honours_retry_after(void **state)
-{
-    long first = verdict_backoff_ms(1, -1, 0);
-    long later = verdict_backoff_ms(5, -1, 0);
-    assert_true(first >= 250 && first <= 500);
-    assert_true(later > first);
-    for (unsigned rnd = 0; rnd < 1000; rnd += 97)
-        assert_true(verdict_backoff_ms(50, -1, rnd) <= 30000);
-    assert_true(verdict_backoff_ms(1, 7.0, 0) >= 7000);
 }
 
 /* 1 when name keeps to lower-case letters, digits and dashes, at most 63 long. */
@@ -301,7 +296,6 @@ int main(void)
         cmocka_unit_test(verdict__exit_zero_with_an_empty_report__is_no_tests),
         cmocka_unit_test(verdict__custom_cmd_exit_zero_without_a_report__passes),
         cmocka_unit_test(verdict__report_path__is_a_fresh_directory_under_atc),
-        cmocka_unit_test(verdict__backoff__grows_is_capped_and_honours_retry_after),
         cmocka_unit_test(verdict__sandbox_name__is_stable_and_distinct_per_attempt),
         cmocka_unit_test(verdict__sandbox_name__has_one_form_with_sha256_of_the_id),
         cmocka_unit_test(verdict__sandbox_name__cannot_be_forged_by_a_crafted_id),

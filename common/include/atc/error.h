@@ -31,4 +31,10 @@ enum atc_errno {
 /* A short static description of code; never NULL. */
 const char *atc_strerror(int code);
 
+/* The one definition of a transient error: 1 when the same call, made again
+ * a little later, may succeed: no answer (ATC_ECONN), a timeout
+ * (ATC_ETIMEDOUT), a 5xx (ATC_ESERVER) or a 429 (ATC_ERATELIMIT). 0 for
+ * everything else, which a retry of the same request cannot cure. */
+int atc_error_transient(int code);
+
 #endif

@@ -48,6 +48,14 @@ void atc_results_destroy(struct atc_results *r); /* accepts NULL */
 /* Checks the connection (PING). 0 or ATC_ECONN. */
 int atc_results_ping(struct atc_results *r, char *err, size_t errlen);
 
+/* Runs one command whose reply is text (INFO, CONFIG GET ...), for
+ * diagnostics (atc doctor); argv holds 1 to 8 NUL-terminated words. *out is
+ * malloc'd (caller frees): the string, or an array's strings joined by
+ * newlines. Returns 0, ATC_EIO (or ATC_EAUTH) for an error reply with its
+ * text in err, or ATC_ECONN. */
+int atc_results_command_text(struct atc_results *r, int argc, const char **argv, char **out,
+                             char *err, size_t errlen);
+
 /* Writes status=queued (with submitted_ms) only where the key does not exist.
  * Returns 0 (written or already there) or ATC_ECONN/ATC_EIO. */
 int atc_results_mark_queued(struct atc_results *r, const char *id,

@@ -2,13 +2,12 @@
 idempotent producer, returning once the broker acknowledged), read, wait for
 and cancel results in Redis, following the layout of docs/results.md."""
 
-import os
 import time
 
 import confluent_kafka
 import redis
 
-from . import _job, _lua
+from . import _dotenv, _job, _lua
 from ._result import Result
 
 DEFAULT_BROKERS = "127.0.0.1:9092"
@@ -68,7 +67,7 @@ class WaitAllTimeout(TimeoutError):
 
 def kafka_env_config(environ=None):
     """ATC_KAFKA_<NAME>=value as librdkafka properties: lower-cased, '_' to '.'."""
-    env = os.environ if environ is None else environ
+    env = _dotenv.environ() if environ is None else environ
     conf = {}
     for k, v in env.items():
         if k.startswith("ATC_KAFKA_") and len(k) > len("ATC_KAFKA_"):
@@ -85,14 +84,15 @@ class Client:
     from several threads (librdkafka is); waits block their own thread.
 
     brokers, redis_url, topic default to ATC_BROKERS, ATC_REDIS_URL and
-    ATC_JOBS_TOPIC as `atc` reads them; kafka_config is applied last, over
+    ATC_JOBS_TOPIC as `atc` reads them (environment, then .env.local, .env); kafka_config is applied last, over
     ATC_KAFKA_*. delivery_timeout_s bounds a submit."""
 
     def __init__(self, brokers=None, redis_url=None, topic=None, kafka_config=None,
                  delivery_timeout_s=30.0):
-        self.brokers = brokers or os.environ.get("ATC_BROKERS") or DEFAULT_BROKERS
-        self.topic = topic or os.environ.get("ATC_JOBS_TOPIC") or DEFAULT_TOPIC
-        self.redis_url = redis_url or os.environ.get("ATC_REDIS_URL") or DEFAULT_REDIS_URL
+        env = _dotenv.environ()  # the environment over .env.local and .env
+        self.brokers = brokers or env.get("ATC_BROKERS") or DEFAULT_BROKERS
+        self.topic = topic or env.get("ATC_JOBS_TOPIC") or DEFAULT_TOPIC
+        self.redis_url = redis_url or env.get("ATC_REDIS_URL") or DEFAULT_REDIS_URL
         self.delivery_timeout_s = float(delivery_timeout_s)
         conf = {
             "enable.idempotence": True,
@@ -101,7 +101,7 @@ class Client:
             "message.max.bytes": 5242880,
         }
         conf["bootstrap.servers"] = self.brokers
-        conf.update(kafka_env_config())
+        conf.update(kafka_env_config(env))
         conf.update(kafka_config or {})
         try:
             self.delivery_timeout_s = int(conf["message.timeout.ms"]) / 1000.0

@@ -174,3 +174,25 @@ def client(stack):
     c = Client(brokers=stack.brokers, redis_url=stack.redis_url, topic="atc.jobs")
     yield c
     c.close()
+
+
+def pypi_reachable():
+    """Whether Debian's pip reaches the Python package index (the one pip is
+    configured for) within 20 s, as tests/python_env.sh checks it."""
+    try:
+        return subprocess.run(["/usr/bin/python3", "-m", "pip", "index", "versions", "pip",
+                               "--retries", "0", "--timeout", "20"],
+                              env=dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1"),
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture
+def fleet_env(stack, monkeypatch):
+    """The environment an agent's process has: ATC_BROKERS and ATC_REDIS_URL
+    pointing at the stack, for code that builds its Client() itself."""
+    monkeypatch.setenv("ATC_BROKERS", stack.brokers)
+    monkeypatch.setenv("ATC_REDIS_URL", stack.redis_url)
+    monkeypatch.setenv("ATC_JOBS_TOPIC", "atc.jobs")
+    return stack
