@@ -10,7 +10,7 @@ it_start_redis
 it_start_kafka --partitions 1
 # Without the jail: its own pid namespace and uid keep a job from the runner
 # here; a Daytona sandbox runs both as one user.
-PATH=$(it_path_without_pyenv) it_start_daytona --no-confine
+it_start_daytona --no-confine
 ATC_CONCURRENCY=2 ATC_MAX_OUTPUT_BYTES=32768 it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 cd "$IT_TMP"

@@ -11,7 +11,7 @@ source "$IT_LIB_DIR/msgpack.sh"
 
 it_start_redis
 it_start_kafka --partitions 2
-PATH=$(it_path_without_pyenv) it_start_daytona --confine
+it_start_daytona --confine
 ATC_CONCURRENCY=4 it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 
@@ -124,7 +124,7 @@ it_assert_contains "$(field badnet error)" 'network: must be "none" or "open"' "
 # A service that refuses network-settings: the job with deps fails closed.
 it_stop "$WORKER_PID"
 it_stop "$DAYTONA_PID"
-PATH=$(it_path_without_pyenv) it_start_daytona --confine --refuse-network-settings
+it_start_daytona --confine --refuse-network-settings
 ATC_CONCURRENCY=4 it_start_worker worker2
 it_wait_for 60 "the second worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 it_expect_exit 0 it_atc submit --id refused --tests test_probe_deps.py --dep atcprobe==0.1 \

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 it_start_redis
 it_start_kafka --partitions 2
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 # The default job limits: the age sweep would wait ~24 min. The Kafka session
 # stays at its default too, so redelivery (45 s) is not what cleans up.
 export ATC_CONCURRENCY=16 ATC_LOG_LEVEL=info

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 it_start_redis
 it_start_kafka --partitions 1
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 export ATC_CONCURRENCY=2 ATC_LOG_LEVEL=info ATC_KAFKA_SESSION_TIMEOUT_MS=6000 \
     ATC_KAFKA_HEARTBEAT_INTERVAL_MS=500 ATC_MAX_ATTEMPTS=3 ATC_SHUTDOWN_GRACE_S=1
 cd "$IT_TMP"

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 it_start_redis
 it_start_kafka --partitions 1
-PATH=$(it_path_without_pyenv) it_start_daytona --confine --sandbox-memory-gib 1
+it_start_daytona --confine --sandbox-memory-gib 1
 ATC_CONCURRENCY=2 it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 cd "$IT_TMP"

@@ -10,7 +10,7 @@ source "$IT_LIB_DIR/msgpack.sh"
 
 it_start_redis
 it_start_kafka --partitions 2
-PATH=$(it_path_without_pyenv) it_start_daytona --confine
+it_start_daytona --confine
 ATC_CONCURRENCY=4 it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 
