@@ -272,23 +272,48 @@ class _Coverage:
             mon.set_events(tool, mon.events.LINE)
             self._mon = tool
             return
+        # sys.settrace: a line event costs a Python call, so a code object
+        # whose executable lines have all been seen is traced no more (its
+        # later frames run untraced), and a frame stops tracing lines once
+        # its code object is complete.
         hit, mine, cache = self.hit, self._mine, {}
+        want, seen, done = {}, {}, set()
 
         def local(frame, event, arg):
             if event == "line":
-                hit[cache[frame.f_code.co_filename]].add(frame.f_lineno)
+                code = frame.f_code
+                s = seen[code]
+                if frame.f_lineno not in s:
+                    s.add(frame.f_lineno)
+                    hit[cache[code.co_filename]].add(frame.f_lineno)
+                    if len(s) >= want[code]:
+                        done.add(code)
+                        frame.f_trace_lines = False
             return local
 
         def glob(frame, event, arg):
-            fn = frame.f_code.co_filename
+            code = frame.f_code
+            if code in done:
+                return None
+            fn = code.co_filename
             rel = cache.get(fn, 0)
             if rel == 0:
                 rel = cache[fn] = mine(fn)
                 if rel is not None:
-                    cache[fn] = rel
                     hit.setdefault(rel, set())
             if rel is None:
                 return None
+            if code not in want:
+                lines = {ln for _s, _e, ln in code.co_lines() if ln is not None}
+                if code.co_name != "<module>":
+                    # A function's first line (its def) raises no line event
+                    # here; the module's code covers it.
+                    lines.discard(code.co_firstlineno)
+                want[code] = len(lines)
+                seen[code] = set()
+                if not lines:
+                    done.add(code)
+                    return None
             return local
 
         sys.settrace(glob)

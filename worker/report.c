@@ -176,6 +176,8 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
         TRY(report_add_int(rf, "test_timeout_s", o->test_timeout_s));
         TRY(report_add_int(rf, "reruns", o->reruns));
     }
+    if (o->has_side && o->side.rerun_ms >= 0)
+        TRY(report_add_int(rf, "rerun_ms", o->side.rerun_ms));
     if (o->has_side && o->side.has_coverage) {
         char pct[16];
         snprintf(pct, sizeof(pct), "%.1f", o->side.coverage_pct);

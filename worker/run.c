@@ -435,8 +435,9 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     return 0;
 }
 
-/* The worker's files beside the job's: the runner, the capper and the job's
- * environment for its command. */
+/* The worker's files beside the job's: the runner, the capper, the job's
+ * environment for its command, the meter and (for the default command only)
+ * the fleet's pytest plugin. */
 #define RUN_FILES 5
 
 static int do_upload(struct try_ctx *t)
@@ -472,7 +473,8 @@ static int do_upload(struct try_ctx *t)
     retry_start(&rt, t->p, job->id, t->p->retry_max);
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (;;) {
-        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES, err, sizeof(err));
+        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES - (job->cmd != NULL),
+                                err, sizeof(err));
         if (rc == 0 || !retry_pause(t->d, &rt, job->id, rc, "uploading the files", err))
             break;
     }

@@ -173,6 +173,7 @@ it_assert_eq "$(outcome flaky test_sometimes)" flaky "flaky: test_sometimes"
 it_assert_eq "$(outcome flaky test_steady)" passed "flaky: test_steady"
 it_assert_eq "$(field flaky tests_flaky)" 1 "flaky tests_flaky"
 it_assert_eq "$(field flaky reruns)" 1 "flaky reruns (the worker's default)"
+[[ -n "$(field flaky rerun_ms)" ]] || it_fail "flaky: no rerun_ms"
 it_assert_eq "$(field flaky python_hash_seed)" 0 "flaky python_hash_seed"
 it_assert_eq "$(field flaky tz)" UTC "flaky tz"
 # Without reruns the same suite is an ordinary failure.

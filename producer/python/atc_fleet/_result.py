@@ -13,7 +13,7 @@ _INT_FIELDS = (
     "exit_code", "tests_total", "tests_passed", "tests_failed", "tests_errors",
     "tests_skipped", "attempt", "submitted_ms", "started_ms", "finished_ms",
     "duration_ms", "create_ms", "upload_ms", "install_ms", "test_ms", "delete_ms",
-    "tests_flaky", "tests_timeout", "test_timeout_s", "reruns")
+    "tests_flaky", "tests_timeout", "test_timeout_s", "reruns", "rerun_ms")
 _BOOL_FIELDS = ("output_truncated", "cached", "cancel_requested")
 _STR_FIELDS = ("status", "reason", "output", "install_output", "error", "worker",
                "sandbox", "traceparent", "cached_from", "digest", "group",
@@ -71,6 +71,7 @@ class Result:
     tests_timeout: Optional[int] = None
     test_timeout_s: Optional[int] = None
     reruns: Optional[int] = None
+    rerun_ms: Optional[int] = None
     digest: Optional[str] = None
     coverage_pct: Optional[float] = None
     lint: Dict[str, List[str]] = field(default_factory=dict)
