@@ -815,7 +815,7 @@ static void make_digest(const struct run_params *p, const struct atc_job *job,
     struct digest_test *dt = NULL;
     const char **files = NULL;
     char *names = NULL;
-    size_t n = 0;
+    size_t n = 0, hint = 0;
     enum { NAME_MAX_LEN = 320 };
 
     if (!o->status || strcmp(o->status, "cancelled") == 0)
@@ -834,9 +834,10 @@ static void make_digest(const struct run_params *p, const struct atc_job *job,
         const struct atc_test_case *c = &o->report.tests[i];
         if (c->outcome == ATC_TEST_PASSED || c->outcome == ATC_TEST_SKIPPED)
             continue;
-        const struct side_test *st = o->has_side ? side_report_find(&o->side, c->classname ? c->classname : "",
-                                                                    c->name ? c->name : "")
-                                                 : NULL;
+        const struct side_test *st =
+            o->has_side ? side_report_find_from(&o->side, c->classname ? c->classname : "",
+                                                c->name ? c->name : "", &hint)
+                        : NULL;
         snprintf(names + n * NAME_MAX_LEN, NAME_MAX_LEN, "%s%s%s", c->classname ? c->classname : "",
                  c->classname && c->classname[0] ? "::" : "", c->name ? c->name : "?");
         dt[n].name = names + n * NAME_MAX_LEN;

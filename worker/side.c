@@ -165,25 +165,41 @@ out:
     return rc;
 }
 
+const struct side_test *side_report_find_from(const struct side_report *r, const char *classname,
+                                              const char *name, size_t *hint)
+{
+    size_t n = r ? r->ntests : 0;
+    size_t start = hint && *hint < n ? *hint : 0;
+    /* Both reports list the tests in the order they ran: starting where the
+     * last one was found makes a walk over every case linear. */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (start + k) % n;
+        if (strcmp(r->tests[i].name, name) == 0 && strcmp(r->tests[i].classname, classname) == 0) {
+            if (hint)
+                *hint = i + 1;
+            return &r->tests[i];
+        }
+    }
+    return NULL;
+}
+
 const struct side_test *side_report_find(const struct side_report *r, const char *classname,
                                          const char *name)
 {
-    for (size_t i = 0; r && i < r->ntests; i++)
-        if (strcmp(r->tests[i].classname, classname) == 0 && strcmp(r->tests[i].name, name) == 0)
-            return &r->tests[i];
-    return NULL;
+    return side_report_find_from(r, classname, name, NULL);
 }
 
 void side_report_apply(const struct side_report *r, struct atc_junit_report *rep, long *flaky,
                        long *timeouts)
 {
+    size_t hint = 0;
     *flaky = *timeouts = 0;
     for (size_t i = 0; i < rep->ntests; i++) {
         struct atc_test_case *c = &rep->tests[i];
         if (c->outcome != ATC_TEST_FAILED && c->outcome != ATC_TEST_ERROR)
             continue;
-        const struct side_test *t = side_report_find(r, c->classname ? c->classname : "",
-                                                     c->name ? c->name : "");
+        const struct side_test *t = side_report_find_from(r, c->classname ? c->classname : "",
+                                                          c->name ? c->name : "", &hint);
         if (!t || !t->outcome)
             continue;
         if (strcmp(t->outcome, "flaky") == 0) {

@@ -38,7 +38,11 @@ int side_report_parse(const char *json, size_t len, size_t max_tests, struct sid
 
 void side_report_cleanup(struct side_report *r);
 
-/* The entry of the side report for a JUnit case, or NULL. */
+/* The entry of the side report for a JUnit case, or NULL. side_report_find_from
+ * starts at *hint and leaves it after the entry found: linear over cases
+ * taken in run order. */
+const struct side_test *side_report_find_from(const struct side_report *r, const char *classname,
+                                              const char *name, size_t *hint);
 const struct side_test *side_report_find(const struct side_report *r, const char *classname,
                                          const char *name);
 
