@@ -60,6 +60,7 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .digest_bytes = (size_t)cfg->digest_bytes,
         .retry_max = (int)cfg->retry_max,
         .allow_open_network = cfg->allow_open_network != 0,
+        .snapshot_allow = cfg->snapshot_allow,
         .abandon = &ctx->abandon,
         .breaker = &ctx->breaker,
         .defer_delete = defer_delete,

@@ -133,6 +133,8 @@ int main(int argc, char **argv)
         free(xprops);
         return 2;
     }
+    /* Read: the secrets leave the environment (and /proc/<pid>/environ). */
+    atc_config_scrub_secrets(worker_settings_table, worker_settings_count);
     /* Kafka properties the worker cannot run with are configuration errors too. */
     rd_kafka_conf_t *probe = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!probe || consumer_check_conf(probe, err, sizeof(err)) != 0) {
@@ -199,6 +201,9 @@ int main(int argc, char **argv)
     /* Alive before any job starts: other workers' orphan sweeps go by it. */
     if (liveness_beat(redis, &cfg, err, sizeof(err)) != 0)
         ATC_WARN(NULL, "liveness key: %s", err);
+    /* For producers whose Redis user may run only these, by their SHA-1. */
+    if (atc_results_load_scripts(redis, err, sizeof(err)) != 0)
+        ATC_WARN(NULL, "loading the producers' scripts into Redis: %s", err);
 
     rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!dconf ||
@@ -240,6 +245,8 @@ int main(int argc, char **argv)
         ATC_ERROR(NULL, "consumer: %s", err);
         goto out;
     }
+    /* Both Kafka configurations are built: their secrets leave the environment. */
+    atc_kafka_scrub_env();
     ATC_INFO(NULL, "consuming %s as a member of %s, %lld jobs at a time", cfg.jobs_topic,
              cfg.group, cfg.concurrency);
 

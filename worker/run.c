@@ -856,15 +856,30 @@ out:
     free(files);
 }
 
+/* The outcome of a job this worker will not run as asked: rejected, with
+ * reason; the caller writes the error. */
+static void refuse_job(struct run_outcome *out, const char *reason)
+{
+    memset(out, 0, sizeof(*out));
+    out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
+    out->peak_rss = out->cpu_ms = -1;
+    out->status = "rejected";
+    out->reason = reason;
+}
+
 void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
              int attempt, struct run_outcome *out)
 {
+    if (job->snapshot && !verdict_snapshot_allowed(p->snapshot_allow, job->snapshot)) {
+        refuse_job(out, "snapshot_not_allowed");
+        snprintf(out->error, sizeof(out->error),
+                 "the job names the snapshot \"%.200s\", which is not on this fleet's list "
+                 "(ATC_SNAPSHOT_ALLOW); send it without \"snapshot\" for the default",
+                 job->snapshot);
+        return;
+    }
     if (job->network_open && !p->allow_open_network) {
-        memset(out, 0, sizeof(*out));
-        out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
-        out->peak_rss = out->cpu_ms = -1;
-        out->status = "rejected";
-        out->reason = "network_not_allowed";
+        refuse_job(out, "network_not_allowed");
         snprintf(out->error, sizeof(out->error),
                  "the job asks for \"network\": \"open\", which this fleet does not allow "
                  "(its operator can, with ATC_ALLOW_OPEN_NETWORK=1); send it without "

@@ -26,6 +26,7 @@ struct run_params {
     int coverage;                   /* ATC_COVERAGE */
     size_t digest_bytes;            /* ATC_DIGEST_BYTES */
     int allow_open_network;         /* ATC_ALLOW_OPEN_NETWORK: honour "network": "open" */
+    const char *snapshot_allow;     /* ATC_SNAPSHOT_ALLOW: comma-separated; NULL or "": any */
     int retry_max;                  /* retries of a fleet fault, per call, and new
                                      * sandboxes after one, per job */
     /* Flags other threads set while the job runs; only read here. */

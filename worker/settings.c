@@ -43,6 +43,7 @@ const struct atc_opt worker_settings_table[] = {
     {"sandbox-create-timeout-s", "ATC_SANDBOX_CREATE_TIMEOUT_S", INT, "120", 1, 3600, 0, OFF(sandbox_create_timeout_s), "limit on a sandbox reaching started"},
     {"retry-max", "ATC_RETRY_MAX", INT, "5", 0, 100, 0, OFF(retry_max), "retries of a fleet fault (429, 5xx, connection) per call"},
     {"max-attempts", "ATC_MAX_ATTEMPTS", INT, "3", 0, 1000, 0, OFF(max_attempts), "attempts of a job that may die with their worker before it is poison; 0 turns it off"},
+    {"snapshot-allow", "ATC_SNAPSHOT_ALLOW", STR, "", 0, 0, 0, OFF(snapshot_allow), "comma-separated snapshots a job may name; empty: any"},
     {"allow-open-network", "ATC_ALLOW_OPEN_NETWORK", INT, "0", 0, 1, 0, OFF(allow_open_network), "1: honour a job's \"network\": \"open\" (else such a job is rejected)"},
     {"liveness-ttl-s", "ATC_LIVENESS_TTL_S", INT, "15", 5, 600, 0, OFF(liveness_ttl_s), "TTL of this worker's liveness key, renewed every 2 s"},
     {"orphan-sweep-s", "ATC_ORPHAN_SWEEP_S", INT, "10", 0, 3600, 0, OFF(orphan_sweep_s), "period of the orphan sweep (dead workers' sandboxes, finished jobs'); 0 turns it off"},

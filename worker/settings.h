@@ -23,6 +23,7 @@ struct worker_settings {
     long long coverage;
     long long digest_bytes;
     long long allow_open_network;
+    char *snapshot_allow;
     long long max_attempts;
     long long liveness_ttl_s;
     long long orphan_sweep_s;

@@ -261,6 +261,26 @@ int verdict_parse_header(const char *line, size_t len, struct verdict_header *h)
     return 0;
 }
 
+int verdict_snapshot_allowed(const char *allow, const char *snapshot)
+{
+    size_t n = strlen(snapshot);
+
+    if (allow == NULL || allow[0] == '\0')
+        return 1;
+    for (const char *p = allow; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = p + strcspn(p, ",");
+        const char *last = end;
+        while (last > p && last[-1] == ' ')
+            last--;
+        if ((size_t)(last - p) == n && n > 0 && strncmp(p, snapshot, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
 void verdict_sandbox_name(const char *id, int attempt, int try_no, char *buf, size_t buflen)
 {
     static const char hex[] = "0123456789abcdef";

@@ -93,6 +93,10 @@ struct verdict_header {
  * it is not such a line (h then says: report assumed, usage unknown). */
 int verdict_parse_header(const char *line, size_t len, struct verdict_header *h);
 
+/* 1 when a job may name snapshot: allow is a comma-separated list of names
+ * (spaces around a name ignored); NULL or "" allows any. */
+int verdict_snapshot_allowed(const char *allow, const char *snapshot);
+
 /* The sandbox name of a job's attempt and try, one form for every id:
  * "atc-<clean>-<hash>-<attempt>-<try>", where clean is the id's first 24
  * characters lower-cased with anything but [a-z0-9] made '-', and hash the

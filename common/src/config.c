@@ -83,11 +83,6 @@ int atc_config_load(const struct atc_opt *table, size_t n, void *base,
         const char *v = table[i].env ? getenv(table[i].env) : NULL;
         if (v && (rc = set_value(&table[i], base, v, table[i].env, err, errlen)) != 0)
             return rc;
-        /* A secret, once read, leaves the environment: no child process, core
-         * dump or /proc/<pid>/environ reader gets it from there. */
-        if (v && (table[i].secret == 1 ||
-                  (table[i].secret == ATC_SECRET_URL_PASSWORD && strchr(v, '@') != NULL)))
-            unsetenv(table[i].env);
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -223,4 +218,33 @@ out:
     if (f)
         fclose(f);
     return rc;
+}
+
+/* 1 when the environment value v of option o holds a secret. */
+static int env_is_secret(const struct atc_opt *o, const char *v)
+{
+    return o->secret == 1 || (o->secret == ATC_SECRET_URL_PASSWORD && strchr(v, '@') != NULL);
+}
+
+void atc_config_scrub_secrets(const struct atc_opt *table, size_t n)
+{
+    extern char **environ;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *name = table[i].env;
+        size_t nlen = name ? strlen(name) : 0;
+        char *entry = NULL;
+        for (char **e = environ; name && e && *e; e++)
+            if (strncmp(*e, name, nlen) == 0 && (*e)[nlen] == '=') {
+                entry = *e;
+                break;
+            }
+        if (entry == NULL || !env_is_secret(&table[i], entry + nlen + 1))
+            continue;
+        size_t len = strlen(entry);
+        unsetenv(name);
+        /* The string itself is wiped too: /proc/<pid>/environ shows the block
+         * the process started with, which unsetenv leaves as it was. */
+        memset(entry, 0, len);
+    }
 }

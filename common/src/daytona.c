@@ -221,6 +221,13 @@ static int parse_sandbox(struct atc_daytona *d, const struct atc_dhttp_body *bod
         snprintf(err, errlen, "%s: toolboxProxyUrl is not an http(s) URL", what);
         goto out;
     }
+    /* The API key goes to this URL: a reply must not send it elsewhere. */
+    if (!atc_daytona_url_same_site(d->api_url, proxy)) {
+        snprintf(err, errlen, "%s: toolboxProxyUrl %.200s is not on the API's scheme and host "
+                 "(%.200s) or a subdomain of it: refused, the API key would go there", what,
+                 proxy, d->api_url);
+        goto out;
+    }
     size_t n = strlen(proxy);
     while (n > 0 && proxy[n - 1] == '/')
         proxy[--n] = '\0';
@@ -239,6 +246,54 @@ static int parse_sandbox(struct atc_daytona *d, const struct atc_dhttp_body *bod
 out:
     free(eid);
     return rc;
+}
+
+/* The host of an http(s) URL into host (lower-cased, without port); -1 when
+ * the URL has none, holds userinfo ('@') or a host too long. */
+static int url_host(const char *url, char *host, size_t hostlen)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return -1;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    if (memchr(p, '@', n) != NULL)
+        return -1;
+    size_t h = n;
+    if (p[0] == '[') {
+        const char *close = memchr(p, ']', n);
+        if (close == NULL)
+            return -1;
+        h = (size_t)(close - p) + 1;
+    } else {
+        const char *colon = memchr(p, ':', n);
+        if (colon != NULL)
+            h = (size_t)(colon - p);
+    }
+    if (h == 0 || h >= hostlen)
+        return -1;
+    for (size_t i = 0; i < h; i++)
+        host[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]);
+    host[h] = '\0';
+    return 0;
+}
+
+int atc_daytona_url_same_site(const char *api_url, const char *url)
+{
+    char api_host[256], host[256];
+    int https = strncmp(api_url, "https://", 8) == 0;
+
+    if (strncmp(url, https ? "https://" : "http://", https ? 8 : 7) != 0)
+        return 0;
+    if (url_host(api_url, api_host, sizeof(api_host)) != 0 ||
+        url_host(url, host, sizeof(host)) != 0)
+        return 0;
+    size_t a = strlen(api_host), h = strlen(host);
+    if (h == a)
+        return strcmp(host, api_host) == 0;
+    /* A subdomain: proxy.app.daytona.io of app.daytona.io. */
+    return h > a + 1 && host[h - a - 1] == '.' && strcmp(host + h - a, api_host) == 0 &&
+           api_host[0] != '[';
 }
 
 int atc_daytona_create(struct atc_daytona *d, const struct atc_sandbox_spec *spec,

@@ -98,3 +98,23 @@ int atc_kafka_conf_apply(rd_kafka_conf_t *conf, const char *brokers,
     }
     return 0;
 }
+
+void atc_kafka_scrub_env(void)
+{
+    for (char **e = environ; e != NULL && *e != NULL;) {
+        const char *eq = strchr(*e, '=');
+        size_t nlen = eq ? (size_t)(eq - *e) : 0;
+        char name[KAFKA_PROP_MAX];
+        if (nlen == 0 || nlen >= sizeof(name) || strncmp(*e, KAFKA_ENV_PREFIX, strlen(KAFKA_ENV_PREFIX)) != 0 ||
+            (memmem(*e, nlen, "PASSWORD", 8) == NULL && memmem(*e, nlen, "SECRET", 6) == NULL)) {
+            e++;
+            continue;
+        }
+        char *entry = *e;
+        size_t len = strlen(entry);
+        memcpy(name, entry, nlen);
+        name[nlen] = '\0';
+        unsetenv(name); /* environ shifts: *e is now the next entry */
+        memset(entry, 0, len);
+    }
+}

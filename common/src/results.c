@@ -1272,3 +1272,21 @@ int atc_results_workers_alive(struct atc_results *r, const char *group,
     return results_keys_present(r, "reading liveness keys (MGET)", prefix, workers, n, alive,
                                 err, errlen);
 }
+
+int atc_results_load_scripts(struct atc_results *r, char *err, size_t errlen)
+{
+    const char *const scripts[] = {atc_lua_queued, atc_lua_cancel};
+
+    for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+        redisReply *reply = NULL;
+        const char *argv[] = {"SCRIPT", "LOAD", scripts[i]};
+        size_t lens[] = {6, 4, strlen(scripts[i])};
+        int rc = results_run(r, "loading a script (SCRIPT LOAD)", 3, argv, lens, &reply, err,
+                             errlen);
+        if (reply != NULL)
+            freeReplyObject(reply);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

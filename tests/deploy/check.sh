@@ -64,9 +64,14 @@ done
 ex="$out/overlays-example.yaml"
 hpa="$out/overlays-example-hpa.yaml"
 kinds=$(grep -h '^kind:' "$ex" | sort | tr '\n' ' ')
-for want in ConfigMap Deployment NetworkPolicy Namespace PodDisruptionBudget PrometheusRule ScaledObject Secret Service ServiceAccount ServiceMonitor; do
+for want in ConfigMap Deployment NetworkPolicy Namespace PodDisruptionBudget PrometheusRule ScaledObject Service ServiceAccount ServiceMonitor; do
     [[ " $kinds" == *" kind: $want "* ]] || fail "overlays/example renders no $want (has: $kinds)"
 done
+# No key in the repository: the example's Secrets are made out of band.
+[[ " $kinds" != *" kind: Secret "* ]] || fail "overlays/example renders a Secret: no literal key may be shipped"
+grep -q -- '- 100.64.0.0/10' "$ex" || fail "overlays/example: the NetworkPolicy does not exclude 100.64.0.0/10"
+grep -q 'ATC_KAFKA_SECURITY_PROTOCOL: SASL_SSL' "$ex" || fail "overlays/example: Kafka is not SASL_SSL by default"
+grep -q 'name: atc-redis$' "$ex" || fail "overlays/example: the Redis URL (with its password) is not from a Secret"
 grep -q '^kind: HorizontalPodAutoscaler' "$hpa" || fail "overlays/example-hpa renders no HPA"
 ! grep -q '^kind: ScaledObject' "$hpa" || fail "overlays/example-hpa still renders the ScaledObject"
 "$py" - "$ex" <<'PY' || fail "overlays/example: the Deployment breaks a rule above"

@@ -143,20 +143,27 @@ static void config__secrets__leave_the_environment_and_hide_a_password_with_at(v
 {
     struct demo d;
     char err[256], buf[512];
-    setenv("DEMO_KEY", "hunter2", 1);
-    setenv("DEMO_URL", "redis://:p@ss@word@redis.internal:6379/0", 1);
+    /* Strings of our own, as a start-up environment's would be (the test
+     * cannot wipe what setenv allocated). */
+    static char key_entry[] = "DEMO_KEY=hunter2";
+    static char url_entry[] = "DEMO_URL=redis://:p@ss@word@redis.internal:6379/0";
+    putenv(key_entry);
+    putenv(url_entry);
     char *argv[] = {"prog", NULL};
     assert_int_equal(load(&d, 1, argv, err, sizeof(err)), 0);
+    atc_config_scrub_secrets(demo_table, NDEMO);
     assert_null(getenv("DEMO_KEY"));
     assert_null(getenv("DEMO_URL"));
     atc_config_describe(demo_table, NDEMO, &d, buf, sizeof(buf));
     assert_null(strstr(buf, "p@ss"));
     assert_null(strstr(buf, "@word"));
     assert_non_null(strstr(buf, "url=redis://***@redis.internal:6379/0"));
+    assert_null(strstr(url_entry, "word")); /* wiped in place */
     atc_config_cleanup(demo_table, NDEMO, &d);
     /* A URL without a password is no secret: it stays. */
     setenv("DEMO_URL", "redis://redis.internal:6379/0", 1);
     assert_int_equal(load(&d, 1, argv, err, sizeof(err)), 0);
+    atc_config_scrub_secrets(demo_table, NDEMO);
     assert_non_null(getenv("DEMO_URL"));
     atc_config_cleanup(demo_table, NDEMO, &d);
 }

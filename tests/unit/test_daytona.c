@@ -153,6 +153,23 @@ static int teardown(void **state)
 
 /* ---- against daytona-local ---------------------------------------------------- */
 
+static void toolbox_url__keeps_the_api_scheme_and_host(void **state)
+{
+    const char *api = "https://app.daytona.io/api";
+    (void)state;
+    assert_true(atc_daytona_url_same_site(api, "https://proxy.app.daytona.io/toolbox"));
+    assert_true(atc_daytona_url_same_site(api, "https://APP.daytona.io:8443/toolbox"));
+    assert_false(atc_daytona_url_same_site(api, "http://proxy.app.daytona.io/toolbox"));
+    assert_false(atc_daytona_url_same_site(api, "https://evil.example/toolbox"));
+    assert_false(atc_daytona_url_same_site(api, "https://evilapp.daytona.io/toolbox"));
+    assert_false(atc_daytona_url_same_site(api, "https://app.daytona.io.evil.example/x"));
+    assert_false(atc_daytona_url_same_site(api, "https://app.daytona.io@evil.example/x"));
+    assert_true(atc_daytona_url_same_site("http://127.0.0.1:3000/api",
+                                          "http://127.0.0.1:3001/toolbox"));
+    assert_false(atc_daytona_url_same_site("http://127.0.0.1:3000/api",
+                                           "http://127.0.0.2:3000/toolbox"));
+}
+
 static void round_trip__create_upload_exec_download_delete__leaves_nothing_behind(void **state)
 {
     struct atc_sandbox sb;
@@ -620,7 +637,7 @@ static void create__request_and_missing_toolbox_url__are_handled(void **state)
                                     .auto_delete_min = 0, .network_block_all = 1};
 
     c.replies[0] = reply(r0, sizeof(r0), "200 OK", "", "{\"id\":\"sb-1\",\"state\":\"started\"}");
-    c.replies[1] = reply(r1, sizeof(r1), "200 OK", "", "{\"url\":\"http://tb.example/toolbox/\"}");
+    c.replies[1] = reply(r1, sizeof(r1), "200 OK", "", "{\"url\":\"http://127.0.0.1:1/toolbox/\"}");
     c.nreplies = 2;
     canned_start(&c);
     struct atc_daytona *d = canned_client(&c, "eu");
@@ -628,7 +645,7 @@ static void create__request_and_missing_toolbox_url__are_handled(void **state)
     canned_stop(&c);
     assert_int_equal_msg(rc, 0, err);
     assert_string_equal(sb.id, "sb-1");
-    assert_string_equal(sb.toolbox_url, "http://tb.example/toolbox/sb-1");
+    assert_string_equal(sb.toolbox_url, "http://127.0.0.1:1/toolbox/sb-1");
     assert_int_equal(c.nrequests, 2);
     assert_int_equal(strncmp(c.requests[0], "POST /api/sandbox HTTP/1.1\r\n", 28), 0);
     assert_non_null(strstr(c.requests[0], "Authorization: Bearer canned-key-1234\r\n"));
@@ -721,10 +738,10 @@ static void one_handle__post_get_delete_post__each_request_is_its_own(void **sta
 
     c.replies[0] = reply(r0, sizeof(r0), "200 OK", "",
                          "{\"id\":\"sb-1\",\"state\":\"started\","
-                         "\"toolboxProxyUrl\":\"http://tb.invalid/toolbox\"}");
+                         "\"toolboxProxyUrl\":\"http://127.0.0.1:1/toolbox\"}");
     c.replies[1] = reply(r1, sizeof(r1), "200 OK", "",
                          "{\"id\":\"sb-1\",\"state\":\"started\","
-                         "\"toolboxProxyUrl\":\"http://tb.invalid/toolbox\"}");
+                         "\"toolboxProxyUrl\":\"http://127.0.0.1:1/toolbox\"}");
     c.replies[2] = reply(r2, sizeof(r2), "200 OK", "", "{}");
     c.replies[3] = reply(r3, sizeof(r3), "200 OK", "", "{\"exitCode\":0,\"result\":\"ok\"}");
     c.nreplies = 4;
@@ -765,7 +782,7 @@ static void proxy_variable__set_before_the_client__still_carries_the_requests(vo
 
     c.replies[0] = reply(r0, sizeof(r0), "200 OK", "",
                          "{\"id\":\"sb-9\",\"state\":\"started\","
-                         "\"toolboxProxyUrl\":\"http://tb.invalid/toolbox\"}");
+                         "\"toolboxProxyUrl\":\"http://tb.api.invalid/toolbox\"}");
     c.nreplies = 1;
     canned_start(&c);
     snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", c.port);
@@ -836,22 +853,22 @@ static void get__labels_atc_job_and_atc_fleet__are_exposed(void **state)
     struct atc_sandbox sb;
 
     c.replies[0] = reply(r[0], sizeof(r[0]), "200 OK", "",
-                         "{\"id\":\"sb-1\",\"state\":\"started\",\"toolboxProxyUrl\":\"http://t/x\","
+                         "{\"id\":\"sb-1\",\"state\":\"started\",\"toolboxProxyUrl\":\"http://127.0.0.1:1/x\","
                          "\"labels\":{\"other\":{\"atc-job\":\"no\"},\"atc-job\":\"j\\u00e9-1\","
                          "\"atc-fleet\":\"g1\"}}");
     /* Not strings, a NUL inside, too long: read as absent. */
     c.replies[1] = reply(r[1], sizeof(r[1]), "200 OK", "",
-                         "{\"id\":\"sb-2\",\"toolboxProxyUrl\":\"http://t/x\","
+                         "{\"id\":\"sb-2\",\"toolboxProxyUrl\":\"http://127.0.0.1:1/x\","
                          "\"labels\":{\"atc-job\":\"victim\\u0000x\",\"atc-fleet\":7}}");
     c.replies[2] = reply(r[2], sizeof(r[2]), "200 OK", "",
-                         "{\"id\":\"sb-3\",\"toolboxProxyUrl\":\"http://t/x\",\"labels\":["
+                         "{\"id\":\"sb-3\",\"toolboxProxyUrl\":\"http://127.0.0.1:1/x\",\"labels\":["
                          "\"atc-job\",\"victim\"],\"atc-job\":\"victim\"}");
     char big[400];
     memset(big, 'a', 300);
     big[300] = '\0';
     char body[900];
     snprintf(body, sizeof(body),
-             "{\"id\":\"sb-4\",\"toolboxProxyUrl\":\"http://t/x\",\"labels\":{\"atc-job\":\"%s\","
+             "{\"id\":\"sb-4\",\"toolboxProxyUrl\":\"http://127.0.0.1:1/x\",\"labels\":{\"atc-job\":\"%s\","
              "\"atc-fleet\":\"%s\"}}", big, big);
     c.replies[3] = reply(r[3], sizeof(r[3]), "200 OK", "", body);
     c.nreplies = 4;
@@ -1182,6 +1199,7 @@ int main(void)
         return 1;
     const struct CMUnitTest pure[] = {
         cmocka_unit_test(status_code__maps_every_class),
+        cmocka_unit_test(toolbox_url__keeps_the_api_scheme_and_host),
         cmocka_unit_test(retry_after__plain_and_named_headers__are_read),
         cmocka_unit_test(date__imf_fixdate_and_obsolete_forms__are_read),
         cmocka_unit_test(date__junk_and_other_headers__are_ignored),

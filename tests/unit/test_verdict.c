@@ -200,6 +200,17 @@ static void verdict__runner_header__is_parsed_or_refused(void **state)
     }
 }
 
+static void verdict__snapshot_allow_list__takes_only_listed_names(void **state)
+{
+    assert_true(verdict_snapshot_allowed(NULL, "any"));
+    assert_true(verdict_snapshot_allowed("", "any"));
+    assert_true(verdict_snapshot_allowed("py311, py312 ,node", "py312"));
+    assert_true(verdict_snapshot_allowed("py311,py312", "py311"));
+    assert_false(verdict_snapshot_allowed("py311,py312", "py31"));
+    assert_false(verdict_snapshot_allowed("py311,py312", "py3112"));
+    assert_false(verdict_snapshot_allowed(",", ""));
+}
+
 static void verdict__custom_cmd_failure__uses_the_report(void **state)
 {
     struct atc_junit_report r = {.total = 2, .passed = 1, .failed = 1};
@@ -323,6 +334,7 @@ int main(void)
         cmocka_unit_test(verdict__pytest_exit_codes__map_to_statuses),
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
         cmocka_unit_test(verdict__sigkill__is_failed_oom),
+        cmocka_unit_test(verdict__snapshot_allow_list__takes_only_listed_names),
         cmocka_unit_test(verdict__runner_header__is_parsed_or_refused),
         cmocka_unit_test(verdict__plugin_cmd__loads_the_plugin_with_its_options),
         cmocka_unit_test(verdict__only_flaky_failures__refine_the_reason_never_the_status),

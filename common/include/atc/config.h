@@ -40,6 +40,13 @@ void atc_config_cleanup(const struct atc_opt *table, size_t n, void *base);
 /* Prints every option with its env var, default and help, for --help. */
 void atc_config_usage(const struct atc_opt *table, size_t n, FILE *out);
 
+/* Removes the options' secrets (a secret option; a URL option's value with a
+ * password) from the environment, once loaded, and wipes their bytes, so
+ * that neither a child process nor a reader of /proc/<pid>/environ sees
+ * them. Only for the process's own start-up environment: call it before
+ * anything setenv()s those names (glibc may reuse a string it allocated). */
+void atc_config_scrub_secrets(const struct atc_opt *table, size_t n);
+
 /* Renders the effective configuration as one line "name=value ..." with
  * secrets as ***, into buf. */
 void atc_config_describe(const struct atc_opt *table, size_t n, const void *base,

@@ -100,6 +100,12 @@ int atc_daytona_wait_started(struct atc_daytona *d, struct atc_sandbox *sb,
 int atc_daytona_get(struct atc_daytona *d, const char *id, struct atc_sandbox *out,
                     char *err, size_t errlen);
 
+/* 1 when url keeps api_url's scheme (no https to http) and its host is
+ * api_url's host or a subdomain of it (Daytona Cloud's toolbox proxy
+ * proxy.app.daytona.io for the API app.daytona.io), with no userinfo; else 0.
+ * A sandbox's toolboxProxyUrl must pass it: the API key is sent there. */
+int atc_daytona_url_same_site(const char *api_url, const char *url);
+
 /* POST /sandbox/{id}/network-settings {"networkBlockAll": true}: no egress
  * for the sandbox's commands from now on. A tier without the feature answers
  * 4xx (ATC_EAUTH or ATC_EPROTO); the caller must then not run untrusted code. */

@@ -20,4 +20,10 @@ int atc_kafka_conf_apply(rd_kafka_conf_t *conf, const char *brokers,
 /* getenv(name), or def when unset or empty. */
 const char *atc_env_or(const char *name, const char *def);
 
+/* Removes the ATC_KAFKA_* variables whose name holds PASSWORD or SECRET
+ * (sasl.password, ssl.key.password, ...) from the environment and wipes their
+ * bytes (/proc/<pid>/environ), once every configuration was built from them.
+ * Only for the start-up environment (see atc_config_scrub_secrets). */
+void atc_kafka_scrub_env(void);
+
 #endif

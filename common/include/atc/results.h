@@ -209,4 +209,9 @@ int atc_results_workers_alive(struct atc_results *r, const char *group,
                               const char *const *workers, size_t n, int *alive, char *err,
                               size_t errlen);
 
+/* SCRIPT LOAD of the scripts a producer runs (queued, cancel): a producer
+ * whose Redis user may only EVALSHA them (deploy/redis/acl.sh) can then use
+ * them. A worker calls it at start. 0 or an error. */
+int atc_results_load_scripts(struct atc_results *r, char *err, size_t errlen);
+
 #endif
