@@ -13,7 +13,7 @@ ATC_REDIS_WORKER_PASSWORD=w-secret ATC_REDIS_PRODUCER_PASSWORD=p-secret \
 echo "user default on nopass ~* &* +@all" >>users.acl
 _it_redis_on redis "$(it_free_port)" --appendonly no --dir "$IT_TMP" --aclfile "$IT_TMP/users.acl"
 it_start_kafka --partitions 1
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 base="127.0.0.1:$REDIS_PORT/0"
 ATC_REDIS_URL="redis://atc-worker:w-secret@$base" it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"

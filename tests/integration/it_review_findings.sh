@@ -14,7 +14,7 @@ it_redis CONFIG SET requirepass 'p@ss@word' >/dev/null
 export ATC_REDIS_URL="redis://:p@ss@word@127.0.0.1:$REDIS_PORT/0"
 export REDISCLI_AUTH="p@ss@word" # every redis-cli of lib.sh
 it_start_kafka --partitions 1
-PATH=$(it_path_without_pyenv) it_start_daytona
+it_start_daytona
 ATC_SNAPSHOT_ALLOW="py-a, py-b" ATC_KAFKA_SASL_PASSWORD=k-secret it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 
