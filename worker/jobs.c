@@ -46,7 +46,7 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
     ctx->cfg = cfg;
     ctx->dlq = dlq;
     ctx->reaper = reaper;
-    ctx->run = (struct run_params){
+    ctx->attempt = (struct attempt_params){
         .group = cfg->group,
         .worker_id = cfg->worker_id,
         .default_snapshot = cfg->sandbox_snapshot,
@@ -488,7 +488,7 @@ static int stop_poison(struct job_thread *jt, struct task *t, const struct atc_j
                               sizeof(err)) != 0 ||
         !poison_is_poison(attempt, abandoned, max))
         return 0;
-    struct run_outcome out = {.status = "error", .reason = "poison", .fleet_fault = 1,
+    struct attempt_outcome out = {.status = "error", .reason = "poison", .fleet_fault = 1,
                               .create_ms = -1, .upload_ms = -1, .install_ms = -1,
                               .test_ms = -1, .delete_ms = -1, .peak_rss = -1, .cpu_ms = -1};
     snprintf(out.error, sizeof(out.error),
@@ -525,7 +525,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
 {
     struct atc_job *job = NULL;
     struct atc_job_error jerr;
-    struct run_outcome out;
+    struct attempt_outcome out;
     struct report_fields rf = {0};
     char cache_key[65] = "";
     char err[512];
@@ -563,17 +563,17 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     if (asked)
         jt->cancel = 1;
 
-    struct run_params params = ctx->run;
+    struct attempt_params params = ctx->attempt;
     params.on_sandbox = on_sandbox;
     params.on_sandbox_arg = jt;
     params.cancel = &jt->cancel;
-    run_job(jt->d, &params, job, attempt, &out);
+    attempt_run(jt->d, &params, job, attempt, &out);
     if (!out.status) {
         ATC_WARN(job->id, "abandoned at shutdown; another worker will run it");
         /* Not a death: the poison count leaves it out. */
         if (atc_results_count_abandoned(jt->r, job->id, err, sizeof(err)) != 0)
             ATC_WARN(job->id, "could not count the abandoned attempt: %s", err);
-        run_outcome_cleanup(&out);
+        attempt_outcome_cleanup(&out);
         goto out;
     }
     struct report_meta meta = {
@@ -586,13 +586,13 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     };
     if (report_build_final(&rf, &meta, &out) != 0) {
         ATC_ERROR(job->id, "out of memory building the result");
-        run_outcome_cleanup(&out);
+        attempt_outcome_cleanup(&out);
         goto out;
     }
     /* A fleet fault's dead-letter record goes first: once the final result
      * is written, a redelivered message is skipped and could not send it. */
     if (out.fleet_fault && send_dlq(jt, t, job->id, out.reason, out.error) != 0) {
-        run_outcome_cleanup(&out);
+        attempt_outcome_cleanup(&out);
         goto out;
     }
     int rc = write_final(jt, job->id, out.status, &rf);
@@ -616,7 +616,7 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
         metrics_observe_ms(METRICS_PHASE_JOB, (long)(meta.finished_ms - started));
         t->store = 1;
     }
-    run_outcome_cleanup(&out);
+    attempt_outcome_cleanup(&out);
 out:
     set_current(jt, NULL);
     report_fields_cleanup(&rf);

@@ -11,7 +11,7 @@
 #include "dlq.h"
 #include "pool.h"
 #include "reaper.h"
-#include "run.h"
+#include "attempt.h"
 #include "settings.h"
 
 /* Shared by every job thread; lives as long as the pool. */
@@ -19,14 +19,14 @@ struct jobs_ctx {
     const struct worker_settings *cfg;
     struct dlq *dlq;
     struct reaper *reaper;          /* takes over failed deletes; may be NULL */
-    struct run_params run;
+    struct attempt_params attempt;
     struct breaker breaker;         /* over sandbox creation, shared by all threads */
     /* Set by the main thread, read by the job threads. */
     atomic_int abandon;             /* shutdown's grace is over */
     atomic_int stopping;            /* shutdown began: stop retrying Redis forever */
 };
 
-/* Fills ctx->run from cfg; release with jobs_ctx_cleanup. reaper (may be NULL)
+/* Fills ctx->attempt from cfg; release with jobs_ctx_cleanup. reaper (may be NULL)
  * must outlive the job threads. */
 void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, struct dlq *dlq,
                    struct reaper *reaper);

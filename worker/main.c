@@ -1,5 +1,24 @@
 /* main.c: atc-worker: configuration, start-up, the main loop and the shutdown
- * order (stop taking work, finish or abandon jobs, store offsets, close). */
+ * order (stop taking work, finish or abandon jobs, store offsets, close).
+ *
+ * A job's way through the worker, file by file (docs/worker.md has the steps):
+ *
+ *   Kafka    consumer.c  the main thread polls the jobs topic; pauses the
+ *                        partitions when the backlog (backlog.c) is full
+ *   message  task.h      each message copied out of librdkafka, queued to the
+ *                        job threads (pool.c)
+ *            jobs.c      on a job thread: decode it (atc/job.h), answer from
+ *                        the cache, mark it running, reject it (dlq.c)...
+ *   attempt  attempt.c   ...or run it in a Daytona sandbox: create, upload,
+ *                        install, test, delete (daytona_client.c, verdict.c,
+ *                        envfile.c; retries in retry.c, breaker.c)
+ *   report   report.c    the attempt's outcome as the result's fields
+ *   result   jobs.c      the one final write to Redis (atc/results.h)
+ *   offset   offsets.c   the offset below which every job is final, stored
+ *                        by consumer.c when the task comes back
+ *
+ * Beside the flow: reaper.c (sandboxes left behind), http.c and metrics.c
+ * (/healthz, /readyz, /metrics), settings.c (the configuration table). */
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>

@@ -131,7 +131,7 @@ int report_pack_lint(const struct side_report *side, char **buf, size_t *len)
 }
 
 int report_build_final(struct report_fields *rf, const struct report_meta *m,
-                       const struct run_outcome *o)
+                       const struct attempt_outcome *o)
 {
     const struct atc_job *job = m->job;
     char *blob = NULL;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "atc/job.h"
 #include "atc/results.h"
-#include "run.h"
+#include "attempt.h"
 
 /* A growing list of fields whose values the list owns. */
 struct report_fields {
@@ -32,7 +32,7 @@ struct report_meta {
 /* Fills rf with the final result's fields (status excluded: it is passed to the
  * writer apart). 0 or ATC_ENOMEM. */
 int report_build_final(struct report_fields *rf, const struct report_meta *m,
-                       const struct run_outcome *o);
+                       const struct attempt_outcome *o);
 
 /* Fields of a rejected message: reason, error, worker, timestamps, traceparent. */
 int report_build_rejected(struct report_fields *rf, const char *reason, const char *error,

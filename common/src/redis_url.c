@@ -1,12 +1,11 @@
 /* redis_url.c: parses redis:// and unix:// addresses for the result store. */
 /* Written by hand, not with libcurl's curl_url(), on purpose: curl_url()
  * (libcurl 7.88, Debian 12) reads "unix:///run/redis.sock" as host "run" and
- * path "/redis.sock" (with CURLU_NO_AUTHORITY; without it, it is refused), and
- * refuses "unix://:password@/run/redis.sock" outright (CURLUE 14), both forms
+ * path "/redis.sock" (with or without CURLU_NO_AUTHORITY), and refuses "unix://:password@/run/redis.sock" outright (CURLUE 14), both forms
  * CONTRACT section 4 accepts; and its errors are codes where this parser names
  * the bad part. For redis:// alone curl_url() would do, but two parsers for
  * one setting is worse than one. (Checked with curl_url_set(...,
- * CURLU_NON_SUPPORT_SCHEME | CURLU_NO_AUTHORITY), 2026-12-06.) */
+ * CURLU_NON_SUPPORT_SCHEME [| CURLU_NO_AUTHORITY]), 2026-12-06.) */
 #include "redis_url.h"
 
 #include "atc/error.h"

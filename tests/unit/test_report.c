@@ -43,7 +43,7 @@ static void report__final_fields__carry_counts_phases_and_labels(void **state)
 {
     struct atc_kv labels[] = {{"tool", "slugify"}};
     struct atc_job job = {.id = "j1", .labels = labels, .nlabels = 1, .submitted_ms = 1000};
-    struct run_outcome o;
+    struct attempt_outcome o;
     memset(&o, 0, sizeof(o));
     o.status = "failed";
     o.reason = "tests_failed";
@@ -87,7 +87,7 @@ static void report__final_fields__carry_counts_phases_and_labels(void **state)
     assert_memory_equal(up.data.via.map.ptr[0].val.via.str.ptr, "slugify", 7);
     msgpack_unpacked_destroy(&up);
     report_fields_cleanup(&rf);
-    run_outcome_cleanup(&o);
+    attempt_outcome_cleanup(&o);
 }
 
 static void report__rejected_fields__name_reason_and_error(void **state)

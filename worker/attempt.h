@@ -1,7 +1,7 @@
-/* run.h: one attempt of a job in a Daytona sandbox: create, upload, install,
+/* attempt.h: one attempt of a job in a Daytona sandbox: create, upload, install,
  * test, fetch the report, and always delete; the outcome as values. */
-#ifndef ATC_WORKER_RUN_H
-#define ATC_WORKER_RUN_H
+#ifndef ATC_WORKER_ATTEMPT_H
+#define ATC_WORKER_ATTEMPT_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include "side.h"
 
 /* What the run needs from the worker's configuration. */
-struct run_params {
+struct attempt_params {
     const char *group;
     const char *worker_id;
     const char *default_snapshot;   /* NULL or "": the service's default */
@@ -43,7 +43,7 @@ struct run_params {
     void *defer_delete_arg;
 };
 
-struct run_outcome {
+struct attempt_outcome {
     const char *status;             /* final status (cancelled when cancelled), or
                                      * NULL when abandoned */
     const char *reason;
@@ -81,10 +81,10 @@ struct run_outcome {
  * retried in place (create, upload, report) up to p->retry_max times; a fault
  * that leaves the sandbox unusable is retried with a new sandbox, up to
  * p->retry_max times. The sandbox of every try is deleted before
- * this returns. The outcome owns its buffers: release with run_outcome_cleanup. */
-void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-             int attempt, struct run_outcome *out);
+ * this returns. The outcome owns its buffers: release with attempt_outcome_cleanup. */
+void attempt_run(struct atc_daytona *d, const struct attempt_params *p, const struct atc_job *job,
+             int attempt, struct attempt_outcome *out);
 
-void run_outcome_cleanup(struct run_outcome *o);
+void attempt_outcome_cleanup(struct attempt_outcome *o);
 
 #endif

@@ -1,5 +1,5 @@
-/* run.c: one attempt of a job in a sandbox, through the Daytona client. */
-#include "run.h"
+/* attempt.c: one attempt of a job in a sandbox, through the Daytona client. */
+#include "attempt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -104,7 +104,7 @@ static const char CAP_PY[] =
     "dst.write(tail)\n";
 
 /* 1 when the job must stop at the next step: abandoned or cancelled. */
-static int stop_asked(const struct run_params *p)
+static int stop_asked(const struct attempt_params *p)
 {
     return *p->abandon || (p->cancel && *p->cancel);
 }
@@ -117,7 +117,7 @@ static int client_stop(void *arg)
 
 /* Starts the retries of one call (or of the job's sandboxes) with the
  * budget max_retries; abandoning or cancelling the job ends them and their waits. */
-static void retry_start(struct retry *rt, const struct run_params *p, const char *job_id,
+static void retry_start(struct retry *rt, const struct attempt_params *p, const char *job_id,
                         int max_retries)
 {
     retry_init(rt, max_retries, retry_seed(job_id), p->abandon, p->cancel);
@@ -147,7 +147,7 @@ static int retry_pause(struct atc_daytona *d, struct retry *rt, const char *job_
     return !retry_wait(rt, wait);
 }
 
-static void set_fleet_error(struct run_outcome *o, int rc, const char *what, const char *err)
+static void set_fleet_error(struct attempt_outcome *o, int rc, const char *what, const char *err)
 {
     o->status = "error";
     o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "sandbox_failed";
@@ -192,9 +192,9 @@ static void take_output(char *raw, size_t len, size_t max, char **out, size_t *o
 
 struct try_ctx {
     struct atc_daytona *d;
-    const struct run_params *p;
+    const struct attempt_params *p;
     const struct atc_job *job;
-    struct run_outcome *o;
+    struct attempt_outcome *o;
     struct atc_sandbox sb;
     int created;
     double retry_after_s;
@@ -323,8 +323,8 @@ static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, con
 
 static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
-    struct run_outcome *o = t->o;
-    const struct run_params *p = t->p;
+    struct attempt_outcome *o = t->o;
+    const struct attempt_params *p = t->p;
     char name[VERDICT_SANDBOX_NAME_MAX];
     char err[512];
     struct retry rt;
@@ -493,7 +493,7 @@ out:
  * outcome set), or a client error code (a fleet fault). */
 static int do_install(struct try_ctx *t)
 {
-    struct run_outcome *o = t->o;
+    struct attempt_outcome *o = t->o;
     char cmd[16384];
     char err[512];
     int exit_code = -1, truncated = 0;
@@ -629,7 +629,7 @@ static void take_side(struct try_ctx *t, const char *json, size_t len)
 /* Runs the tests. Returns 0 (outcome set) or a client error code. */
 static int do_test(struct try_ctx *t)
 {
-    struct run_outcome *o = t->o;
+    struct attempt_outcome *o = t->o;
     const struct atc_job *job = t->job;
     char defcmd[16384];
     char err[512];
@@ -716,7 +716,7 @@ static int do_test(struct try_ctx *t)
 }
 
 /* Clears what a failed try left in the outcome before the next try. */
-static void reset_try(struct run_outcome *o)
+static void reset_try(struct attempt_outcome *o)
 {
     free(o->output);
     free(o->install_output);
@@ -735,8 +735,8 @@ static void reset_try(struct run_outcome *o)
     o->error[0] = '\0';
 }
 
-static void run_tries(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-                      int attempt, struct run_outcome *out)
+static void run_tries(struct atc_daytona *d, const struct attempt_params *p, const struct atc_job *job,
+                      int attempt, struct attempt_outcome *out)
 {
     struct retry rt;
 
@@ -809,8 +809,8 @@ static void run_tries(struct atc_daytona *d, const struct run_params *p, const s
  * flaky tests (details from the side report where it has them, else the
  * JUnit message), or pip's reason for a failed install. A digest that cannot
  * be built is left out. */
-static void make_digest(const struct run_params *p, const struct atc_job *job,
-                        struct run_outcome *o)
+static void make_digest(const struct attempt_params *p, const struct atc_job *job,
+                        struct attempt_outcome *o)
 {
     struct digest_test *dt = NULL;
     const char **files = NULL;
@@ -858,7 +858,7 @@ out:
 
 /* The outcome of a job this worker will not run as asked: rejected, with
  * reason; the caller writes the error. */
-static void refuse_job(struct run_outcome *out, const char *reason)
+static void refuse_job(struct attempt_outcome *out, const char *reason)
 {
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
@@ -867,8 +867,8 @@ static void refuse_job(struct run_outcome *out, const char *reason)
     out->reason = reason;
 }
 
-void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc_job *job,
-             int attempt, struct run_outcome *out)
+void attempt_run(struct atc_daytona *d, const struct attempt_params *p, const struct atc_job *job,
+             int attempt, struct attempt_outcome *out)
 {
     if (job->snapshot && !verdict_snapshot_allowed(p->snapshot_allow, job->snapshot)) {
         refuse_job(out, "snapshot_not_allowed");
@@ -894,7 +894,7 @@ void run_job(struct atc_daytona *d, const struct run_params *p, const struct atc
     make_digest(p, job, out);
 }
 
-void run_outcome_cleanup(struct run_outcome *o)
+void attempt_outcome_cleanup(struct attempt_outcome *o)
 {
     if (!o)
         return;
