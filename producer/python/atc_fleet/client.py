@@ -182,7 +182,8 @@ class Client:
         value = _job.encode(job)
         self._produce(job["id"], value, traceparent)
         try:
-            self._queued(keys=[RESULT_KEY + job["id"]], args=[job["submitted_ms"], RESULT_TTL_S])
+            self._queued(keys=[RESULT_KEY + job["id"]],
+                         args=[job["submitted_ms"], RESULT_TTL_S, job.get("group") or ""])
         except redis.RedisError:
             pass  # the job is on the broker: submitted whatever Redis says
         return job["id"]

@@ -53,6 +53,7 @@ def test_race__that_nobody_can_win__cancels_everything_queued(stack):
         for i in race.ids:
             r = idle.get(i)
             assert (r.status, r.reason) == ("cancelled", "cancelled")
+            assert r.group == "race-idle"  # kept from the queued mark
         assert stack.daytona_stats()["created"] == created
     finally:
         idle.close()
