@@ -10,9 +10,8 @@
 #include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
-#include "jobs.h"
-#include "liveness.h"
 #include "daytona_client.h"
+#include "liveness.h"
 #include "metrics.h"
 
 long long reaper_max_age_ms(const struct worker_settings *cfg)

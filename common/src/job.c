@@ -1,6 +1,7 @@
 /* job.c: the job message of CONTRACT section 3: decode, validate, encode. */
 #include "atc/job.h"
 
+#include <jansson.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,43 +21,6 @@
 #define JOB_QUOTE_MAX 40
 
 /* ---- character classes -------------------------------------------------- */
-
-/* 1 when s[0..n) is well-formed UTF-8: no overlong form, no surrogate,
- * nothing above U+10FFFF. */
-static int utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    for (size_t i = 0; i < n;) {
-        unsigned char c = u[i];
-        size_t k;
-        unsigned cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            k = 2, cp = c & 0x1F, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 3, cp = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < k)
-            return 0;
-        for (size_t j = 1; j < k; j++) {
-            if ((u[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (u[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += k;
-    }
-    return 1;
-}
 
 static int is_alnum(unsigned char c)
 {
@@ -333,6 +297,16 @@ static int check_kvs(const char *field, const struct atc_kv *kv, size_t n, size_
 }
 
 /* An optional str field, when present, must not be empty. */
+/* 1 when s is valid UTF-8, as jansson (which builds the Daytona requests)
+ * checks it. */
+static int utf8_valid(const char *s)
+{
+    json_t *v = json_stringn(s, strlen(s));
+    int ok = v != NULL;
+    json_decref(v);
+    return ok;
+}
+
 static int check_opt_str(const char *field, const char *s, char *err, size_t errlen)
 {
     if (s != NULL && s[0] == '\0') {
@@ -341,7 +315,7 @@ static int check_opt_str(const char *field, const char *s, char *err, size_t err
     }
     /* Both go into the JSON of a Daytona request, which must be UTF-8: a
      * request the client cannot build is a job that can never run. */
-    if (s != NULL && !utf8_valid(s, strlen(s))) {
+    if (s != NULL && !utf8_valid(s)) {
         snprintf(err, errlen, "%s: must be valid UTF-8", field);
         return ATC_EINVAL;
     }

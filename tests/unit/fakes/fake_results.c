@@ -119,6 +119,30 @@ int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size
     return 0;
 }
 
+int atc_results_count_abandoned(struct atc_results *r, const char *id, char *err, size_t errlen)
+{
+    (void)r;
+    (void)id;
+    (void)err;
+    (void)errlen;
+    fake_results.abandoned++;
+    return 0;
+}
+
+int atc_results_job_state(struct atc_results *r, const char *id, char *status, size_t statuslen,
+                          long *attempt, long *abandoned, char *err, size_t errlen)
+{
+    (void)r;
+    (void)id;
+    (void)err;
+    (void)errlen;
+    if (statuslen > 0)
+        status[0] = '\0';
+    *attempt = fake_results.runnings;
+    *abandoned = fake_results.abandoned;
+    return 0;
+}
+
 const struct atc_field *atc_result_field(const struct atc_result *r, const char *name)
 {
     (void)r;
@@ -136,55 +160,4 @@ const char *atc_result_str(const struct atc_result *r, const char *name)
 void atc_result_free(struct atc_result *r)
 {
     (void)r;
-}
-
-/* Poison counting and liveness (issue 15): a job never seen before, a worker
- * that beats, every other worker alive. */
-int atc_results_count_abandoned(struct atc_results *r, const char *id, char *err, size_t errlen)
-{
-    (void)r;
-    (void)id;
-    (void)err;
-    (void)errlen;
-    return 0;
-}
-
-int atc_results_job_state(struct atc_results *r, const char *id, char *status, size_t statuslen,
-                          long *attempt, long *abandoned, char *err, size_t errlen)
-{
-    (void)r;
-    (void)id;
-    (void)err;
-    (void)errlen;
-    if (statuslen > 0)
-        status[0] = '\0';
-    *attempt = 0;
-    *abandoned = 0;
-    return 0;
-}
-
-int atc_results_worker_beat(struct atc_results *r, const char *group, const char *worker,
-                            long ttl_s, char *err, size_t errlen)
-{
-    (void)r;
-    (void)group;
-    (void)worker;
-    (void)ttl_s;
-    (void)err;
-    (void)errlen;
-    return 0;
-}
-
-int atc_results_workers_alive(struct atc_results *r, const char *group,
-                              const char *const *workers, size_t n, int *alive, char *err,
-                              size_t errlen)
-{
-    (void)r;
-    (void)group;
-    (void)workers;
-    (void)err;
-    (void)errlen;
-    for (size_t i = 0; i < n; i++)
-        alive[i] = 1;
-    return 0;
 }

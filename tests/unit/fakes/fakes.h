@@ -36,6 +36,7 @@ enum fake_dt_call {
     FAKE_DT_UPLOAD,
     FAKE_DT_EXEC,
     FAKE_DT_DOWNLOAD,
+    FAKE_DT_NETWORK,
     FAKE_DT_NCALLS
 };
 
@@ -51,6 +52,7 @@ struct fake_daytona {
     long http_status;           /* ditto, after a failure (0: no answer) */
     int exit_code;              /* of a successful exec */
     const char *exec_output;    /* the runner's raw output ("<bytes> <report>\n...") */
+    const char *report_xml;     /* what a download answers (NULL: no such file) */
     /* Called at the start of each call, before its scripted answer, e.g. to
      * cancel the job meanwhile. May be NULL. */
     void (*on_call)(void *arg, enum fake_dt_call call, int n);
@@ -82,6 +84,7 @@ struct fake_results {
     int nfinal;
     int order;                  /* a counter shared with fake_worker's dlq_send */
     int final_order;            /* the order of the last final write */
+    long abandoned;             /* what job_state reports; count_abandoned adds one */
 };
 extern struct fake_results fake_results;
 void fake_results_reset(void);
