@@ -11,16 +11,18 @@ cd "$root"
 
 fail() { echo "tests/run.sh: $*" >&2; exit 1; }
 
-# can_link CC FLAGS...: whether CC builds and links a trivial program with FLAGS
+# can_link CC SOURCE FLAGS...: whether CC builds and links SOURCE with FLAGS
 can_link() {
-  local cc=$1 dir rc
-  shift
+  local cc=$1 src=$2 dir rc
+  shift 2
   dir=$(mktemp -d)
-  printf 'int main(void) { return 0; }\n' > "$dir/t.c"
+  printf '%s\n' "$src" > "$dir/t.c"
   "$cc" "$@" "$dir/t.c" -o "$dir/t" >/dev/null 2>&1 && rc=0 || rc=1
   rm -rf "$dir"
   return "$rc"
 }
+program='int main(void) { return 0; }'
+fuzz_target='int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; return (int)(n & 0); }'
 
 fuzz_seconds=${ATC_FUZZ_SECONDS:-20}
 fuzzing=0
@@ -30,13 +32,13 @@ if [ "$#" -eq 0 ] && [ "$fuzz_seconds" -gt 0 ]; then fuzzing=1; fi
 if ! missing=$(deploy/install-deps.sh --check); then
   fail "missing Debian packages: $missing; run ./deploy/install-deps.sh first."
 fi
-can_link cc -fsanitize=address,undefined ||
+can_link cc "$program" -fsanitize=address,undefined ||
   fail "cc cannot link with -fsanitize=address,undefined (libasan/libubsan missing): run ./deploy/install-deps.sh."
 if [ "$fuzzing" = 1 ]; then
   command -v clang >/dev/null ||
     fail "clang not found, needed for the fuzz targets: run ./deploy/install-deps.sh (or ATC_FUZZ_SECONDS=0 to skip fuzzing)."
-  can_link clang -fsanitize=fuzzer,address,undefined ||
-    fail "clang cannot link a fuzzer with -fsanitize=fuzzer,address,undefined: compiler-rt is missing (Debian's libclang-rt-dev); run ./deploy/install-deps.sh."
+  can_link clang "$fuzz_target" -fsanitize=fuzzer,address,undefined ||
+    fail "clang cannot link a fuzzer with -fsanitize=fuzzer,address,undefined: its runtimes (compiler-rt, Debian's libclang-rt-dev) are missing; run ./deploy/install-deps.sh."
 fi
 
 jobs=${ATC_BUILD_JOBS:-$(nproc)}
