@@ -92,6 +92,18 @@ static void digest__names_pips_reason_for_an_install_failure(void **state)
     free(out);
 }
 
+static void digest__install_line__carries_no_control_character(void **state)
+{
+    const char pip[] = "ERROR: bad\x1b[31m x\0y\n";
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(digest_build(NULL, 0, FILES, 2, pip, sizeof(pip) - 1, 2048, &out, &len), 0);
+    assert_non_null(out);
+    assert_int_equal(strlen(out), len);
+    assert_string_equal(out, "install failed: ERROR: bad?[31m x?y\n");
+    free(out);
+}
+
 static void digest__of_nothing__is_null(void **state)
 {
     char *out = (char *)1;
@@ -154,6 +166,7 @@ int main(void)
         cmocka_unit_test(digest__folds_the_same_failure_of_several_tests),
         cmocka_unit_test(digest__stays_under_its_cap_and_says_what_it_left_out),
         cmocka_unit_test(digest__names_pips_reason_for_an_install_failure),
+        cmocka_unit_test(digest__install_line__carries_no_control_character),
         cmocka_unit_test(digest__of_nothing__is_null),
         cmocka_unit_test(side__renames_only_tests_the_junit_report_failed),
         cmocka_unit_test(side__that_is_not_json__is_refused),
