@@ -24,6 +24,7 @@
 #include "atc/log.h"
 #include "atc/results.h"
 #include "doctor.h"
+#include "env.h"
 #include "render.h"
 #include "replay.h"
 #include "watch.h"
@@ -50,6 +51,7 @@ static const char main_usage[] =
     "  stats    jobs by status over a window, and the workers' lag\n"
     "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
     "  doctor   check the configuration, Kafka, Redis and Daytona, one line each\n"
+    "  env      the fleet's dependency environments: env ls | env build DEP... | env rm NAME\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
     "             [--cmd CMD] [--timeout S] [--test-timeout S] [--reruns N] [--group G]\n"
@@ -1361,6 +1363,8 @@ int main(int argc, char **argv)
         return cmd_replay_dlq(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "doctor") == 0)
         return doctor_cmd(argc - i - 1, argv + i + 1, cc.xprops, cc.nx, cc.json);
+    if (strcmp(argv[i], "env") == 0)
+        return env_cmd(argc - i - 1, argv + i + 1, cc.json);
     if (strcmp(argv[i], "help") == 0) {
         fputs(main_usage, stdout);
         return 0;

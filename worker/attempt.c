@@ -30,14 +30,36 @@
 static const char RUN_SH[] =
     "# atc-worker: run $ATC_CMD for at most $1 seconds with the job's environment\n"
     "# (" ENVFILE_PATH "); print its output capped. $4: the fleet's report, whose\n"
-    "# directory must not exist yet (- for none); $5: the plugin's side report (-).\n"
+    "# directory must not exist yet (- for none); $6: the plugin's side report (-).\n"
     "mkdir -p .atc || exit 125\n"
     "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
+    "# $5: an address the sandbox must not reach (- for none): the network block\n"
+    "# is checked before the job's code runs.\n"
+    "if [ \"$5\" != - ] && ! python3 -I -S .atc/probe.py \"$5\"; then\n"
+    "    echo " VERDICT_NETWORK_OPEN_MARK "; exit 125\n"
+    "fi\n"
     "{ python3 -I -S .atc/meter.py .atc/usage timeout -k 5 \"$1\""
     " sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
-    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\" \"${5:--}\"\n"
+    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\" \"${6:--}\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
+
+/* Exits 0 once a TCP connection to argv[1] ("host:port") fails (the network
+ * is blocked), 1 when it still succeeds after 10 s (Daytona applies a block
+ * asynchronously: it is given that long). */
+static const char PROBE_PY[] =
+    "import socket, sys, time\n"
+    "host, port = sys.argv[1].rsplit(':', 1)\n"
+    "host = host.strip('[]')\n"
+    "end = time.time() + 10\n"
+    "while True:\n"
+    "    try:\n"
+    "        socket.create_connection((host, int(port)), timeout=1).close()\n"
+    "    except OSError:\n"
+    "        sys.exit(0)\n"
+    "    if time.time() > end:\n"
+    "        sys.exit(1)\n"
+    "    time.sleep(0.5)\n";
 
 /* Runs argv[2:] and writes what it and its waited-for descendants used to
  * argv[1]: "<largest resident set, bytes> <CPU ms, user + system>". Exits with
@@ -212,14 +234,14 @@ static int exec_timed_out(const struct try_ctx *t)
 /* Executes `sh .atc/run.sh` with cmd and a limit. The command's environment
  * is in .atc/env (do_upload); the request's envs carry only the command, for
  * the runner. Returns the client's code. */
-static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *side,
-                       unsigned limit_s, int *exit_code,
+static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *probe,
+                       const char *side, unsigned limit_s, int *exit_code,
                        char **output, size_t *output_len, int *truncated,
                        struct verdict_header *h, char **side_json, size_t *side_len,
                        char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
-    char runner[96 + 2 * VERDICT_REPORT_PATH_MAX];
+    char runner[96 + 2 * VERDICT_REPORT_PATH_MAX + 300];
     char *ignored = NULL;
     size_t ignored_len = 0;
     char *raw = NULL;
@@ -231,8 +253,8 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, c
     size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
     size_t head = max > mark ? (max - mark) / 2 : max;
     size_t tail = max > mark ? max - mark - head : 0;
-    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s", limit_s, head, tail,
-             report ? report : "-", side ? side : "-");
+    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s %s", limit_s, head, tail,
+             report ? report : "-", probe && *probe ? probe : "-", side ? side : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
                           limit_s + 20, max + 128 + (side ? RUN_SIDE_MAX : 0), exit_code, &raw,
@@ -321,6 +343,72 @@ static int sandbox_is_ours(const struct atc_sandbox *sb, const char *job_id, con
            strcmp(sb->fleet_label, group) == 0;
 }
 
+/* ---- dependency environments (worker/envs.c) ---- */
+
+/* 1 when the job runs from its environment's snapshot (and the service has
+ * not refused it since: o->env_lost). */
+static int env_ready(const struct attempt_params *p, const struct attempt_outcome *o)
+{
+    return p->env && !o->env_lost &&
+           (p->env->status == ENVS_HIT || p->env->status == ENVS_BUILT ||
+            p->env->status == ENVS_WAITED);
+}
+
+/* The result fields of the environment, and a failed one's verdict: returns 1
+ * when the job is over (pip cannot install its set), else 0. */
+static int env_outcome(const struct attempt_params *p, const struct atc_job *job,
+                       struct attempt_outcome *o)
+{
+    if (!p->env || p->env->status == ENVS_NONE)
+        return 0;
+    o->env_name = p->env->name[0] ? p->env->name : NULL;
+    o->env_status = envs_status_name(p->env->status);
+    o->env_build_ms = p->env->build_ms;
+    if (p->env->status != ENVS_FAILED)
+        return 0;
+    const char *msg = p->env->error ? p->env->error : "";
+    o->status = "error";
+    o->reason = "deps_failed";
+    o->install_output = strdup(msg);
+    o->install_output_len = o->install_output ? strlen(msg) : 0;
+    snprintf(o->error, sizeof(o->error),
+             "pip could not install the dependencies (environment %s, %zu requirements); "
+             "see install_output", p->env->name, job->ndeps);
+    return 1;
+}
+
+/* Reads the environment's pip freeze into the outcome: known already, or
+ * asked of the sandbox (the installed set only, where pip ran in it). */
+static void env_freeze(struct try_ctx *t)
+{
+    const struct attempt_params *p = t->p;
+    char err[512];
+    int exit_code = -1, truncated = 0;
+    struct verdict_header h;
+    char *out = NULL;
+    size_t len = 0;
+
+    if (!p->env || p->env->status == ENVS_NONE || p->env->status == ENVS_FAILED ||
+        t->o->env_freeze)
+        return;
+    if (env_ready(p, t->o) && p->env->freeze) {
+        t->o->env_freeze = strdup(p->env->freeze);
+        return;
+    }
+    const char *cmd = env_ready(p, t->o) ? "python3 -m pip freeze --all 2>/dev/null"
+                                   : "python3 -m pip freeze --all --path " VERDICT_DEPS_DIR
+                                     " 2>/dev/null";
+    if (exec_runner(t, cmd, NULL, NULL, NULL, 60, &exit_code, &out, &len, &truncated, &h, NULL,
+                    NULL, err, sizeof(err)) != 0 || exit_code != 0) {
+        ATC_WARN(t->job->id, "cannot read the environment's pip freeze: %s",
+                 exit_code > 0 ? "pip freeze failed" : err);
+        free(out);
+        return;
+    }
+    t->o->env_freeze = out;
+    t->o->env_freeze_new = env_ready(p, t->o);
+}
+
 static int do_create(struct try_ctx *t, int attempt, int try_no)
 {
     struct attempt_outcome *o = t->o;
@@ -337,6 +425,8 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         {"atc-worker", (char *)p->worker_id},
     };
     const char *snap = t->job->snapshot ? t->job->snapshot : p->default_snapshot;
+    if (env_ready(p, t->o))
+        snap = p->env->name; /* its packages are in it: no pip */
     /* A backstop for a sandbox whose worker died: stop after the longest a job
      * may take, then delete. */
     int auto_stop = (int)((p->max_timeout_s + p->install_timeout_s + p->create_timeout_s) / 60) + 5;
@@ -349,7 +439,8 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
         .auto_delete_min = 0,
         /* No egress from the start, unless pip needs it first (the install
          * then blocks it, do_block_network) or the job may have it open. */
-        .network_block_all = !t->job->network_open && t->job->ndeps == 0,
+        .network_block_all = !t->job->network_open &&
+                             (t->job->ndeps == 0 || env_ready(p, t->o)),
     };
     long t0 = atc_clock_mono_ms();
     retry_start(&rt, p, t->job->id, p->retry_max);
@@ -436,9 +527,9 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
 }
 
 /* The worker's files beside the job's: the runner, the capper, the job's
- * environment for its command, the meter and (for the default command only)
- * the fleet's pytest plugin. */
-#define RUN_FILES 5
+ * environment for its command, the meter, the network probe and (for the
+ * default command only, so last) the fleet's pytest plugin. */
+#define RUN_FILES 6
 
 static int do_upload(struct try_ctx *t)
 {
@@ -466,7 +557,8 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
     files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
-    files[job->nfiles + 4] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
+    files[job->nfiles + 4] = (struct atc_job_file){".atc/probe.py", (unsigned char *)PROBE_PY, sizeof(PROBE_PY) - 1};
+    files[job->nfiles + 5] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
                                                    sizeof(FLEET_PLUGIN_PY)};
     long t0 = atc_clock_mono_ms();
     struct retry rt;
@@ -500,7 +592,7 @@ static int do_install(struct try_ctx *t)
     char *output = NULL;
     size_t len = 0;
 
-    if (verdict_install_cmd(t->job, cmd, sizeof(cmd)) != 0) {
+    if (verdict_install_cmd(t->job, t->p->pip_index_url, cmd, sizeof(cmd)) != 0) {
         o->status = "error";
         o->reason = "deps_failed";
         snprintf(o->error, sizeof(o->error), "the dependency list is too long to install");
@@ -508,8 +600,8 @@ static int do_install(struct try_ctx *t)
     }
     long t0 = atc_clock_mono_ms();
     struct verdict_header h;
-    int rc = exec_runner(t, cmd, NULL, NULL, t->p->install_timeout_s, &exit_code, &output, &len,
-                         &truncated, &h, NULL, NULL, err, sizeof(err));
+    int rc = exec_runner(t, cmd, NULL, NULL, NULL, t->p->install_timeout_s, &exit_code, &output,
+                         &len, &truncated, &h, NULL, NULL, err, sizeof(err));
     o->install_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -670,9 +762,9 @@ static int do_test(struct try_ctx *t)
     char *side_json = NULL;
     size_t side_len = 0;
     verdict_side_path(t->report, side, sizeof(side));
-    int rc = exec_runner(t, cmd, t->report, o->plugin ? side : NULL, limit, &exit_code, &o->output,
-                         &o->output_len, &o->output_truncated, &h, &side_json, &side_len,
-                         err, sizeof(err));
+    int rc = exec_runner(t, cmd, t->report, job->network_open ? NULL : t->p->probe_addr,
+                         o->plugin ? side : NULL, limit, &exit_code, &o->output, &o->output_len,
+                         &o->output_truncated, &h, &side_json, &side_len, err, sizeof(err));
     o->test_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -693,6 +785,18 @@ static int do_test(struct try_ctx *t)
     if (rc != 0) {
         set_fleet_error(o, rc, "running the tests", err);
         return rc;
+    }
+    if (exit_code == 125 && strncmp(o->output ? o->output : "", VERDICT_NETWORK_OPEN_MARK,
+                                    sizeof(VERDICT_NETWORK_OPEN_MARK) - 1) == 0) {
+        /* The job's code has not run: the runner stopped before it. */
+        o->status = "error";
+        o->reason = "network_not_blocked";
+        o->fleet_fault = 1;
+        o->network = NULL;
+        snprintf(o->error, sizeof(o->error),
+                 "the sandbox still reached %s 10 s after its network was blocked; the tests "
+                 "were not run", t->p->probe_addr);
+        return 1;
     }
     o->has_exit_code = 1;
     o->exit_code = exit_code;
@@ -720,6 +824,7 @@ static void reset_try(struct attempt_outcome *o)
 {
     free(o->output);
     free(o->install_output);
+    free(o->env_freeze);
     atc_junit_report_cleanup(&o->report);
     side_report_cleanup(&o->side);
     free(o->digest);
@@ -727,7 +832,8 @@ static void reset_try(struct attempt_outcome *o)
     o->digest_len = 0;
     o->has_side = o->plugin = 0;
     o->tests_flaky = o->tests_timeout = 0;
-    o->output = o->install_output = NULL;
+    o->output = o->install_output = o->env_freeze = NULL;
+    o->env_freeze_new = 0;
     o->output_len = o->install_output_len = 0;
     o->has_report = o->has_exit_code = o->fleet_fault = o->output_truncated = 0;
     o->status = o->reason = o->network = NULL;
@@ -743,6 +849,9 @@ static void run_tries(struct atc_daytona *d, const struct attempt_params *p, con
     memset(out, 0, sizeof(*out));
     out->create_ms = out->upload_ms = out->install_ms = out->test_ms = out->delete_ms = -1;
     out->peak_rss = out->cpu_ms = -1;
+    out->env_build_ms = -1;
+    if (env_outcome(p, job, out))
+        return;
     retry_start(&rt, p, job->id, p->retry_max);
     for (int try_no = 1;; try_no++) {
         struct try_ctx t = {.d = d, .p = p, .job = job, .o = out};
@@ -764,16 +873,32 @@ static void run_tries(struct atc_daytona *d, const struct attempt_params *p, con
         reset_try(out);
         out->tries = try_no;
         rc = do_create(&t, attempt, try_no);
+        if (rc != 0 && env_ready(p, out) && out->reason && strcmp(out->reason, "sandbox_rejected") == 0 &&
+            !stop_asked(p)) {
+            /* The environment's snapshot is gone (dropped by GC or by hand
+             * since it was read): pip in a sandbox of the default image. */
+            ATC_WARN(job->id, "environment %s refused by the service (%s); installing in the "
+                     "sandbox instead", p->env->name, out->error);
+            out->env_lost = 1;
+            out->env_status = envs_status_name(ENVS_FALLBACK);
+            out->env_build_ms = -1;
+            metrics_count("env_fallbacks");
+            try_no--;
+            continue;
+        }
         if (rc == 0 && !stop_asked(p))
             rc = do_upload(&t);
-        if (rc == 0 && !stop_asked(p) && job->ndeps > 0)
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !env_ready(p, out))
             rc = do_install(&t);
-        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !job->network_open)
+        if (rc == 0 && !stop_asked(p) && job->ndeps > 0 && !env_ready(p, out) &&
+            !job->network_open)
             rc = do_block_network(&t);
         if (rc == 0 && !stop_asked(p) && !out->network)
             out->network = job->network_open ? "open" : "blocked";
         if (rc == 0 && !stop_asked(p))
             rc = do_test(&t);
+        if (rc == 0 && !stop_asked(p))
+            env_freeze(&t);
         int had_sandbox = t.created;
         if (t.created)
             do_delete(&t);
@@ -900,8 +1025,9 @@ void attempt_outcome_cleanup(struct attempt_outcome *o)
         return;
     free(o->output);
     free(o->install_output);
+    free(o->env_freeze);
     atc_junit_report_cleanup(&o->report);
     side_report_cleanup(&o->side);
     free(o->digest);
-    o->output = o->install_output = o->digest = NULL;
+    o->output = o->install_output = o->digest = o->env_freeze = NULL;
 }

@@ -10,6 +10,7 @@
 #include "atc/job.h"
 #include "atc/junit.h"
 #include "breaker.h"
+#include "envs.h"
 #include "side.h"
 
 /* What the run needs from the worker's configuration. */
@@ -27,6 +28,8 @@ struct attempt_params {
     size_t digest_bytes;            /* ATC_DIGEST_BYTES */
     int allow_open_network;         /* ATC_ALLOW_OPEN_NETWORK: honour "network": "open" */
     const char *snapshot_allow;     /* ATC_SNAPSHOT_ALLOW: comma-separated; NULL or "": any */
+    const char *probe_addr;         /* "host:port" a blocked sandbox must not reach (the
+                                     * Daytona API's); NULL or "": no check */
     int retry_max;                  /* retries of a fleet fault, per call, and new
                                      * sandboxes after one, per job */
     /* Flags other threads set while the job runs; only read here. */
@@ -41,6 +44,11 @@ struct attempt_params {
      * when it did. May be NULL: the reaper's sweep then finds it by age. */
     int (*defer_delete)(void *arg, const char *sandbox_id);
     void *defer_delete_arg;
+    /* The job's dependency environment (envs_prepare), or NULL: hit, built
+     * and waited create the sandbox from it and skip pip; failed ends the job
+     * as deps_failed without a sandbox; fallback installs as before. */
+    const struct envs_job *env;
+    const char *pip_index_url;      /* the in-sandbox pip's --index-url, or NULL */
 };
 
 struct attempt_outcome {
@@ -75,6 +83,14 @@ struct attempt_outcome {
     char *digest;                   /* malloc'd, or NULL */
     size_t digest_len;
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
+    /* The dependency environment (p->env), for the result. */
+    const char *env_name;           /* NULL: the job has none */
+    const char *env_status;         /* envs_status_name */
+    long env_build_ms;              /* -1: neither built nor waited */
+    char *env_freeze;               /* pip freeze of the environment (malloc'd) or NULL */
+    int env_freeze_new;             /* 1: read in this run (not yet in Redis) */
+    int env_lost;                   /* 1: the service refused the environment's
+                                     * snapshot (dropped meanwhile): pip ran instead */
 };
 
 /* Runs job as attempt number attempt. A call failing with a fleet fault is

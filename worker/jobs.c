@@ -61,10 +61,25 @@ void jobs_ctx_init(struct jobs_ctx *ctx, const struct worker_settings *cfg, stru
         .retry_max = (int)cfg->retry_max,
         .allow_open_network = cfg->allow_open_network != 0,
         .snapshot_allow = cfg->snapshot_allow,
+        .probe_addr = verdict_probe_addr(cfg->daytona_api_url, ctx->probe_addr,
+                                         sizeof(ctx->probe_addr)) == 0
+                          ? ctx->probe_addr
+                          : NULL,
         .abandon = &ctx->abandon,
         .breaker = &ctx->breaker,
         .defer_delete = defer_delete,
         .defer_delete_arg = reaper,
+    };
+    ctx->attempt.pip_index_url = cfg->pip_index_url && *cfg->pip_index_url ? cfg->pip_index_url : NULL;
+    ctx->envs = (struct envs_params){
+        .enabled = cfg->envs && strcmp(cfg->envs, "on") == 0,
+        .max = (long)cfg->env_max,
+        .base_image = cfg->env_base_image,
+        .index_url = ctx->attempt.pip_index_url,
+        .build_timeout_s = (long)cfg->env_build_timeout_s,
+        .fail_ttl_s = (long)cfg->env_fail_ttl_s,
+        .max_job_s = (long)(cfg->max_timeout_s + cfg->sandbox_create_timeout_s),
+        .worker_id = cfg->worker_id,
     };
     /* Ten failed creates in a row open it for 10 s, doubling to 5 min. */
     breaker_init(&ctx->breaker, 10, 10000, 300000);
@@ -514,6 +529,13 @@ static int stop_poison(struct job_thread *jt, struct task *t, const struct atc_j
 
 static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t);
 
+/* The stop test of a job's environment wait: abandoned or cancelled. */
+static int job_stop(void *arg)
+{
+    struct job_thread *jt = arg;
+    return jt->ctx->abandon || jt->cancel;
+}
+
 void jobs_run_task(void *vctx, void *state, struct task *t)
 {
     metrics_inflight_add(1);
@@ -567,7 +589,17 @@ static void run_task(struct jobs_ctx *ctx, struct job_thread *jt, struct task *t
     params.on_sandbox = on_sandbox;
     params.on_sandbox_arg = jt;
     params.cancel = &jt->cancel;
+    /* A job with deps: its environment first (built or waited for without a
+     * sandbox). A stop meanwhile is seen again by attempt_run. */
+    struct envs_job env;
+    envs_prepare(&ctx->envs, jt->d, jt->r, job, job_stop, jt, &env);
+    params.env = &env;
     attempt_run(jt->d, &params, job, attempt, &out);
+    if (out.env_freeze && out.env_freeze_new)
+        envs_store_freeze(jt->r, &env, out.env_freeze);
+    env.lost = out.env_lost;
+    envs_finish(&ctx->envs, jt->d, jt->r, job, &env);
+    envs_job_cleanup(&env);
     if (!out.status) {
         ATC_WARN(job->id, "abandoned at shutdown; another worker will run it");
         /* Not a death: the poison count leaves it out. */

@@ -20,6 +20,8 @@ struct jobs_ctx {
     struct dlq *dlq;
     struct reaper *reaper;          /* takes over failed deletes; may be NULL */
     struct attempt_params attempt;
+    char probe_addr[300];           /* the Daytona API's host:port (attempt.probe_addr) */
+    struct envs_params envs;        /* dependency environments (envs.h) */
     struct breaker breaker;         /* over sandbox creation, shared by all threads */
     /* Set by the main thread, read by the job threads. */
     atomic_int abandon;             /* shutdown's grace is over */

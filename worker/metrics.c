@@ -47,6 +47,8 @@ static const char *const known_counters[] = {
     "duplicates_skipped",
     "sandboxes_reaped", "sandbox_deletes_deferred", "kafka_errors", "cache_hits",
     "sandboxes_orphaned",
+    "env_hits", "env_waits", "env_builds", "env_builds_failed", "env_failed_known",
+    "env_fallbacks", "env_dropped",
 };
 
 void metrics_init(void)

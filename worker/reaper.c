@@ -1,6 +1,7 @@
 /* reaper.c: deleting leaked sandboxes of this fleet. */
 #include "reaper.h"
 
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "atc/log.h"
 #include "daytona_client.h"
 #include "liveness.h"
+#include "envs.h"
 #include "metrics.h"
 
 long long reaper_max_age_ms(const struct worker_settings *cfg)
@@ -232,6 +234,12 @@ static void *reaper_main(void *arg)
                               err, sizeof(err));
             if (rc < 0)
                 ATC_WARN(NULL, "reaper: listing sandboxes failed: %s", err);
+            /* Environments' snapshots left in error or build_failed (envs.c). */
+            rc = envs_reap(r->d, err, sizeof(err));
+            if (rc > 0)
+                ATC_INFO(NULL, "reaper: deleted %d failed environment snapshot(s)", rc);
+            else if (rc < 0 && rc != ATC_ENOTFOUND)
+                ATC_DEBUG(NULL, "reaper: listing snapshots failed: %s", err);
             next_sweep = atc_clock_mono_ms() + interval_ms;
         }
         retry_deferred(r, 0);

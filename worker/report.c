@@ -208,6 +208,14 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
         TRY(report_add_int(rf, "cpu_ms", o->cpu_ms));
     if (o->sandbox_ms > 0)
         TRY(report_add_int(rf, "sandbox_ms", o->sandbox_ms));
+    if (o->env_name)
+        TRY(report_add_str(rf, "env", o->env_name));
+    if (o->env_status)
+        TRY(report_add_str(rf, "env_status", o->env_status));
+    if (o->env_status && o->env_build_ms >= 0)
+        TRY(report_add_int(rf, "env_build_ms", o->env_build_ms));
+    if (o->env_freeze)
+        TRY(report_add_str(rf, "env_freeze", o->env_freeze));
     if (job->submitted_ms)
         TRY(report_add_int(rf, "submitted_ms", (long long)job->submitted_ms));
     TRY(report_add_int(rf, "started_ms", (long long)m->started_ms));

@@ -49,6 +49,12 @@ const struct atc_opt worker_settings_table[] = {
     {"orphan-sweep-s", "ATC_ORPHAN_SWEEP_S", INT, "10", 0, 3600, 0, OFF(orphan_sweep_s), "period of the orphan sweep (dead workers' sandboxes, finished jobs'); 0 turns it off"},
     {"check", NULL, ATC_OPT_BOOL, "0", 0, 0, 0, OFF(check), "check Kafka, Redis and Daytona once (as atc doctor), print one line each, exit 0 if all pass, else 1"},
     {"reaper-interval-s", "ATC_REAPER_INTERVAL_S", INT, "300", 0, 86400, 0, OFF(reaper_interval_s), "period of the leaked-sandbox reaper; 0 turns it off"},
+    {"envs", "ATC_ENVS", STR, "on", 0, 0, 0, OFF(envs), "on: jobs with deps run from a shared snapshot of them; off: pip in each sandbox"},
+    {"env-max", "ATC_ENV_MAX", INT, "40", 1, 100000, 0, OFF(env_max), "dependency environments kept at most (least recently used dropped)"},
+    {"env-base-image", "ATC_ENV_BASE_IMAGE", STR, "python:3.12.10-slim-bookworm", 0, 0, 0, OFF(env_base_image), "the image an environment's snapshot is built FROM"},
+    {"pip-index-url", "ATC_PIP_INDEX_URL", STR, NULL, 0, 0, ATC_SECRET_URL_PASSWORD, OFF(pip_index_url), "pip's --index-url for environment builds and in-sandbox installs"},
+    {"env-build-timeout-s", "ATC_ENV_BUILD_TIMEOUT_S", INT, "900", 1, 86400, 0, OFF(env_build_timeout_s), "how long a job waits for its environment's build before installing in its sandbox"},
+    {"env-fail-ttl-s", "ATC_ENV_FAIL_TTL_S", INT, "600", 1, 604800, 0, OFF(env_fail_ttl_s), "how long a failed build (pip's output) is remembered"},
 };
 const size_t worker_settings_count = sizeof(worker_settings_table) / sizeof(worker_settings_table[0]);
 
@@ -120,6 +126,16 @@ int worker_settings_load(struct worker_settings *s, int argc, char **argv,
     }
     if (atc_log_level_parse(s->log_level) < 0) {
         snprintf(err, errlen, "log-level: \"%s\" is not one of debug, info, warn, error", s->log_level);
+        rc = ATC_EINVAL;
+        goto out;
+    }
+    if (strcmp(s->envs, "on") != 0 && strcmp(s->envs, "off") != 0) {
+        snprintf(err, errlen, "envs: \"%s\" is not on or off", s->envs);
+        rc = ATC_EINVAL;
+        goto out;
+    }
+    if (strpbrk(s->pip_index_url, "'\"\\ \t\n")) {
+        snprintf(err, errlen, "pip-index-url: no quotes, backslashes or spaces");
         rc = ATC_EINVAL;
         goto out;
     }

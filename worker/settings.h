@@ -40,6 +40,13 @@ struct worker_settings {
     long long sandbox_create_timeout_s;
     long long retry_max;
     long long reaper_interval_s;
+    /* Dependency environments (worker/envs.c). */
+    char *envs;
+    long long env_max;
+    char *env_base_image;
+    char *pip_index_url;
+    long long env_build_timeout_s;
+    long long env_fail_ttl_s;
     int check;                       /* --check: run atc/doctor.h once and exit */
     struct atc_dotenv_report dotenv; /* what .env.local/.env gave, logged at start */
 };

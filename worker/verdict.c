@@ -112,13 +112,17 @@ int verdict_plugin_cmd(const struct atc_job *job, const char *report,
     return found ? 0 : ATC_ENOTFOUND;
 }
 
-int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen)
+int verdict_install_cmd(const struct atc_job *job, const char *index_url, char *buf,
+                        size_t buflen)
 {
     size_t pos = 0;
 
     if (append(buf, buflen, &pos,
                "python3 -m pip install --no-input --disable-pip-version-check --no-color"
                " --retries 1 --timeout 20 --target " VERDICT_DEPS_DIR))
+        return ATC_ETOOBIG;
+    if (index_url && *index_url &&
+        (append(buf, buflen, &pos, " --index-url") || append_quoted(buf, buflen, &pos, index_url)))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->ndeps; i++)
         if (append_quoted(buf, buflen, &pos, job->deps[i]))
@@ -259,6 +263,24 @@ int verdict_parse_header(const char *line, size_t len, struct verdict_header *h)
     h->peak_rss = rss;
     h->cpu_ms = cpu;
     return 0;
+}
+
+int verdict_probe_addr(const char *url, char *buf, size_t buflen)
+{
+    int https = strncmp(url, "https://", 8) == 0;
+    if (!https && strncmp(url, "http://", 7) != 0)
+        return -1;
+    const char *p = url + (https ? 8 : 7);
+    size_t n = strcspn(p, "/?#");
+    if (n == 0 || memchr(p, '@', n) != NULL)
+        return -1;
+    const char *close = p[0] == '[' ? memchr(p, ']', n) : NULL;
+    const char *colon = memchr(close ? close : p, ':', n - (size_t)((close ? close : p) - p));
+    if (p[0] == '[' && close == NULL)
+        return -1;
+    int w = colon ? snprintf(buf, buflen, "%.*s", (int)n, p)
+                  : snprintf(buf, buflen, "%.*s:%d", (int)n, p, https ? 443 : 80);
+    return w > 0 && (size_t)w < buflen ? 0 : -1;
 }
 
 int verdict_snapshot_allowed(const char *allow, const char *snapshot)

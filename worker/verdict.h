@@ -67,8 +67,11 @@ const char *verdict_refine_reason(const char *status, const char *reason,
  * job_limit (its whole run's limit). */
 unsigned verdict_test_timeout(const struct atc_job *job, unsigned worker_default, unsigned job_limit);
 
-/* Writes the pip command installing job's deps into VERDICT_DEPS_DIR. 0 or ATC_ETOOBIG. */
-int verdict_install_cmd(const struct atc_job *job, char *buf, size_t buflen);
+/* Writes the pip command installing job's deps into VERDICT_DEPS_DIR, with
+ * --index-url index_url unless it is NULL or "" (a URL the settings checked:
+ * no quote in it). 0 or ATC_ETOOBIG. */
+int verdict_install_cmd(const struct atc_job *job, const char *index_url, char *buf,
+                        size_t buflen);
 
 /* The verdict of a test command that ran: custom is 1 for a job's own cmd;
  * report is NULL when no JUnit report could be read. `passed` needs exit
@@ -92,6 +95,14 @@ struct verdict_header {
 /* Parses line[0..len) (without its newline) into h. Returns 0, or -1 when
  * it is not such a line (h then says: report assumed, usage unknown). */
 int verdict_parse_header(const char *line, size_t len, struct verdict_header *h);
+
+/* What the runner prints, alone, when the sandbox still reaches the probe
+ * address after its network was blocked (the job's code has not run). */
+#define VERDICT_NETWORK_OPEN_MARK "ATC-NETWORK-NOT-BLOCKED"
+
+/* The "host:port" of an http(s) URL for the network probe (port 443 or 80
+ * when none), into buf. 0, or -1 when url has no usable host. */
+int verdict_probe_addr(const char *url, char *buf, size_t buflen);
 
 /* 1 when a job may name snapshot: allow is a comma-separated list of names
  * (spaces around a name ignored); NULL or "" allows any. */

@@ -907,3 +907,29 @@ out:
     free(epath);
     return rc;
 }
+
+/* For the client's other files (daytona_priv.h). */
+struct atc_dhttp *atc_daytona_http_(struct atc_daytona *d)
+{
+    return &d->http;
+}
+
+const char *atc_daytona_api_url_(const struct atc_daytona *d)
+{
+    return d->api_url;
+}
+
+long atc_daytona_request_timeout_ms_(const struct atc_daytona *d)
+{
+    return d->request_timeout_ms;
+}
+
+void atc_daytona_reset_last_(struct atc_daytona *d)
+{
+    reset_last(d);
+}
+
+void atc_daytona_observe_(const struct atc_daytona *d, const char *endpoint)
+{
+    daytona_observe(d, endpoint);
+}

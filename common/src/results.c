@@ -5,6 +5,7 @@
 
 #include "atc/error.h"
 #include "redis_url.h"
+#include "results_priv.h"
 /* The Redis scripts, generated from the files in common/lua (each says its KEYS,
  * ARGV and answer): atc_lua_queued, atc_lua_running, atc_lua_final,
  * atc_lua_cancel, atc_lua_replay. The Python client runs the same files. */
@@ -1295,4 +1296,10 @@ int atc_results_load_scripts(struct atc_results *r, char *err, size_t errlen)
             return rc;
     }
     return 0;
+}
+
+int atc_results_run_(struct atc_results *r, const char *what, int argc, const char **argv,
+                     const size_t *lens, redisReply **out, char *err, size_t errlen)
+{
+    return results_run(r, what, argc, argv, lens, out, err, errlen);
 }

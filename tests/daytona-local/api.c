@@ -2,6 +2,7 @@
 #include "api.h"
 #include "faults.h"
 #include "sandbox.h"
+#include "snapshots.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -116,6 +117,9 @@ enum MHD_Result dl_api_handle(struct dl_req *r)
     const char *m = r->method;
     dl_toolbox_url(r, tbx, sizeof(tbx));
 
+    if (strncmp(r->url, "/api/snapshots", 14) == 0 && (r->url[14] == '\0' || r->url[14] == '/'))
+        return dl_snapshot_handle(r);
+
     if (strcmp(r->url, "/api/sandbox") == 0 || strcmp(r->url, "/api/sandbox/") == 0) {
         if (strcmp(m, "POST") == 0)
             return sandbox_create(r, tbx);
@@ -127,13 +131,9 @@ enum MHD_Result dl_api_handle(struct dl_req *r)
         return dl_reply_api_error(r, 404, "Not Found");
 
     /* /api/sandbox/<idOrName>[/<action>] */
-    const char *rest = r->url + 13;
-    size_t idlen = strcspn(rest, "/");
-    if (idlen == 0 || idlen >= sizeof(id))
+    const char *action = "";
+    if (dl_split_id_action(r->url + 13, id, sizeof(id), &action) != 0)
         return dl_reply_api_error(r, 404, "Not Found");
-    memcpy(id, rest, idlen);
-    id[idlen] = '\0';
-    const char *action = rest[idlen] ? rest + idlen + 1 : "";
 
     if (!*action) {
         if (strcmp(m, "GET") == 0) {

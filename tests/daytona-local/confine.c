@@ -158,7 +158,7 @@ long dl_confine_new_uid(void)
     return uid;
 }
 
-char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
+char **dl_confine_argv(const char *dir, const char *ro_dir, long uid, int no_net, const char *prog,
                        char *const argv[], const char **path)
 {
     const char *keeps[8];
@@ -193,6 +193,10 @@ char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
     for (size_t k = 0; k < nkeeps; k++) {
         ADD("--keep");
         ADD(keeps[k]);
+    }
+    if (ro_dir) {
+        ADD("--keep");
+        ADD(ro_dir);
     }
     ADD("--");
     ADD(prog);

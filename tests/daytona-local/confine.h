@@ -29,10 +29,11 @@ long dl_confine_new_uid(void);
 
 /* Builds the jail's argv for running prog (an absolute path) with args
  * argv[1..] in sandbox directory dir as uid (-1: none), with a network
- * namespace when no_net. Returns a NULL-terminated array the caller frees
+ * namespace when no_net; ro_dir (or NULL), under the hidden root, stays
+ * visible read-only (a snapshot's packages, as one more --keep). Returns a NULL-terminated array the caller frees
  * with dl_confine_argv_free, or NULL when out of memory. *path receives the
  * program to spawn (borrowed, static). */
-char **dl_confine_argv(const char *dir, long uid, int no_net, const char *prog,
+char **dl_confine_argv(const char *dir, const char *ro_dir, long uid, int no_net, const char *prog,
                        char *const argv[], const char **path);
 void dl_confine_argv_free(char **argv);
 

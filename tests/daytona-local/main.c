@@ -5,6 +5,7 @@
 #include "faults.h"
 #include "interp.h"
 #include "sandbox.h"
+#include "snapshots.h"
 #include "server.h"
 #include "util.h"
 
@@ -95,6 +96,13 @@ static void usage(FILE *f)
 "  --exec-canned TEXT        benchmarks: process/execute runs nothing and answers exit\n"
 "                            code 0 with TEXT as the result (after --latency-exec-ms),\n"
 "                            as if the sandbox's CPU were on another machine\n"
+"  --snapshot-build-delay-ms MS  a snapshot build stays \"building\" this long before\n"
+"                            pip runs (tests of a builder killed mid-build)\n"
+"  --snapshot-quota N        snapshots pending, building or active at most (default 100,\n"
+"                            as Daytona Cloud; 0: no limit); beyond it 400 quota exceeded\n"
+"  --strict-snapshots        a sandbox create naming a snapshot that is not one of\n"
+"                            /api/snapshots is a 400, as the real API (default: any other\n"
+"                            name is the default image)\n"
 "  --help                    this text\n"
 "\n"
 "Test endpoints (no auth): GET /_local/stats; POST /_local/faults {\"next\":[{...}]} queues\n"
@@ -106,7 +114,7 @@ enum {
     OPT_LATENCY, OPT_LATENCY_CREATE, OPT_LATENCY_EXEC, OPT_CREATED_AGO, OPT_FAULT_RATE, OPT_FAULT_KINDS,
     OPT_FAULT_SEED, OPT_HANG, OPT_CREATE_RATE, OPT_MAX_OUTPUT, OPT_MAX_BODY, OPT_CONFINE, OPT_NO_CONFINE,
     OPT_NO_NETWORK, OPT_REFUSE_NETWORK_SETTINGS, OPT_MAX_PROCS, OPT_SANDBOX_MEMORY, OPT_EXEC_CANNED,
-    OPT_PYTHON, OPT_HELP,
+    OPT_PYTHON, OPT_SNAPSHOT_BUILD_DELAY, OPT_SNAPSHOT_QUOTA, OPT_STRICT_SNAPSHOTS, OPT_HELP,
 };
 
 static int parse_ms(const char *name, const char *v, long *out)
@@ -205,6 +213,9 @@ int main(int argc, char **argv)
         {"sandbox-memory-gib", required_argument, NULL, OPT_SANDBOX_MEMORY},
         {"exec-canned", required_argument, NULL, OPT_EXEC_CANNED},
         {"python", required_argument, NULL, OPT_PYTHON},
+        {"snapshot-build-delay-ms", required_argument, NULL, OPT_SNAPSHOT_BUILD_DELAY},
+        {"snapshot-quota", required_argument, NULL, OPT_SNAPSHOT_QUOTA},
+        {"strict-snapshots", no_argument, NULL, OPT_STRICT_SNAPSHOTS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -229,6 +240,7 @@ int main(int argc, char **argv)
     c->confine = 1;
     c->max_procs = 512;
     c->sandbox_memory_gib = 1;
+    c->snapshot_quota = 100;
     const char *env_key = getenv("DAYTONA_LOCAL_API_KEY");
     if (env_key)
         snprintf(c->api_key, sizeof(c->api_key), "%s", env_key);
@@ -300,6 +312,17 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_PYTHON: python = optarg; break;
+        case OPT_SNAPSHOT_BUILD_DELAY:
+            if (parse_ms("--snapshot-build-delay-ms", optarg, &c->snapshot_build_delay_ms))
+                return 2;
+            break;
+        case OPT_STRICT_SNAPSHOTS: c->strict_snapshots = 1; break;
+        case OPT_SNAPSHOT_QUOTA:
+            if (dl_parse_long(optarg, 0, 100000, &c->snapshot_quota) != 0) {
+                fprintf(stderr, "daytona-local: --snapshot-quota must be 0..100000\n");
+                return 2;
+            }
+            break;
         case OPT_MAX_PROCS:
             if (dl_parse_long(optarg, 8, 1L << 22, &c->max_procs) != 0) {
                 fprintf(stderr, "daytona-local: --max-procs must be 8..4194304\n");
@@ -431,6 +454,7 @@ out:
     dl_sandbox_kill_all();
     if (d)
         MHD_stop_daemon(d);
+    dl_snapshot_shutdown();
     if (lfd >= 0)
         close(lfd);
     dl_memwatch_stop();

@@ -3,6 +3,7 @@
 #include "confine.h"
 #include "interp.h"
 #include "server.h"
+#include "snapshots.h"
 #include "util.h"
 
 #include "atc/clock.h"
@@ -45,6 +46,7 @@ struct dl_sandbox {
     int no_net;                         /* networkBlockAll or --no-network */
     long long mem_limit;                /* bytes of RSS its uid may hold; 0: none */
     long oom_kills;
+    struct dl_snapshot *snap;           /* the snapshot it was made from, or NULL */
     size_t npgids, cap_pgids;
 };
 
@@ -85,6 +87,7 @@ static void sandbox_free(struct dl_sandbox *sb)
     json_decref(sb->labels);
     json_decref(sb->env);
     json_decref(sb->echo);
+    dl_snapshot_release(sb->snap);
     free(sb->pgids);
     free(sb);
 }
@@ -236,6 +239,19 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
      * namespace to chosen networks, so it allows less: loopback only. */
     if (json_is_string(v) && json_string_length(v) > 0)
         sb->no_net = 1;
+    /* A snapshot of ours gives its packages; another name is the default image. */
+    v = json_object_get(body, "snapshot");
+    if (json_is_string(v)) {
+        rc = dl_snapshot_acquire(json_string_value(v), &sb->snap, err, errlen);
+        if (rc < 0)
+            goto out;
+        if (rc == 1 && g_dl_cfg.strict_snapshots) {
+            snprintf(err, errlen, "Snapshot %.200s not found. Did you add it through the "
+                     "Daytona Dashboard?", json_string_value(v));
+            rc = -400;
+            goto out;
+        }
+    }
     sb->echo = json_object();
     rc = -500;
     if (!sb->name || !sb->labels || !sb->env || !sb->echo) {
@@ -263,6 +279,10 @@ int dl_sandbox_create(const json_t *body, struct dl_sandbox **out, char *err, si
         snprintf(err, errlen, "cannot give the sandbox directory to uid %ld: %s", sb->uid,
                  strerror(errno));
         rmdir(sb->dir);
+        goto out;
+    }
+    if (sb->snap && dl_snapshot_attach(sb->snap, sb->dir, sb->uid, err, errlen) != 0) {
+        dl_rmtree(sb->dir);
         goto out;
     }
 
@@ -859,7 +879,8 @@ int dl_sandbox_run(struct dl_sandbox *sb, char *const argv[], const char *stdin_
         pthread_mutex_lock(&g_lock);
         int no_net = sb->no_net;
         pthread_mutex_unlock(&g_lock);
-        jail_argv = dl_confine_argv(sb->dir, sb->uid, no_net, prog, argv, &spawn_path);
+        jail_argv = dl_confine_argv(sb->dir, sb->snap ? dl_snapshot_site(sb->snap) : NULL,
+                                    sb->uid, no_net, prog, argv, &spawn_path);
         if (!jail_argv) {
             snprintf(err, errlen, "out of memory");
             goto out;

@@ -2,6 +2,7 @@
  * injected faults, routing, and the reply helpers. */
 #include "server.h"
 #include "api.h"
+#include "snapshots.h"
 #include "faults.h"
 #include "interp.h"
 #include "sandbox.h"
@@ -207,6 +208,7 @@ json_t *dl_server_stats(void)
     dl_sandbox_stats(o);
     dl_faults_stats(o);
     dl_toolbox_stats(o);
+    dl_snapshot_stats(o);
     pthread_mutex_lock(&g_lock);
     json_object_set_new(o, "requests", json_integer(g_requests));
     json_object_set_new(o, "unauthorized", json_integer(g_unauthorized));

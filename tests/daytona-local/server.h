@@ -36,6 +36,10 @@ struct dl_config {
     long long sandbox_memory_gib; /* a sandbox's memory unless it asks (buildInfo); 0: none */
     const char *exec_canned;    /* --exec-canned: every execute answers exit 0 and this
                                  * without running anything; NULL: run commands */
+    long snapshot_build_delay_ms;   /* a snapshot build waits this long in "building" */
+    long snapshot_quota;            /* snapshots pending/building/active at most; 0: no limit */
+    int strict_snapshots;           /* a create naming no snapshot of ours is a 400, as
+                                     * the real API (default: the default image) */
 };
 
 extern struct dl_config g_dl_cfg;

@@ -260,3 +260,14 @@ out:
         close(fds[1]);
     return rc;
 }
+
+int dl_split_id_action(const char *rest, char *id, size_t idlen, const char **action)
+{
+    size_t n = strcspn(rest, "/");
+    if (n == 0 || n >= idlen)
+        return -1;
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    *action = rest[n] ? rest + n + 1 : "";
+    return 0;
+}

@@ -41,6 +41,10 @@ int dl_parse_long(const char *s, long min, long max, long *out);
  * when name is a valid environment variable name [A-Za-z_][A-Za-z0-9_]*. */
 int dl_env_name_ok(const char *name);
 
+/* Splits "<id>[/<action>]" at rest: the id into id[idlen], *action to what
+ * follows the '/' ("" when none). Returns 0, or -1 for an empty or too long id. */
+int dl_split_id_action(const char *rest, char *id, size_t idlen, const char **action);
+
 /* Runs path with argv and envp (NULL: an empty environment) in cwd (NULL:
  * ours) and waits for it, capturing its stderr, and its stdout too when
  * with_stdout, into buf (buflen > 0; NUL-terminated, cut at buflen - 1,

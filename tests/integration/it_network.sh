@@ -121,16 +121,23 @@ it_assert_eq "$(field badnet status)/$(field badnet reason)" rejected/bad_messag
 it_assert_contains "$(field badnet error)" 'network: must be "none" or "open"' "badnet error"
 [[ ! -s seen.log ]] || it_fail "the listener saw a sandbox: $(cat seen.log)"
 
-# A service that refuses network-settings: the job with deps fails closed.
+# A service that refuses network-settings: the job with deps fails closed. And
+# one that accepts networkBlockAll but does not apply it (daytona-local without
+# its jail: no network namespace): the worker's probe, before the job's code
+# runs, still reaches the API, and the job ends error/network_not_blocked.
 it_stop "$WORKER_PID"
 it_stop "$DAYTONA_PID"
-it_start_daytona --confine --refuse-network-settings
+it_start_daytona --no-confine --refuse-network-settings
 ATC_CONCURRENCY=4 it_start_worker worker2
 it_wait_for 60 "the second worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 it_expect_exit 0 it_atc submit --id refused --tests test_probe_deps.py --dep atcprobe==0.1 \
     --env "PIP_INDEX_URL=http://127.0.0.1:$IPORT/simple/"
-echo refused >refused.ids
+it_expect_exit 0 it_atc submit --id unblocked --tests test_probe.py
+printf '%s\n' refused unblocked >refused.ids
 it_wait_all_final refused.ids 120
+it_log "unblocked: $(field unblocked status)/$(field unblocked reason): $(field unblocked error)"
+it_assert_eq "$(field unblocked status)/$(field unblocked reason)" error/network_not_blocked "unblocked"
+[[ -z "$(field unblocked exit_code)" ]] || it_fail "unblocked: the tests ran"
 it_log "refused: $(field refused status)/$(field refused reason): $(field refused error)"
 it_assert_eq "$(field refused status)/$(field refused reason)" error/network_refused "refused"
 it_assert_contains "$(field refused error)" "not run with the network open" "refused error"

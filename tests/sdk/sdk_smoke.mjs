@@ -7,6 +7,7 @@ import {
   DaytonaNotFoundError,
   DaytonaRateLimitError,
   DaytonaTimeoutError,
+  Image,
 } from '@daytonaio/sdk';
 
 const apiUrl = process.env.DAYTONA_API_URL;
@@ -118,9 +119,44 @@ async function main() {
   } finally {
     if (!deleted) await sandbox.delete().catch(() => {});
   }
+  if (process.env.SDK_PIP_INDEX_URL) await snapshotSmoke(daytona);
   const s = await stats();
   check(s.live === 0, `stats live == 0 (got ${s.live})`);
   console.log('[sdk] RESULT: OK');
+}
+
+// Snapshots (issue 12): Image.debianSlim().pipInstall() built by daytona-local
+// from a local package index (run.sh serves it), a sandbox created from it
+// imports the package without pip, a Dockerfile outside daytona-local's subset
+// is a clear 400, and the snapshot is deleted.
+async function snapshotSmoke(daytona) {
+  const image = Image.debianSlim('3.12').pipInstall(['atc-sdk-demo'],
+    { indexUrl: process.env.SDK_PIP_INDEX_URL });
+  const snap = await daytona.snapshot.create({ name: 'sdk-smoke-env', image });
+  check(snap.state === 'active', `snapshot built from the SDK's Dockerfile (state ${snap.state})`);
+  const got = await daytona.snapshot.get('sdk-smoke-env');
+  check(got.id === snap.id, 'snapshot.get by name');
+  const sb = await daytona.create({ snapshot: 'sdk-smoke-env' });
+  try {
+    const r = await sb.process.executeCommand(
+      'python3 -c "import atc_sdk_demo; print(atc_sdk_demo.who())"');
+    check(r.exitCode === 0 && r.result.includes('atc-sdk-demo 1.0'),
+      `create({snapshot}) sees the package (${JSON.stringify(r.result)})`);
+  } finally {
+    await sb.delete();
+  }
+  let refused = null;
+  try {
+    await daytona.snapshot.create({ name: 'sdk-smoke-bad',
+      image: Image.base('python:3.12-slim').runCommands('curl -s x | sh') });
+  } catch (e) {
+    refused = e;
+  }
+  check(refused && /daytona-local builds/.test(refused.message),
+    `an unsupported Dockerfile is refused (${refused?.message})`);
+  await daytona.snapshot.delete(snap);
+  const left = (await (await fetch(`${base}/_local/stats`)).json()).snapshots;
+  check(left === 0, `snapshot deleted (snapshots ${left})`);
 }
 
 main().catch((e) => {

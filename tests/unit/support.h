@@ -52,6 +52,15 @@ int test_daytona_up(struct test_daytona *t, const char *const extra_args[]);
 /* Destroys t->d and stops daytona-local, whatever was started. */
 void test_daytona_down(struct test_daytona *t);
 
+/* assert_int_equal that prints msg (an err buffer, say) when it fails. */
+#define assert_int_equal_msg(a, b, msg)                                   \
+    do {                                                                  \
+        long long a_ = (a), b_ = (b);                                     \
+        if (a_ != b_)                                                     \
+            print_error("%lld != %lld: %s\n", a_, b_, (msg));             \
+        assert_int_equal(a_, b_);                                         \
+    } while (0)
+
 /* Path of a program in the build's bin directory. */
 const char *test_bin(const char *name, char *buf, size_t buflen);
 

@@ -21,14 +21,6 @@
 
 #define TEST_KEY "test-key"
 
-#define assert_int_equal_msg(a, b, msg)                                   \
-    do {                                                                  \
-        long long a_ = (a), b_ = (b);                                     \
-        if (a_ != b_)                                                     \
-            print_error("%lld != %lld: %s\n", a_, b_, (msg));             \
-        assert_int_equal(a_, b_);                                         \
-    } while (0)
-
 static struct test_daytona g;
 static char err[1024];
 

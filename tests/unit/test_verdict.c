@@ -86,7 +86,7 @@ static void verdict__install_cmd__targets_the_sandbox_dir(void **state)
     char *deps[] = {"requests==2.31", "numpy>=1,<2"};
     struct atc_job job = {.deps = deps, .ndeps = 2};
     char buf[1024];
-    assert_int_equal(verdict_install_cmd(&job, buf, sizeof(buf)), 0);
+    assert_int_equal(verdict_install_cmd(&job, NULL, buf, sizeof(buf)), 0);
     assert_non_null(strstr(buf, "--target .atc/deps"));
     assert_non_null(strstr(buf, " 'requests==2.31' 'numpy>=1,<2'"));
 }
@@ -209,6 +209,21 @@ static void verdict__snapshot_allow_list__takes_only_listed_names(void **state)
     assert_false(verdict_snapshot_allowed("py311,py312", "py31"));
     assert_false(verdict_snapshot_allowed("py311,py312", "py3112"));
     assert_false(verdict_snapshot_allowed(",", ""));
+}
+
+static void verdict__probe_addr__is_the_url_host_and_port(void **state)
+{
+    char buf[64];
+    assert_int_equal(verdict_probe_addr("https://app.daytona.io/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "app.daytona.io:443");
+    assert_int_equal(verdict_probe_addr("http://127.0.0.1:3000/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "127.0.0.1:3000");
+    assert_int_equal(verdict_probe_addr("http://[::1]/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "[::1]:80");
+    assert_int_equal(verdict_probe_addr("http://[::1]:9/api", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "[::1]:9");
+    assert_int_equal(verdict_probe_addr("ftp://x/", buf, sizeof(buf)), -1);
+    assert_int_equal(verdict_probe_addr("http://u@h/", buf, sizeof(buf)), -1);
 }
 
 static void verdict__custom_cmd_failure__uses_the_report(void **state)
@@ -334,6 +349,7 @@ int main(void)
         cmocka_unit_test(verdict__pytest_exit_codes__map_to_statuses),
         cmocka_unit_test(verdict__custom_cmd_failure__uses_the_report),
         cmocka_unit_test(verdict__sigkill__is_failed_oom),
+        cmocka_unit_test(verdict__probe_addr__is_the_url_host_and_port),
         cmocka_unit_test(verdict__snapshot_allow_list__takes_only_listed_names),
         cmocka_unit_test(verdict__runner_header__is_parsed_or_refused),
         cmocka_unit_test(verdict__plugin_cmd__loads_the_plugin_with_its_options),

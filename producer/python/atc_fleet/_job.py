@@ -53,6 +53,26 @@ def _path_problem(p):
             return 'has a ".." component'
         if not _PATH_CHARS.match(comp):
             return "has a character outside [A-Za-z0-9._-] in a component"
+    return _reserved_problem(p)
+
+
+_RUNNER_MODULES = ("pytest", "_pytest", "pluggy", "py")
+
+
+def _reserved_problem(p):
+    """Why a valid path may not be a job's file (common/src/job.c, reserved_problem)."""
+    if p == ".atc" or p.startswith(".atc/"):
+        return "is reserved: .atc/ is the worker's directory in the sandbox"
+    if p.endswith(".pth"):
+        return "is reserved: a .pth file runs code when Python starts"
+    comps = p.split("/")
+    for i, comp in enumerate(comps):
+        if comp in ("sitecustomize.py", "usercustomize.py"):
+            return "is reserved: it runs code when Python starts"
+        is_dir = i < len(comps) - 1
+        for m in _RUNNER_MODULES:
+            if (is_dir and comp == m) or comp == m + ".py":
+                return "is reserved: it would shadow the test runner (pytest, pluggy, py)"
     return None
 
 

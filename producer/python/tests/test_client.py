@@ -55,6 +55,9 @@ def test_wait__unknown_job__times_out(client):
     (dict(code=TOOL, job_id="bad id"), "id"),
     (dict(code=TOOL, labels={str(i): "x" for i in range(17)}), "labels"),
     (dict(code=TOOL, cmd=""), "cmd"),
+    (dict(code=TOOL, files={"pytest.py": "x"}), "files"),
+    (dict(code=TOOL, files={"lib/sitecustomize.py": "x"}), "files"),
+    (dict(code=TOOL, files={".atc/report.xml": "x"}), "files"),
 ])
 def test_submit__job_breaking_a_rule__raises_valueerror_naming_the_field(client, kwargs, field):
     with pytest.raises(ValueError) as e:

@@ -7,6 +7,7 @@
  *   fake_daytona.c  atc/daytona.h: a sandbox service with scripted failures
  *   fake_results.c  atc/results.h: the result store, in memory
  *   fake_worker.c   the worker's dlq_send and reaper hand-overs
+ *   fake_envs.c     worker/envs.h: every job with deps falls back to pip
  *   fake_kafka.c    the librdkafka calls of worker/consumer.c
  *   fake_pool.c     worker/pool.h without threads: the test finishes tasks */
 #ifndef ATC_TEST_FAKES_H
