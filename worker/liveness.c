@@ -42,8 +42,12 @@ const char *liveness_orphan_reason(const struct liveness_facts *f)
 {
     if (f->job_status[0] != '\0' && atc_status_is_final(f->job_status))
         return "its job already has a final result";
-    if (f->sandbox_attempt > 0 && f->job_attempt > f->sandbox_attempt)
-        return "its job has a newer attempt";
+    /* A newer attempt alone is no reason while the sandbox's worker lives: in a
+     * rebalance both may run the job for a while, and the older run, its
+     * sandbox deleted under it, would write a wrong verdict first. */
+    if (f->sandbox_attempt > 0 && f->job_attempt > f->sandbox_attempt && f->worker_known &&
+        !f->worker_alive)
+        return "its job has a newer attempt and its worker is gone";
     if (f->own && f->before_start)
         return "left by an earlier run of this worker";
     if (!f->own && f->worker_known && !f->worker_alive)

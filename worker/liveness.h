@@ -1,7 +1,7 @@
 /* liveness.h: each worker's liveness key in Redis, renewed by its main loop,
  * and the orphan sweep the reaper thread runs with it: the sandboxes of a
  * worker whose key expired (it died), and those whose job already has a
- * final result or a newer attempt, are deleted within a minute, not after
+ * final result, are deleted within a minute, not after
  * the age sweep's limit (docs/worker.md, "Leaked sandboxes"). */
 #ifndef ATC_WORKER_LIVENESS_H
 #define ATC_WORKER_LIVENESS_H

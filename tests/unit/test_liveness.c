@@ -35,7 +35,7 @@ static void liveness__dead_worker__is_reaped(void **state)
     assert_null(liveness_orphan_reason(&f));
 }
 
-static void liveness__final_result_or_newer_attempt__is_reaped_even_with_a_live_worker(void **state)
+static void liveness__final_result__is_reaped_even_with_a_live_worker(void **state)
 {
     struct liveness_facts f = {.worker_known = 1, .worker_alive = 1, .job_status = "passed",
                                .job_attempt = 1, .sandbox_attempt = 1};
@@ -43,6 +43,9 @@ static void liveness__final_result_or_newer_attempt__is_reaped_even_with_a_live_
     assert_non_null(strstr(liveness_orphan_reason(&f), "final result"));
     f.job_status = "running";
     f.job_attempt = 2;
+    /* A newer attempt while its worker lives (a rebalance): kept. */
+    assert_null(liveness_orphan_reason(&f));
+    f.worker_alive = 0;
     assert_non_null(strstr(liveness_orphan_reason(&f), "newer attempt"));
 }
 
@@ -62,7 +65,7 @@ int main(void)
         cmocka_unit_test(liveness__sandbox_attempt__reads_what_verdict_sandbox_name_wrote),
         cmocka_unit_test(liveness__live_worker_running_job__is_kept),
         cmocka_unit_test(liveness__dead_worker__is_reaped),
-        cmocka_unit_test(liveness__final_result_or_newer_attempt__is_reaped_even_with_a_live_worker),
+        cmocka_unit_test(liveness__final_result__is_reaped_even_with_a_live_worker),
         cmocka_unit_test(liveness__own_sandbox__is_reaped_only_from_an_earlier_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
