@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "atc/client.h"
 #include "atc/clock.h"
 #include "atc/dotenv.h"
@@ -44,6 +46,7 @@ static const char main_usage[] =
     "  get      print a job's result\n"
     "  wait     wait for a job's final result and print it\n"
     "  cancel   cancel a job: a queued job never runs, a running one is stopped\n"
+    "  race     run candidate implementations as one group; stop once N passed\n"
     "  watch    print one line per job as it finishes\n"
     "  stats    jobs by status over a window, and the workers' lag\n"
     "  replay-dlq  send dead-lettered jobs again (fleet errors), resetting their results\n"
@@ -51,12 +54,14 @@ static const char main_usage[] =
     "  env      the fleet's dependency environments: env ls | env build DEP... | env rm NAME\n"
     "\n"
     "  atc submit [--code FILE] [--tests FILE] [--file PATH=FILE]... [--dep REQ]...\n"
-    "             [--cmd CMD] [--timeout S] [--env K=V]... [--label K=V]... [--id ID]\n"
+    "             [--cmd CMD] [--timeout S] [--test-timeout S] [--reruns N] [--group G]\n"
+    "             [--env K=V]... [--label K=V]... [--id ID]\n"
     "             [--snapshot NAME] [--cache] [--cpu N] [--memory GIB] [--disk GIB]\n"
     "             [--wait [--wait-timeout S]] [--json]\n"
     "  atc get ID [--json]\n"
     "  atc wait ID [--timeout S] [--json]\n"
     "  atc cancel ID\n"
+    "  atc race --candidate PATH=FILE... [--need N] [--wait-timeout S] [job options]\n"
     "  atc watch [--label K=V]... [--count N] [--json]\n"
     "  atc stats [--window S] [--json]\n"
     "  atc replay-dlq [--dry-run] [--reason R]... [--id ID]... [--since TS|DURATION]\n"
@@ -92,6 +97,9 @@ static const char submit_usage[] =
     "  --dep REQ          a pip requirement, e.g. 'requests>=2,<3' (repeatable)\n"
     "  --cmd CMD          the test command (default: pytest over the test files)\n"
     "  --timeout S        wall-clock limit of the test run in seconds\n"
+    "  --test-timeout S   limit of each test in seconds (default: the worker's)\n"
+    "  --reruns N         run a failed test again up to N times (0..5; default: the worker's)\n"
+    "  --group G          the race group the job belongs to (copied into the result)\n"
     "  --env K=V          environment variable for the run (repeatable)\n"
     "  --label K=V        label copied into the result (repeatable)\n"
     "  --id ID            the job id (default: a fresh UUIDv7)\n"
@@ -450,6 +458,111 @@ static int finish_wait(int rc, struct atc_result *res, const char *id, double ti
     return RENDER_EXIT_USAGE;
 }
 
+/* The options that build a job, shared by submit and race: --code, --tests,
+ * --file, --dep, --cmd, --id, --snapshot, --group, --timeout, --test-timeout,
+ * --reruns, --env, --label. Returns 1 when argv[*i] was one (consumed), 0 when
+ * not, -1 on bad usage (*status set, the message printed). */
+static int job_opt(struct atc_job *job, const char *cmd, int argc, char **argv, int *i,
+                   int *status)
+{
+    static const char *const file_opts[] = {"--code", "--tests", NULL};
+    static const char *const str_opts[] = {"--cmd", "--id", "--snapshot", "--group", NULL};
+    static const char *const kv_opts[] = {"--env", "--label", NULL};
+    static const char *const res_opts[] = {"--cpu", "--memory", "--disk", NULL};
+    const char *val = NULL;
+    int which = 0;
+    char err[512];
+    int m;
+
+    if ((m = opt_any(argc, argv, i, file_opts, &val, &which)) != 0) {
+        if (m < 0) {
+            *status = usage_error(cmd, "%s wants a file", file_opts[which]);
+            return -1;
+        }
+        if (add_file(job, base_name(val), strlen(base_name(val)), val, err, sizeof(err)) != 0) {
+            *status = usage_error(cmd, "%s", err);
+            return -1;
+        }
+    } else if ((m = opt_value(argc, argv, i, "--file", &val)) != 0) {
+        const char *eq = m > 0 ? strchr(val, '=') : NULL;
+        if (eq == NULL || eq == val || eq[1] == '\0') {
+            *status = usage_error(cmd, "--file wants PATH=FILE");
+            return -1;
+        }
+        if (add_file(job, val, (size_t)(eq - val), eq + 1, err, sizeof(err)) != 0) {
+            *status = usage_error(cmd, "%s", err);
+            return -1;
+        }
+    } else if ((m = opt_value(argc, argv, i, "--dep", &val)) != 0) {
+        char *d;
+        if (m < 0) {
+            *status = usage_error(cmd, "--dep wants a requirement");
+            return -1;
+        }
+        d = dup_n(val, strlen(val));
+        if (d == NULL || grow((void **)&job->deps, job->ndeps, sizeof(*job->deps)) != 0) {
+            free(d);
+            fprintf(stderr, "atc: out of memory\n");
+            return -1;
+        }
+        job->deps[job->ndeps++] = d;
+    } else if ((m = opt_any(argc, argv, i, str_opts, &val, &which)) != 0) {
+        char **slot = which == 0   ? &job->cmd
+                      : which == 1 ? &job->id
+                      : which == 2 ? &job->snapshot
+                                   : &job->group;
+        if (m < 0) {
+            *status = usage_error(cmd, "%s wants a value", str_opts[which]);
+            return -1;
+        }
+        free(*slot);
+        *slot = dup_n(val, strlen(val));
+        if (*slot == NULL) {
+            fprintf(stderr, "atc: out of memory\n");
+            return -1;
+        }
+    } else if ((m = opt_value(argc, argv, i, "--timeout", &val)) != 0) {
+        if (m < 0 || parse_u32(val, &job->timeout_s) != 0) {
+            *status = usage_error(cmd, "--timeout wants whole seconds");
+            return -1;
+        }
+        job->has_timeout = 1;
+    } else if ((m = opt_value(argc, argv, i, "--test-timeout", &val)) != 0) {
+        if (m < 0 || parse_u32(val, &job->test_timeout_s) != 0) {
+            *status = usage_error(cmd, "--test-timeout wants whole seconds");
+            return -1;
+        }
+        job->has_test_timeout = 1;
+    } else if ((m = opt_value(argc, argv, i, "--reruns", &val)) != 0) {
+        if (m < 0 || parse_u32(val, &job->reruns) != 0) {
+            *status = usage_error(cmd, "--reruns wants a count");
+            return -1;
+        }
+        job->has_reruns = 1;
+    } else if ((m = opt_any(argc, argv, i, res_opts, &val, &which)) != 0) {
+        uint32_t *dst = which == 0 ? &job->cpu : which == 1 ? &job->memory_gib : &job->disk_gib;
+        if (m < 0 || parse_u32(val, dst) != 0 || *dst == 0) {
+            *status = usage_error(cmd, "--cpu, --memory and --disk want a whole number of at "
+                                  "least 1");
+            return -1;
+        }
+    } else if ((m = opt_any(argc, argv, i, kv_opts, &val, &which)) != 0) {
+        if (m < 0) {
+            *status = usage_error(cmd, "%s wants K=V", kv_opts[which]);
+            return -1;
+        }
+        if ((which == 0 ? add_kv(&job->env, &job->nenv, "--env", val, err, sizeof(err))
+                        : add_kv(&job->labels, &job->nlabels, "--label", val, err,
+                                 sizeof(err))) != 0) {
+            *status = usage_error(cmd, "%s", err);
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int cmd_submit(int argc, char **argv, struct cli_common *cc)
 {
     struct atc_job *job = NULL;
@@ -470,12 +583,7 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
     }
     job->v = ATC_JOB_VERSION;
     for (int i = 0; i < argc; i++) {
-        static const char *const file_opts[] = {"--code", "--tests", NULL};
-        static const char *const str_opts[] = {"--cmd", "--id", "--snapshot", NULL};
-        static const char *const kv_opts[] = {"--env", "--label", NULL};
-        static const char *const res_opts[] = {"--cpu", "--memory", "--disk", NULL};
         const char *val = NULL;
-        int which = 0;
         int m = common_opt(cc, "submit", argc, argv, &i);
         if (m == 2) {
             fputs(submit_usage, stdout);
@@ -486,67 +594,9 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
             goto out;
         if (m == 1)
             continue;
-        if ((m = opt_any(argc, argv, &i, file_opts, &val, &which)) != 0) {
-            if (m < 0) {
-                status = usage_error("submit", "%s wants a file", file_opts[which]);
+        if ((m = job_opt(job, "submit", argc, argv, &i, &status)) != 0) {
+            if (m < 0)
                 goto out;
-            }
-            if (add_file(job, base_name(val), strlen(base_name(val)), val, err, sizeof(err)) != 0) {
-                status = usage_error("submit", "%s", err);
-                goto out;
-            }
-        } else if ((m = opt_value(argc, argv, &i, "--file", &val)) != 0) {
-            const char *eq = m > 0 ? strchr(val, '=') : NULL;
-            if (eq == NULL || eq == val || eq[1] == '\0') {
-                status = usage_error("submit", "--file wants PATH=FILE");
-                goto out;
-            }
-            if (add_file(job, val, (size_t)(eq - val), eq + 1, err, sizeof(err)) != 0) {
-                status = usage_error("submit", "%s", err);
-                goto out;
-            }
-        } else if ((m = opt_value(argc, argv, &i, "--dep", &val)) != 0) {
-            char *d;
-            if (m < 0) {
-                status = usage_error("submit", "--dep wants a requirement");
-                goto out;
-            }
-            d = dup_n(val, strlen(val));
-            if (d == NULL || grow((void **)&job->deps, job->ndeps, sizeof(*job->deps)) != 0) {
-                free(d);
-                fprintf(stderr, "atc: out of memory\n");
-                goto out;
-            }
-            job->deps[job->ndeps++] = d;
-        } else if ((m = opt_any(argc, argv, &i, str_opts, &val, &which)) != 0) {
-            char **slot = which == 0 ? &job->cmd : which == 1 ? &job->id : &job->snapshot;
-            if (m < 0) {
-                status = usage_error("submit", "%s wants a value", str_opts[which]);
-                goto out;
-            }
-            free(*slot);
-            *slot = dup_n(val, strlen(val));
-            if (*slot == NULL) {
-                fprintf(stderr, "atc: out of memory\n");
-                goto out;
-            }
-        } else if ((m = opt_value(argc, argv, &i, "--timeout", &val)) != 0) {
-            if (m < 0 || parse_u32(val, &job->timeout_s) != 0) {
-                status = usage_error("submit", "--timeout wants whole seconds");
-                goto out;
-            }
-            job->has_timeout = 1;
-        } else if ((m = opt_any(argc, argv, &i, kv_opts, &val, &which)) != 0) {
-            if (m < 0) {
-                status = usage_error("submit", "%s wants K=V", kv_opts[which]);
-                goto out;
-            }
-            if ((which == 0 ? add_kv(&job->env, &job->nenv, "--env", val, err, sizeof(err))
-                            : add_kv(&job->labels, &job->nlabels, "--label", val, err,
-                                     sizeof(err))) != 0) {
-                status = usage_error("submit", "%s", err);
-                goto out;
-            }
         } else if ((m = opt_value(argc, argv, &i, "--wait-timeout", &val)) != 0) {
             if (m < 0 || parse_seconds(val, &wait_timeout) != 0) {
                 status = usage_error("submit", "--wait-timeout wants seconds");
@@ -555,14 +605,6 @@ static int cmd_submit(int argc, char **argv, struct cli_common *cc)
             has_wait_timeout = 1;
         } else if (strcmp(argv[i], "--wait") == 0) {
             wait = 1;
-        } else if ((m = opt_any(argc, argv, &i, res_opts, &val, &which)) != 0) {
-            uint32_t *dst = which == 0 ? &job->cpu : which == 1 ? &job->memory_gib
-                                                                : &job->disk_gib;
-            if (m < 0 || parse_u32(val, dst) != 0 || *dst == 0) {
-                status = usage_error("submit", "--cpu, --memory and --disk want a whole number "
-                                     "of at least 1");
-                goto out;
-            }
         } else if (strcmp(argv[i], "--cache") == 0) {
             job->cache = 1;
         } else {
@@ -621,6 +663,258 @@ out:
     atc_result_free(res);
     atc_client_destroy(c);
     atc_job_free(job);
+    return status;
+}
+
+#define RACE_MAX 64
+#define RACE_POLL_MS 250
+
+static const char race_usage[] =
+    "usage: atc race --candidate PATH=FILE... [--need N] [--wait-timeout S] [--group G]\n"
+    "                [--tests FILE] [--file PATH=FILE]... [other job options of submit]\n"
+    "                [--json]\n"
+    "Submits one job per candidate, each with the shared files plus its FILE as PATH,\n"
+    "all in one group (default: a fresh race-<uuid>); waits until N of them passed\n"
+    "(default 1), then cancels the rest: a queued one never runs, a running one is\n"
+    "stopped by its worker. Prints a line per candidate: ID STATUS REASON FILE, the\n"
+    "winners first (--json: one object). Exit status 0 when N passed, 1 when they\n"
+    "cannot (every candidate final), 4 when --wait-timeout ran out (the rest are\n"
+    "cancelled then too), 2 on bad usage or an unreachable broker or Redis.\n";
+
+struct race_cand {
+    const char *path;     /* within the job, from --candidate (points into argv) */
+    size_t plen;
+    const char *file;     /* on this machine */
+    char id[ATC_JOB_ID_MAX + 1];
+    char status[16];      /* "" while not final */
+    char reason[48];
+    int winner;           /* 1-based rank among the winners, 0 when none */
+};
+
+/* Submits each candidate: base's files plus the candidate's, under a fresh id.
+ * Returns 0, or the exit status. */
+static int race_submit(struct atc_client *c, struct atc_job *base, struct race_cand *cand,
+                       size_t n, const char *traceparent)
+{
+    char err[512];
+
+    for (size_t k = 0; k < n; k++) {
+        char fresh[40];
+        size_t keep = base->nfiles;
+        atc_uuid7(fresh, sizeof(fresh));
+        free(base->id);
+        base->id = dup_n(fresh, strlen(fresh));
+        if (base->id == NULL ||
+            add_file(base, cand[k].path, cand[k].plen, cand[k].file, err, sizeof(err)) != 0) {
+            return usage_error("race", "%s", base->id ? err : "out of memory");
+        }
+        int rc = atc_job_validate(base, err, sizeof(err));
+        if (rc == 0)
+            rc = atc_client_submit(c, base, traceparent, cand[k].id, sizeof(cand[k].id), err,
+                                   sizeof(err));
+        free(base->files[keep].path);
+        free(base->files[keep].data);
+        base->nfiles = keep;
+        if (rc == ATC_EINVAL || rc == ATC_ETOOBIG)
+            return usage_error("race", "candidate %s: %s", cand[k].file, err);
+        if (rc != 0) {
+            fprintf(stderr, "atc: cannot submit candidate %s: %s\n", cand[k].file, err);
+            return RENDER_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Reads each candidate not final yet; returns how many passed, or -1 when Redis fails. */
+static int race_poll(struct atc_client *c, struct race_cand *cand, size_t n, int *winners,
+                     size_t *pending)
+{
+    char err[512];
+    *pending = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct atc_result *res = NULL;
+        if (cand[k].status[0] != '\0')
+            continue;
+        int rc = atc_client_get(c, cand[k].id, &res, err, sizeof(err));
+        if (rc != 0 && rc != ATC_ENOTFOUND) {
+            fprintf(stderr, "atc: cannot reach Redis: %s\n", err);
+            return -1;
+        }
+        const char *st = res ? atc_result_str(res, "status") : "";
+        if (atc_status_is_final(st)) {
+            snprintf(cand[k].status, sizeof(cand[k].status), "%s", st);
+            snprintf(cand[k].reason, sizeof(cand[k].reason), "%s", atc_result_str(res, "reason"));
+            if (strcmp(st, "passed") == 0)
+                cand[k].winner = ++*winners;
+        } else {
+            (*pending)++;
+        }
+        atc_result_free(res);
+    }
+    return 0;
+}
+
+static void race_print(const struct race_cand *cand, size_t n, const char *group, int won,
+                       int json)
+{
+    if (json) {
+        json_t *o = json_object(), *arr = json_array(), *win = json_array();
+        for (size_t r = 1; r <= n; r++)
+            for (size_t k = 0; k < n; k++)
+                if (cand[k].winner == (int)r)
+                    json_array_append_new(win, json_string(cand[k].id));
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", cand[k].id,
+                                                 "file", cand[k].file, "status", cand[k].status,
+                                                 "reason", cand[k].reason));
+        json_object_set_new(o, "group", json_string(group));
+        json_object_set_new(o, "won", json_boolean(won));
+        json_object_set_new(o, "winners", win);
+        json_object_set_new(o, "candidates", arr);
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+        json_decref(o);
+        return;
+    }
+    printf("group %s: %s\n", group, won ? "won" : "not won");
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < n; k++)
+            if ((cand[k].winner != 0) == (pass == 0))
+                printf("%s %s %s %s\n", cand[k].id, cand[k].status[0] ? cand[k].status : "-",
+                       cand[k].reason[0] ? cand[k].reason : "-", cand[k].file);
+}
+
+static int cmd_race(int argc, char **argv, struct cli_common *cc)
+{
+    struct atc_job *base = NULL;
+    struct atc_client *c = NULL;
+    struct race_cand *cand = NULL;
+    size_t ncand = 0;
+    uint32_t need = 1;
+    double wait_timeout = 0;
+    char err[512];
+    char group[48];
+    int status = RENDER_EXIT_USAGE;
+
+    base = calloc(1, sizeof(*base));
+    cand = calloc(RACE_MAX, sizeof(*cand));
+    if (base == NULL || cand == NULL) {
+        fprintf(stderr, "atc: out of memory\n");
+        goto out;
+    }
+    base->v = ATC_JOB_VERSION;
+    for (int i = 0; i < argc; i++) {
+        const char *val = NULL;
+        int m = common_opt(cc, "race", argc, argv, &i);
+        if (m == 2) {
+            fputs(race_usage, stdout);
+            status = 0;
+            goto out;
+        }
+        if (m < 0)
+            goto out;
+        if (m == 1)
+            continue;
+        if ((m = opt_value(argc, argv, &i, "--candidate", &val)) != 0) {
+            const char *eq = m > 0 ? strchr(val, '=') : NULL;
+            if (eq == NULL || eq == val || eq[1] == '\0') {
+                status = usage_error("race", "--candidate wants PATH=FILE");
+                goto out;
+            }
+            if (ncand == RACE_MAX) {
+                status = usage_error("race", "at most %d candidates", RACE_MAX);
+                goto out;
+            }
+            cand[ncand].path = val;
+            cand[ncand].plen = (size_t)(eq - val);
+            cand[ncand].file = eq + 1;
+            ncand++;
+        } else if ((m = opt_value(argc, argv, &i, "--need", &val)) != 0) {
+            if (m < 0 || parse_u32(val, &need) != 0 || need == 0) {
+                status = usage_error("race", "--need wants a count of at least 1");
+                goto out;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--wait-timeout", &val)) != 0) {
+            if (m < 0 || parse_seconds(val, &wait_timeout) != 0) {
+                status = usage_error("race", "--wait-timeout wants seconds");
+                goto out;
+            }
+        } else if (strcmp(argv[i], "--id") == 0) {
+            status = usage_error("race", "each candidate gets its own id; --id does not apply");
+            goto out;
+        } else if ((m = job_opt(base, "race", argc, argv, &i, &status)) != 0) {
+            if (m < 0)
+                goto out;
+        } else {
+            status = usage_error("race", "unknown option '%s'", argv[i]);
+            goto out;
+        }
+    }
+    if (ncand == 0) {
+        status = usage_error("race", "a race needs at least one --candidate PATH=FILE");
+        goto out;
+    }
+    if (need > ncand) {
+        status = usage_error("race", "--need %u is more than the %zu candidates", need, ncand);
+        goto out;
+    }
+    if (base->group == NULL) {
+        char fresh[40];
+        atc_uuid7(fresh, sizeof(fresh));
+        snprintf(group, sizeof(group), "race-%s", fresh);
+        base->group = dup_n(group, strlen(group));
+        if (base->group == NULL) {
+            fprintf(stderr, "atc: out of memory\n");
+            goto out;
+        }
+    }
+    c = open_client(cc);
+    if (c == NULL)
+        goto out;
+    status = race_submit(c, base, cand, ncand, getenv("TRACEPARENT"));
+    if (status != 0)
+        goto out;
+
+    int winners = 0;
+    size_t pending = ncand;
+    double waited = 0;
+    for (;;) {
+        if (race_poll(c, cand, ncand, &winners, &pending) != 0) {
+            status = RENDER_EXIT_USAGE;
+            goto out;
+        }
+        if ((uint32_t)winners >= need || pending == 0)
+            break;
+        if (wait_timeout > 0 && waited >= wait_timeout)
+            break;
+        struct timespec ts = {0, RACE_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += RACE_POLL_MS / 1000.0;
+    }
+    /* The rest: cancelled, then read once more (a queued one is final now). */
+    for (size_t k = 0; k < ncand; k++) {
+        int outcome = 0;
+        if (cand[k].status[0] == '\0' &&
+            atc_client_cancel(c, cand[k].id, &outcome, err, sizeof(err)) != 0)
+            fprintf(stderr, "atc: cannot cancel %s: %s\n", cand[k].id, err);
+    }
+    int late = winners;
+    race_poll(c, cand, ncand, &late, &pending);
+    for (size_t k = 0; k < ncand; k++) /* a pass after the race ended wins nothing */
+        if (cand[k].winner > winners)
+            cand[k].winner = 0;
+    for (size_t k = 0; k < ncand; k++)
+        if (cand[k].status[0] == '\0')
+            snprintf(cand[k].status, sizeof(cand[k].status), "%s", "cancelling");
+    int won = (uint32_t)winners >= need;
+    race_print(cand, ncand, base->group, won, cc->json);
+    status = won ? RENDER_EXIT_OK : pending > 0 && wait_timeout > 0 && waited >= wait_timeout
+                                        ? RENDER_EXIT_NORESULT
+                                        : RENDER_EXIT_FAILED;
+out:
+    atc_client_destroy(c);
+    atc_job_free(base);
+    free(cand);
     return status;
 }
 
@@ -1064,13 +1358,15 @@ int main(int argc, char **argv)
             return usage_error(NULL, "unknown option '%s'", argv[i]);
     }
     if (i >= argc)
-        return usage_error(NULL, "no command given (submit, get, wait, cancel, watch, stats, replay-dlq, doctor)");
+        return usage_error(NULL, "no command given (submit, get, wait, cancel, race, watch, stats, replay-dlq, doctor)");
     if (strcmp(argv[i], "submit") == 0)
         return cmd_submit(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "get") == 0 || strcmp(argv[i], "wait") == 0)
         return cmd_result(argv[i], argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "cancel") == 0)
         return cmd_cancel(argc - i - 1, argv + i + 1, &cc);
+    if (strcmp(argv[i], "race") == 0)
+        return cmd_race(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "watch") == 0)
         return cmd_watch(argc - i - 1, argv + i + 1, &cc);
     if (strcmp(argv[i], "stats") == 0)

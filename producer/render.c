@@ -175,12 +175,14 @@ static int is_numeric_field(const char *name)
 
     return strcmp(name, "exit_code") == 0 || strcmp(name, "attempt") == 0 ||
            strcmp(name, "output_truncated") == 0 || strcmp(name, "cached") == 0 ||
-           strcmp(name, "replayed") == 0 || strncmp(name, "tests_", 6) == 0 || (n > 3 && strcmp(name + n - 3, "_ms") == 0);
+           strcmp(name, "replayed") == 0 || strcmp(name, "reruns") == 0 ||
+           strcmp(name, "test_timeout_s") == 0 || strncmp(name, "tests_", 6) == 0 || (n > 3 && strcmp(name + n - 3, "_ms") == 0);
 }
 
 static json_t *field_to_json(const struct atc_field *f)
 {
-    if (strcmp(f->name, "tests") == 0 || strcmp(f->name, "labels") == 0)
+    if (strcmp(f->name, "tests") == 0 || strcmp(f->name, "labels") == 0 ||
+        strcmp(f->name, "lint") == 0)
         return blob_to_json(f->value, f->len);
     if (is_numeric_field(f->name) && f->len > 0 && f->len < 32 &&
         memchr(f->value, '\0', f->len) == NULL) {
@@ -245,6 +247,31 @@ static void put_field(const struct atc_result *r, const char *name, FILE *out)
         fwrite(f->value, 1, f->len, out);
 }
 
+/* The lint lists, one line each when not empty. */
+static void put_lint(const struct atc_result *r, FILE *out)
+{
+    const struct atc_field *f = atc_result_field(r, "lint");
+    static const char *const keys[] = {"tests_without_assert", "tests_not_importing_tool"};
+    static const char *const says[] = {"tests that assert nothing", "tests that import nothing from the tool"};
+    if (f == NULL)
+        return;
+    json_t *lint = blob_to_json(f->value, f->len);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *arr = json_object_get(lint, keys[k]);
+        size_t i;
+        json_t *v;
+        if (json_array_size(arr) == 0)
+            continue;
+        fprintf(out, "lint: %s:", says[k]);
+        json_array_foreach(arr, i, v)
+        {
+            fprintf(out, " %s", json_string_value(v) ? json_string_value(v) : "?");
+        }
+        fputc('\n', out);
+    }
+    json_decref(lint);
+}
+
 void render_result_text(const struct atc_result *r, FILE *out)
 {
     const char *status = atc_result_str(r, "status");
@@ -277,8 +304,22 @@ void render_result_text(const struct atc_result *r, FILE *out)
         }
         json_decref(arr);
     }
+    if (*atc_result_str(r, "tests_flaky") || *atc_result_str(r, "tests_timeout"))
+        fprintf(out, "flaky: %s, timed out: %s (reruns %s, per-test limit %s s)\n",
+                atc_result_str(r, "tests_flaky"), atc_result_str(r, "tests_timeout"),
+                atc_result_str(r, "reruns"), atc_result_str(r, "test_timeout_s"));
+    if (*atc_result_str(r, "coverage_pct"))
+        fprintf(out, "coverage: %s%% of the lines of the job's non-test files\n",
+                atc_result_str(r, "coverage_pct"));
+    put_lint(r, out);
+    if (*atc_result_str(r, "group"))
+        fprintf(out, "group: %s\n", atc_result_str(r, "group"));
     if (*atc_result_str(r, "error"))
         fprintf(out, "error: %s\n", atc_result_str(r, "error"));
+    if (*atc_result_str(r, "digest")) {
+        fputs("digest:\n", out);
+        put_field(r, "digest", out);
+    }
     if (*atc_result_str(r, "exit_code"))
         fprintf(out, "exit code: %s\n", atc_result_str(r, "exit_code"));
     if (*atc_result_str(r, "duration_ms"))

@@ -12,7 +12,9 @@
 #include "atc/error.h"
 #include "atc/log.h"
 #include "atc/output.h"
+#include "digest.h"
 #include "envfile.h"
+#include "fleet_plugin_py.h"
 #include "metrics.h"
 #include "retry.h"
 #include "verdict.h"
@@ -28,7 +30,7 @@
 static const char RUN_SH[] =
     "# atc-worker: run $ATC_CMD for at most $1 seconds with the job's environment\n"
     "# (" ENVFILE_PATH "); print its output capped. $4: the fleet's report, whose\n"
-    "# directory must not exist yet (- for none).\n"
+    "# directory must not exist yet (- for none); $6: the plugin's side report (-).\n"
     "mkdir -p .atc || exit 125\n"
     "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
     "# $5: an address the sandbox must not reach (- for none): the network block\n"
@@ -39,7 +41,7 @@ static const char RUN_SH[] =
     "{ python3 -I -S .atc/meter.py .atc/usage timeout -k 5 \"$1\""
     " sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
     " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
-    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\"\n"
+    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\" \"${6:--}\"\n"
     "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
 
 /* Exits 0 once a TCP connection to argv[1] ("host:port") fails (the network
@@ -76,8 +78,12 @@ static const char METER_PY[] =
     "sys.exit(rc)\n";
 
 /* Reads everything on stdin; prints the byte count, whether a JUnit report
- * was written, and the meter's usage (or "- -") on a line, then the first
- * HEAD bytes and the last TAIL bytes, with a mark where the middle was cut. */
+ * was written, the meter's usage (or "- -") and the length of the side
+ * report on a line, then the side report (at most RUN_SIDE_MAX bytes, else
+ * none: it rides in the exec's reply, saving a download), then the first HEAD
+ * bytes and the last TAIL bytes of the output, with a mark where the middle
+ * was cut. */
+#define RUN_SIDE_MAX 262144
 static const char CAP_PY[] =
     "import os, sys\n"
     "H, T = int(sys.argv[1]), int(sys.argv[2])\n"
@@ -102,7 +108,18 @@ static const char CAP_PY[] =
     "    use = [b'%d' % int(x) for x in use] if len(use) == 2 else [b'-', b'-']\n"
     "except (OSError, ValueError):\n"
     "    use = [b'-', b'-']\n"
-    "dst.write(b'%d %d %s %s\\n' % (total, os.path.exists(sys.argv[3]), use[0], use[1]))\n"
+    "side = b''\n"
+    "if len(sys.argv) > 4 and sys.argv[4] != '-':\n"
+    "    try:\n"
+    "        with open(sys.argv[4], 'rb') as f:\n"
+    "            side = f.read(262145)\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    if len(side) > 262144:\n"
+    "        side = b''\n"
+    "dst.write(b'%d %d %s %s %d\\n' % (total, os.path.exists(sys.argv[3]), use[0], use[1],"
+    " len(side)))\n"
+    "dst.write(side)\n"
     "dst.write(head)\n"
     "if cut:\n"
     "    dst.write(b'\\n[... output truncated ...]\\n')\n"
@@ -160,17 +177,30 @@ static void set_fleet_error(struct attempt_outcome *o, int rc, const char *what,
     snprintf(o->error, sizeof(o->error), "%s: %s", what, err);
 }
 
-/* Splits the runner's "<total bytes> <report written>\n<capped output>" into
- * the outcome. *has_report is 1 unless the runner said there is no report. */
+/* Splits the runner's "<total bytes> <report written> <side bytes>\n<side
+ * report><capped output>" into the outcome. *has_report is 1 unless the
+ * runner said there is no report; *side (malloc'd, or NULL) the side report. */
 static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
-                        int *truncated, struct verdict_header *h)
+                        int *truncated, struct verdict_header *h, char **side, size_t *side_len)
 {
     char *nl = memchr(raw, '\n', len);
     size_t skip = 0;
 
+    *side = NULL;
+    *side_len = 0;
     if (verdict_parse_header(raw, nl ? (size_t)(nl - raw) : 0, h) == 0)
         skip = (size_t)(nl - raw) + 1;
     unsigned long long total = h->total;
+    size_t nside = (size_t)h->side_len;
+    if (skip && nside > 0 && nside <= RUN_SIDE_MAX && nside <= len - skip) {
+        *side = malloc(nside + 1);
+        if (*side) {
+            memcpy(*side, raw + skip, nside);
+            (*side)[nside] = '\0';
+            *side_len = nside;
+        }
+        skip += nside;
+    }
     memmove(raw, raw + skip, len - skip);
     len -= skip;
     raw[len] = '\0';
@@ -205,13 +235,15 @@ static int exec_timed_out(const struct try_ctx *t)
  * is in .atc/env (do_upload); the request's envs carry only the command, for
  * the runner. Returns the client's code. */
 static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *probe,
-                       unsigned limit_s,
-                       int *exit_code,
+                       const char *side, unsigned limit_s, int *exit_code,
                        char **output, size_t *output_len, int *truncated,
-                       struct verdict_header *h, char *err, size_t errlen)
+                       struct verdict_header *h, char **side_json, size_t *side_len,
+                       char *err, size_t errlen)
 {
     const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
-    char runner[96 + VERDICT_REPORT_PATH_MAX + 300];
+    char runner[96 + 2 * VERDICT_REPORT_PATH_MAX + 300];
+    char *ignored = NULL;
+    size_t ignored_len = 0;
     char *raw = NULL;
     size_t raw_len = 0;
     int raw_cut = 0;
@@ -221,15 +253,17 @@ static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, c
     size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
     size_t head = max > mark ? (max - mark) / 2 : max;
     size_t tail = max > mark ? max - mark - head : 0;
-    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s", limit_s, head, tail,
-             report ? report : "-", probe && *probe ? probe : "-");
+    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s %s", limit_s, head, tail,
+             report ? report : "-", probe && *probe ? probe : "-", side ? side : "-");
     /* The runner enforces the limit itself; the service's timeout is a backstop. */
     rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
-                          limit_s + 20, max + 128, exit_code, &raw, &raw_len, &raw_cut, err,
-                          errlen);
+                          limit_s + 20, max + 128 + (side ? RUN_SIDE_MAX : 0), exit_code, &raw,
+                          &raw_len, &raw_cut, err, errlen);
     if (rc != 0)
         return rc;
-    take_output(raw, raw_len, max, output, output_len, truncated, h);
+    take_output(raw, raw_len, max, output, output_len, truncated, h,
+                side_json ? side_json : &ignored, side_json ? side_len : &ignored_len);
+    free(ignored);
     return 0;
 }
 
@@ -364,8 +398,8 @@ static void env_freeze(struct try_ctx *t)
     const char *cmd = env_ready(p, t->o) ? "python3 -m pip freeze --all 2>/dev/null"
                                    : "python3 -m pip freeze --all --path " VERDICT_DEPS_DIR
                                      " 2>/dev/null";
-    if (exec_runner(t, cmd, NULL, NULL, 60, &exit_code, &out, &len, &truncated, &h, err,
-                    sizeof(err)) != 0 || exit_code != 0) {
+    if (exec_runner(t, cmd, NULL, NULL, NULL, 60, &exit_code, &out, &len, &truncated, &h, NULL,
+                    NULL, err, sizeof(err)) != 0 || exit_code != 0) {
         ATC_WARN(t->job->id, "cannot read the environment's pip freeze: %s",
                  exit_code > 0 ? "pip freeze failed" : err);
         free(out);
@@ -492,9 +526,10 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     return 0;
 }
 
-/* The worker's files beside the job's: the runner, the capper and the job's
- * environment for its command. */
-#define RUN_FILES 5
+/* The worker's files beside the job's: the runner, the capper, the job's
+ * environment for its command, the meter, the network probe and (for the
+ * default command only, so last) the fleet's pytest plugin. */
+#define RUN_FILES 6
 
 static int do_upload(struct try_ctx *t)
 {
@@ -523,12 +558,15 @@ static int do_upload(struct try_ctx *t)
     files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
     files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
     files[job->nfiles + 4] = (struct atc_job_file){".atc/probe.py", (unsigned char *)PROBE_PY, sizeof(PROBE_PY) - 1};
+    files[job->nfiles + 5] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
+                                                   sizeof(FLEET_PLUGIN_PY)};
     long t0 = atc_clock_mono_ms();
     struct retry rt;
     retry_start(&rt, t->p, job->id, t->p->retry_max);
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (;;) {
-        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES, err, sizeof(err));
+        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES - (job->cmd != NULL),
+                                err, sizeof(err));
         if (rc == 0 || !retry_pause(t->d, &rt, job->id, rc, "uploading the files", err))
             break;
     }
@@ -562,8 +600,8 @@ static int do_install(struct try_ctx *t)
     }
     long t0 = atc_clock_mono_ms();
     struct verdict_header h;
-    int rc = exec_runner(t, cmd, NULL, NULL, t->p->install_timeout_s, &exit_code, &output, &len, &truncated,
-                         &h, err, sizeof(err));
+    int rc = exec_runner(t, cmd, NULL, NULL, NULL, t->p->install_timeout_s, &exit_code, &output,
+                         &len, &truncated, &h, NULL, NULL, err, sizeof(err));
     o->install_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -658,6 +696,28 @@ static void read_report(struct try_ctx *t)
     free(xml);
 }
 
+/* Parses the plugin's side report (json, from the runner's reply) and
+ * renames the JUnit cases it calls flaky or timeout. A missing or unreadable
+ * side report costs only the detail. */
+static void take_side(struct try_ctx *t, const char *json, size_t len)
+{
+    char err[512];
+
+    if (!json) {
+        ATC_WARN(t->job->id, "no side report from the fleet plugin");
+        return;
+    }
+    if (side_report_parse(json, len, 10000, &t->o->side, err, sizeof(err)) != 0) {
+        ATC_WARN(t->job->id, "the side report is unreadable: %s", err);
+        return;
+    }
+    t->o->has_side = 1;
+    side_report_apply(&t->o->side, &t->o->report, &t->o->tests_flaky, &t->o->tests_timeout);
+    if (!t->o->side.has_coverage)
+        ATC_INFO(t->job->id, "no coverage measured: %s",
+                 t->o->side.coverage_why ? t->o->side.coverage_why : "not asked for");
+}
+
 /* Runs the tests. Returns 0 (outcome set) or a client error code. */
 static int do_test(struct try_ctx *t)
 {
@@ -666,9 +726,20 @@ static int do_test(struct try_ctx *t)
     char defcmd[16384];
     char err[512];
     const char *cmd = job->cmd;
+    unsigned limit = job->has_timeout && job->timeout_s > 0 ? job->timeout_s : ATC_JOB_DEFAULT_TIMEOUT_S;
+    if (limit > t->p->max_timeout_s)
+        limit = t->p->max_timeout_s;
 
     if (!cmd) {
-        int rc = verdict_default_cmd(job, t->report, defcmd, sizeof(defcmd));
+        struct verdict_plugin plug = {
+            .test_timeout_s = verdict_test_timeout(job, t->p->test_timeout_s, limit),
+            .reruns = job->has_reruns ? job->reruns : t->p->reruns,
+            .coverage = t->p->coverage,
+        };
+        o->plugin = 1;
+        o->test_timeout_s = plug.test_timeout_s;
+        o->reruns = plug.reruns;
+        int rc = verdict_plugin_cmd(job, t->report, &plug, defcmd, sizeof(defcmd));
         if (rc == ATC_ENOTFOUND) {
             o->status = "failed";
             o->reason = "no_tests";
@@ -684,15 +755,16 @@ static int do_test(struct try_ctx *t)
         }
         cmd = defcmd;
     }
-    unsigned limit = job->has_timeout && job->timeout_s > 0 ? job->timeout_s : ATC_JOB_DEFAULT_TIMEOUT_S;
-    if (limit > t->p->max_timeout_s)
-        limit = t->p->max_timeout_s;
     long t0 = atc_clock_mono_ms();
     int exit_code = -1;
     struct verdict_header h;
-    int rc = exec_runner(t, cmd, t->report, job->network_open ? NULL : t->p->probe_addr, limit,
-                         &exit_code, &o->output, &o->output_len,
-                         &o->output_truncated, &h, err, sizeof(err));
+    char side[VERDICT_REPORT_PATH_MAX];
+    char *side_json = NULL;
+    size_t side_len = 0;
+    verdict_side_path(t->report, side, sizeof(side));
+    int rc = exec_runner(t, cmd, t->report, job->network_open ? NULL : t->p->probe_addr,
+                         o->plugin ? side : NULL, limit, &exit_code, &o->output, &o->output_len,
+                         &o->output_truncated, &h, &side_json, &side_len, err, sizeof(err));
     o->test_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -732,10 +804,16 @@ static int do_test(struct try_ctx *t)
     o->cpu_ms = h.cpu_ms;
     if (h.has_report)
         read_report(t);
+    /* The verdict is the exit status and the JUnit report's; the side report
+     * only renames tests already failed, and so at most refines the reason. */
     struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL,
                                       o->error, sizeof(o->error));
+    if (o->plugin && o->has_report)
+        take_side(t, side_json, side_len);
+    free(side_json);
     o->status = v.status;
-    o->reason = v.reason;
+    o->reason = verdict_refine_reason(v.status, v.reason, o->has_report ? &o->report : NULL,
+                                      o->tests_flaky);
     if (exit_code == VERDICT_TIMEOUT_EXIT)
         snprintf(o->error, sizeof(o->error), "the tests ran longer than %u s", limit);
     return 0;
@@ -748,6 +826,12 @@ static void reset_try(struct attempt_outcome *o)
     free(o->install_output);
     free(o->env_freeze);
     atc_junit_report_cleanup(&o->report);
+    side_report_cleanup(&o->side);
+    free(o->digest);
+    o->digest = NULL;
+    o->digest_len = 0;
+    o->has_side = o->plugin = 0;
+    o->tests_flaky = o->tests_timeout = 0;
     o->output = o->install_output = o->env_freeze = NULL;
     o->env_freeze_new = 0;
     o->output_len = o->install_output_len = 0;
@@ -846,6 +930,57 @@ static void run_tries(struct atc_daytona *d, const struct attempt_params *p, con
     }
 }
 
+/* The result's digest of a finished run: its failed, erroring, timed-out and
+ * flaky tests (details from the side report where it has them, else the
+ * JUnit message), or pip's reason for a failed install. A digest that cannot
+ * be built is left out. */
+static void make_digest(const struct attempt_params *p, const struct atc_job *job,
+                        struct attempt_outcome *o)
+{
+    struct digest_test *dt = NULL;
+    const char **files = NULL;
+    char *names = NULL;
+    size_t n = 0, hint = 0;
+    enum { NAME_MAX_LEN = 320 };
+
+    if (!o->status || strcmp(o->status, "cancelled") == 0)
+        return;
+    int install_failed = o->install_output != NULL;
+    if (!o->has_report && !install_failed)
+        return;
+    dt = calloc(o->report.ntests ? o->report.ntests : 1, sizeof(*dt));
+    files = calloc(job->nfiles ? job->nfiles : 1, sizeof(*files));
+    names = calloc(o->report.ntests ? o->report.ntests : 1, NAME_MAX_LEN);
+    if (!dt || !files || !names)
+        goto out;
+    for (size_t i = 0; i < job->nfiles; i++)
+        files[i] = job->files[i].path;
+    for (size_t i = 0; o->has_report && i < o->report.ntests; i++) {
+        const struct atc_test_case *c = &o->report.tests[i];
+        if (c->outcome == ATC_TEST_PASSED || c->outcome == ATC_TEST_SKIPPED)
+            continue;
+        const struct side_test *st =
+            o->has_side ? side_report_find_from(&o->side, c->classname ? c->classname : "",
+                                                c->name ? c->name : "", &hint)
+                        : NULL;
+        snprintf(names + n * NAME_MAX_LEN, NAME_MAX_LEN, "%s%s%s", c->classname ? c->classname : "",
+                 c->classname && c->classname[0] ? "::" : "", c->name ? c->name : "?");
+        dt[n].name = names + n * NAME_MAX_LEN;
+        dt[n].outcome = atc_test_outcome_name(c->outcome);
+        dt[n].what = st && st->exception ? st->exception : c->message;
+        dt[n].frames = st ? st->frames : NULL;
+        dt[n].nframes = st ? st->nframes : 0;
+        n++;
+    }
+    if (digest_build(dt, n, files, job->nfiles, o->install_output, o->install_output_len,
+                     p->digest_bytes ? p->digest_bytes : 2048, &o->digest, &o->digest_len) != 0)
+        ATC_WARN(job->id, "no digest: out of memory");
+out:
+    free(names);
+    free(dt);
+    free(files);
+}
+
 /* The outcome of a job this worker will not run as asked: rejected, with
  * reason; the caller writes the error. */
 static void refuse_job(struct attempt_outcome *out, const char *reason)
@@ -881,6 +1016,7 @@ void attempt_run(struct atc_daytona *d, const struct attempt_params *p, const st
     atc_daytona_set_stop(d, client_stop, (void *)p);
     run_tries(d, p, job, attempt, out);
     atc_daytona_set_stop(d, NULL, NULL);
+    make_digest(p, job, out);
 }
 
 void attempt_outcome_cleanup(struct attempt_outcome *o)
@@ -891,5 +1027,7 @@ void attempt_outcome_cleanup(struct attempt_outcome *o)
     free(o->install_output);
     free(o->env_freeze);
     atc_junit_report_cleanup(&o->report);
-    o->output = o->install_output = o->env_freeze = NULL;
+    side_report_cleanup(&o->side);
+    free(o->digest);
+    o->output = o->install_output = o->digest = o->env_freeze = NULL;
 }

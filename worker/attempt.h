@@ -11,6 +11,7 @@
 #include "atc/junit.h"
 #include "breaker.h"
 #include "envs.h"
+#include "side.h"
 
 /* What the run needs from the worker's configuration. */
 struct attempt_params {
@@ -21,6 +22,10 @@ struct attempt_params {
     unsigned install_timeout_s;
     unsigned create_timeout_s;
     size_t max_output_bytes;
+    unsigned test_timeout_s;        /* ATC_TEST_TIMEOUT_S: a job's default per-test limit */
+    unsigned reruns;                /* ATC_RERUNS: a job's default reruns */
+    int coverage;                   /* ATC_COVERAGE */
+    size_t digest_bytes;            /* ATC_DIGEST_BYTES */
     int allow_open_network;         /* ATC_ALLOW_OPEN_NETWORK: honour "network": "open" */
     const char *snapshot_allow;     /* ATC_SNAPSHOT_ALLOW: comma-separated; NULL or "": any */
     const char *probe_addr;         /* "host:port" a blocked sandbox must not reach (the
@@ -68,6 +73,15 @@ struct attempt_outcome {
     long long peak_rss;             /* the test run's largest resident set, bytes; -1 unknown */
     long long cpu_ms;               /* its CPU time, user + system; -1 unknown */
     long sandbox_ms;                /* sandbox time over all tries, creation to deletion */
+    /* The fleet plugin's additions (default test command only). */
+    int plugin;                     /* 1: the plugin was loaded */
+    unsigned test_timeout_s;        /* the per-test limit it applied */
+    unsigned reruns;                /* the reruns it allowed */
+    int has_side;                   /* side is set */
+    struct side_report side;
+    long tests_flaky, tests_timeout;
+    char *digest;                   /* malloc'd, or NULL */
+    size_t digest_len;
     long create_ms, upload_ms, install_ms, test_ms, delete_ms; /* -1: phase not reached */
     /* The dependency environment (p->env), for the result. */
     const char *env_name;           /* NULL: the job has none */

@@ -77,11 +77,14 @@ int envfile_for_job(const struct atc_job *job, const char *report, char **out, s
 
     *out = NULL;
     *out_len = 0;
-    env = calloc(job->nenv + 4, sizeof(*env));
+    env = calloc(job->nenv + 6, sizeof(*env));
     if (env == NULL) {
         rc = ATC_ENOMEM;
         goto out;
     }
+    /* Fixed so that a run repeats: set dicts' order and the local time. */
+    env[n++] = (struct atc_kv){.key = "PYTHONHASHSEED", .value = ENVFILE_HASH_SEED};
+    env[n++] = (struct atc_kv){.key = "TZ", .value = ENVFILE_TZ};
     const char *job_pypath = NULL;
     for (size_t i = 0; i < job->nenv; i++) {
         if (job->ndeps > 0 && strcmp(job->env[i].key, "PYTHONPATH") == 0)

@@ -8,6 +8,10 @@
 #include "atc/job.h"
 
 #define ENVFILE_PATH ".atc/env"
+/* What a job's command runs with unless its env says otherwise (the result
+ * records the values: python_hash_seed, tz). */
+#define ENVFILE_HASH_SEED "0"
+#define ENVFILE_TZ "UTC"
 
 /* Renders the n entries of env, in order, as lines `export 'NAME'='value'`:
  * name and value in POSIX single quotes, each ' in them written '\'', so that
@@ -19,7 +23,8 @@
  * long. Returns 0 or ATC_ENOMEM. */
 int envfile_render(const struct atc_kv *env, size_t n, char **out, size_t *out_len);
 
-/* The .atc/env of job: its env, then the worker's variables its command relies
+/* The .atc/env of job: PYTHONHASHSEED=ENVFILE_HASH_SEED and TZ=ENVFILE_TZ
+ * (which the job's env may override), its env, then the worker's variables its command relies
  * on, which come later and so win over the job's: ATC_JUNIT_XML (report, the
  * fleet's report path of this try), PIP_USER=0 (pip refuses --target with a user install),
  * PYTHONUNBUFFERED=1 (output reaches the pipe before a time limit kills the

@@ -1,6 +1,8 @@
 /* liveness.c: liveness keys and the orphan sweep (see liveness.h). */
 #include "liveness.h"
 
+#include "atc/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +55,6 @@ const char *liveness_orphan_reason(const struct liveness_facts *f)
     return NULL;
 }
 
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 1 when the sandbox is gone or going, or a job of this worker uses it. */
 static int skip_item(const struct atc_sandbox_item *it, reaper_in_use_fn in_use, void *arg)
 {
@@ -84,7 +79,7 @@ int liveness_sweep(struct atc_daytona *d, struct atc_results *r, const char *gro
         return rc;
     if (*start_ms == 0) {
         long long date = atc_daytona_last(d)->date_ms;
-        *start_ms = date > 0 ? date : wall_ms();
+        *start_ms = date > 0 ? date : atc_clock_wall_ms();
     }
     workers = calloc(n + 1, sizeof(*workers));
     alive = calloc(n + 1, sizeof(*alive));

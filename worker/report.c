@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atc/error.h"
+#include "envfile.h"
 
 void report_fields_cleanup(struct report_fields *rf)
 {
@@ -88,6 +89,47 @@ int report_pack_labels(const struct atc_kv *labels, size_t n, char **buf, size_t
     return 0;
 }
 
+/* The value job's env gives name, else dflt. */
+static const char *job_env(const struct atc_job *job, const char *name, const char *dflt)
+{
+    for (size_t i = 0; i < job->nenv; i++)
+        if (strcmp(job->env[i].key, name) == 0)
+            return job->env[i].value;
+    return dflt;
+}
+
+static void pack_names(msgpack_packer *pk, const char *key, char *const *v, size_t n)
+{
+    size_t kl = strlen(key);
+    msgpack_pack_str(pk, kl);
+    msgpack_pack_str_body(pk, key, kl);
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        msgpack_pack_str(pk, l);
+        msgpack_pack_str_body(pk, v[i], l);
+    }
+}
+
+int report_pack_lint(const struct side_report *side, char **buf, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pack_names(&pk, "tests_without_assert", side->no_assert, side->nno_assert);
+    pack_names(&pk, "tests_not_importing_tool", side->no_import, side->nno_import);
+    if (!sb.data) {
+        msgpack_sbuffer_destroy(&sb);
+        return ATC_ENOMEM;
+    }
+    *buf = sb.data;
+    *len = sb.size;
+    return 0;
+}
+
 int report_build_final(struct report_fields *rf, const struct report_meta *m,
                        const struct attempt_outcome *o)
 {
@@ -111,6 +153,10 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
         TRY(report_add_int(rf, "tests_failed", o->report.failed));
         TRY(report_add_int(rf, "tests_errors", o->report.errors));
         TRY(report_add_int(rf, "tests_skipped", o->report.skipped));
+        if (o->has_side) {
+            TRY(report_add_int(rf, "tests_flaky", o->tests_flaky));
+            TRY(report_add_int(rf, "tests_timeout", o->tests_timeout));
+        }
         TRY(atc_junit_tests_pack(&o->report, &blob, &blen));
         TRY(report_add(rf, "tests", blob, blen));
         free(blob);
@@ -124,6 +170,32 @@ int report_build_final(struct report_fields *rf, const struct report_meta *m,
         TRY(report_add(rf, "install_output", o->install_output, o->install_output_len));
     if (o->error[0])
         TRY(report_add_str(rf, "error", o->error));
+    if (o->digest)
+        TRY(report_add(rf, "digest", o->digest, o->digest_len));
+    if (o->plugin) {
+        TRY(report_add_int(rf, "test_timeout_s", o->test_timeout_s));
+        TRY(report_add_int(rf, "reruns", o->reruns));
+    }
+    if (o->has_side && o->side.rerun_ms >= 0)
+        TRY(report_add_int(rf, "rerun_ms", o->side.rerun_ms));
+    if (o->has_side && o->side.has_coverage) {
+        char pct[16];
+        snprintf(pct, sizeof(pct), "%.1f", o->side.coverage_pct);
+        TRY(report_add_str(rf, "coverage_pct", pct));
+    }
+    if (o->has_side) {
+        TRY(report_pack_lint(&o->side, &blob, &blen));
+        TRY(report_add(rf, "lint", blob, blen));
+        free(blob);
+        blob = NULL;
+    }
+    if (o->has_exit_code) {
+        /* What the tests ran with: the fleet's fixed values unless the job's env set its own. */
+        TRY(report_add_str(rf, "python_hash_seed", job_env(job, "PYTHONHASHSEED", ENVFILE_HASH_SEED)));
+        TRY(report_add_str(rf, "tz", job_env(job, "TZ", ENVFILE_TZ)));
+    }
+    if (job->group)
+        TRY(report_add_str(rf, "group", job->group));
     TRY(report_add_int(rf, "attempt", m->attempt));
     TRY(report_add_str(rf, "worker", m->worker_id));
     if (o->sandbox_id[0])

@@ -41,4 +41,9 @@ int report_build_rejected(struct report_fields *rf, const char *reason, const ch
 /* Encodes labels as a msgpack map; *buf malloc'd. 0 or ATC_ENOMEM. */
 int report_pack_labels(const struct atc_kv *labels, size_t n, char **buf, size_t *len);
 
+/* Encodes the side report's lint lists as a msgpack map
+ * {tests_without_assert: [...], tests_not_importing_tool: [...]}; *buf malloc'd.
+ * 0 or ATC_ENOMEM. */
+int report_pack_lint(const struct side_report *side, char **buf, size_t *len);
+
 #endif

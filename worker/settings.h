@@ -18,6 +18,10 @@ struct worker_settings {
     long long result_ttl_s;
     long long max_job_bytes;
     long long max_output_bytes;
+    long long test_timeout_s;
+    long long reruns;
+    long long coverage;
+    long long digest_bytes;
     long long allow_open_network;
     long long max_cpu, max_memory_gib, max_disk_gib; /* caps on a job's resources */
     char *snapshot_allow;

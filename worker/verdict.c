@@ -61,13 +61,46 @@ void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen
     "python3 -c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; " \
     "import pytest; sys.exit(pytest.main())'"
 
+/* The same with the fleet's plugin importable from VERDICT_PLUGIN_DIR, a
+ * directory under .atc/ (which no job file may use). */
+#define PYTEST_BOOT_PLUGIN                                                              \
+    "python3 -c 'import sys; sys.path[:] = [p for p in sys.path if p not in (\"\", \".\")]; " \
+    "sys.path.insert(0, \"" VERDICT_PLUGIN_DIR "\"); import pytest; sys.exit(pytest.main())'"
+
+void verdict_side_path(const char *report, char *buf, size_t buflen)
+{
+    const char *slash = strrchr(report, '/');
+    int dir = slash ? (int)(slash - report) : 0;
+    snprintf(buf, buflen, "%.*s%s" VERDICT_SIDE_NAME, dir, report, slash ? "/" : "");
+}
+
 int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen)
+{
+    return verdict_plugin_cmd(job, report, NULL, buf, buflen);
+}
+
+int verdict_plugin_cmd(const struct atc_job *job, const char *report,
+                       const struct verdict_plugin *plug, char *buf, size_t buflen)
 {
     size_t pos = 0;
     int found = 0;
+    char opts[VERDICT_REPORT_PATH_MAX + 128];
 
-    if (append(buf, buflen, &pos, PYTEST_BOOT " -v -p no:cacheprovider --junitxml=") ||
-        append(buf, buflen, &pos, report) || append(buf, buflen, &pos, " --"))
+    if (append(buf, buflen, &pos, plug ? PYTEST_BOOT_PLUGIN : PYTEST_BOOT) ||
+        append(buf, buflen, &pos, " -v -p no:cacheprovider --junitxml=") ||
+        append(buf, buflen, &pos, report))
+        return ATC_ETOOBIG;
+    if (plug) {
+        char side[VERDICT_REPORT_PATH_MAX];
+        verdict_side_path(report, side, sizeof(side));
+        snprintf(opts, sizeof(opts),
+                 " -p " VERDICT_PLUGIN_MODULE " --atc-side=%s --atc-test-timeout=%u"
+                 " --atc-reruns=%u --atc-coverage=%d",
+                 side, plug->test_timeout_s, plug->reruns, plug->coverage ? 1 : 0);
+        if (append(buf, buflen, &pos, opts))
+            return ATC_ETOOBIG;
+    }
+    if (append(buf, buflen, &pos, " --"))
         return ATC_ETOOBIG;
     for (size_t i = 0; i < job->nfiles; i++) {
         if (!verdict_is_test_file(job->files[i].path))
@@ -162,6 +195,21 @@ struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_
     }
 }
 
+const char *verdict_refine_reason(const char *status, const char *reason,
+                                  const struct atc_junit_report *report, long flaky)
+{
+    if (report && flaky > 0 && status && strcmp(status, "failed") == 0 && reason &&
+        strcmp(reason, "tests_failed") == 0 && flaky == report->failed + report->errors)
+        return "flaky";
+    return reason;
+}
+
+unsigned verdict_test_timeout(const struct atc_job *job, unsigned worker_default, unsigned job_limit)
+{
+    unsigned t = job->has_test_timeout ? job->test_timeout_s : worker_default;
+    return t > job_limit ? job_limit : t;
+}
+
 /* Reads a decimal number or "-" (-1) at *p, before end, then skips one
  * space; -1 on anything else. */
 static int header_field(const char **p, const char *end, int last, long long *v)
@@ -190,15 +238,26 @@ static int header_field(const char **p, const char *end, int last, long long *v)
 int verdict_parse_header(const char *line, size_t len, struct verdict_header *h)
 {
     const char *p = line, *end = line + len;
-    long long total, report, rss, cpu;
+    long long total, report, rss, cpu, side = 0;
 
     h->total = 0;
     h->has_report = 1;
     h->peak_rss = h->cpu_ms = -1;
+    h->side_len = 0;
     if (header_field(&p, end, 0, &total) != 0 || total < 0 ||
         header_field(&p, end, 0, &report) != 0 || (report != 0 && report != 1) ||
-        header_field(&p, end, 0, &rss) != 0 || header_field(&p, end, 1, &cpu) != 0)
+        header_field(&p, end, 0, &rss) != 0)
         return -1;
+    /* The side report's length is a fifth field, present when it was asked for. */
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    if (sp != NULL) {
+        if (header_field(&p, end, 0, &cpu) != 0 || header_field(&p, end, 1, &side) != 0 ||
+            side < 0)
+            return -1;
+    } else if (header_field(&p, end, 1, &cpu) != 0) {
+        return -1;
+    }
+    h->side_len = side;
     h->total = (unsigned long long)total;
     h->has_report = (int)report;
     h->peak_rss = rss;

@@ -36,6 +36,37 @@ void verdict_report_path(const unsigned char nonce[16], char *buf, size_t buflen
  * no_tests), or ATC_ETOOBIG when buf is too small. */
 int verdict_default_cmd(const struct atc_job *job, const char *report, char *buf, size_t buflen);
 
+/* The fleet's pytest plugin (fleet_plugin.py): where the worker writes it,
+ * the module name -p loads, and its side report's name beside the JUnit
+ * report. */
+#define VERDICT_PLUGIN_DIR ".atc/py"
+#define VERDICT_PLUGIN_MODULE "atc_fleet_plugin"
+#define VERDICT_PLUGIN_PATH VERDICT_PLUGIN_DIR "/" VERDICT_PLUGIN_MODULE ".py"
+#define VERDICT_SIDE_NAME "fleet.json"
+
+struct verdict_plugin {
+    unsigned test_timeout_s;  /* per-test limit, 0 for none */
+    unsigned reruns;          /* reruns of a failed test */
+    int coverage;             /* 1: measure line coverage */
+};
+
+/* The side report's path for report: the same directory, VERDICT_SIDE_NAME. */
+void verdict_side_path(const char *report, char *buf, size_t buflen);
+
+/* verdict_default_cmd with the fleet's plugin loaded (plug NULL: without). */
+int verdict_plugin_cmd(const struct atc_job *job, const char *report,
+                       const struct verdict_plugin *plug, char *buf, size_t buflen);
+
+/* The reason of a run whose only failures are flaky tests: "flaky" where the
+ * verdict is failed/tests_failed and every JUnit failure or error is one of
+ * the flaky count; else reason unchanged. Never changes a status. */
+const char *verdict_refine_reason(const char *status, const char *reason,
+                                  const struct atc_junit_report *report, long flaky);
+
+/* A job's per-test limit: its test_timeout_s, else worker_default, capped by
+ * job_limit (its whole run's limit). */
+unsigned verdict_test_timeout(const struct atc_job *job, unsigned worker_default, unsigned job_limit);
+
 /* Writes the pip command installing job's deps into VERDICT_DEPS_DIR, with
  * --index-url index_url unless it is NULL or "" (a URL the settings checked:
  * no quote in it). 0 or ATC_ETOOBIG. */
@@ -52,12 +83,13 @@ struct verdict verdict_of_run(int custom, int exit_code, const struct atc_junit_
                               char *why, size_t whylen);
 
 /* The first line the runner prints: "<output bytes> <0|1: the report exists>
- * <largest resident set bytes|-> <CPU ms|->". */
+ * <largest resident set bytes|-> <CPU ms|->[ <side report bytes>]". */
 struct verdict_header {
     unsigned long long total;
     int has_report;
     long long peak_rss;         /* -1: unknown */
     long long cpu_ms;           /* -1: unknown */
+    long long side_len;         /* bytes of the plugin's side report that follow; 0 none */
 };
 
 /* Parses line[0..len) (without its newline) into h. Returns 0, or -1 when

@@ -447,7 +447,8 @@ int atc_client_submit(struct atc_client *c, const struct atc_job *job,
 
     /* The message is on the broker: the job is submitted whatever Redis says. */
     if (ensure_results(c, rerr, sizeof(rerr)) != 0 ||
-        atc_results_mark_queued(c->results, copy.id, copy.submitted_ms, rerr, sizeof(rerr)) != 0)
+        atc_results_mark_queued_group(c->results, copy.id, copy.submitted_ms, copy.group, rerr,
+                                      sizeof(rerr)) != 0)
         ATC_DEBUG(copy.id, "queued mark not written: %s", rerr);
 
 out:

@@ -417,6 +417,19 @@ int atc_job_validate(const struct atc_job *job, char *err, size_t errlen)
         snprintf(err, errlen, "timeout_s: must be at least 1");
         return ATC_EINVAL;
     }
+    if (job->has_test_timeout && job->test_timeout_s == 0) {
+        snprintf(err, errlen, "test_timeout_s: must be at least 1");
+        return ATC_EINVAL;
+    }
+    if (job->has_reruns && job->reruns > ATC_JOB_RERUNS_MAX) {
+        snprintf(err, errlen, "reruns: at most %d (got %u)", ATC_JOB_RERUNS_MAX, job->reruns);
+        return ATC_EINVAL;
+    }
+    if (job->group != NULL && !atc_job_id_valid(job->group, strlen(job->group))) {
+        snprintf(err, errlen, "group: must be 1..%d characters of [A-Za-z0-9._:-]",
+                 ATC_JOB_ID_MAX);
+        return ATC_EINVAL;
+    }
     rc = check_kvs("env", job->env, job->nenv, ATC_JOB_ENV_MAX, 1, err, errlen);
     if (rc != 0)
         return rc;
@@ -521,6 +534,7 @@ void atc_job_free(struct atc_job *job)
     }
     free(job->labels);
     free(job->snapshot);
+    free(job->group);
     free(job);
 }
 
@@ -539,6 +553,9 @@ enum job_key {
     K_SUBMITTED_MS,
     K_CACHE,
     K_NETWORK,
+    K_TEST_TIMEOUT_S,
+    K_RERUNS,
+    K_GROUP,
     K_CPU,
     K_MEMORY_GIB,
     K_DISK_GIB,
@@ -547,7 +564,7 @@ enum job_key {
 
 static const char *const job_key_names[K_COUNT] = {
     "v", "id", "files", "deps", "cmd", "timeout_s", "env", "labels", "snapshot", "submitted_ms",
-    "cache", "network", "cpu", "memory_gib", "disk_gib",
+    "cache", "network", "test_timeout_s", "reruns", "group", "cpu", "memory_gib", "disk_gib",
 };
 
 static const char *mp_type_name(msgpack_object_type t)
@@ -920,6 +937,19 @@ static int decode_fields(const msgpack_object *const vals[K_COUNT], struct atc_j
                 rc = ATC_EBADMSG;
             }
             break;
+        case K_TEST_TIMEOUT_S:
+            rc = decode_uint(o, field, UINT32_MAX, &u, jerr);
+            job->test_timeout_s = (uint32_t)u;
+            job->has_test_timeout = rc == 0;
+            break;
+        case K_RERUNS:
+            rc = decode_uint(o, field, UINT32_MAX, &u, jerr);
+            job->reruns = (uint32_t)u;
+            job->has_reruns = rc == 0;
+            break;
+        case K_GROUP:
+            rc = decode_opt_str(o, field, &job->group, jerr);
+            break;
         case K_CPU:
         case K_MEMORY_GIB:
         case K_DISK_GIB:
@@ -1092,6 +1122,9 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
     n += job->submitted_ms != 0;
     n += job->cache != 0;
     n += job->network_open != 0;
+    n += job->has_test_timeout != 0;
+    n += job->has_reruns != 0;
+    n += job->group != NULL;
     n += (job->cpu != 0) + (job->memory_gib != 0) + (job->disk_gib != 0);
     if (msgpack_pack_map(pk, n) != 0)
         return -1;
@@ -1133,6 +1166,14 @@ static int pack_job(msgpack_packer *pk, const struct atc_job *job)
     if (job->cache && (pack_str(pk, "cache") != 0 || msgpack_pack_true(pk) != 0))
         return -1;
     if (job->network_open && (pack_str(pk, "network") != 0 || pack_str(pk, "open") != 0))
+        return -1;
+    if (job->has_test_timeout && (pack_str(pk, "test_timeout_s") != 0 ||
+                                  msgpack_pack_uint32(pk, job->test_timeout_s) != 0))
+        return -1;
+    if (job->has_reruns &&
+        (pack_str(pk, "reruns") != 0 || msgpack_pack_uint32(pk, job->reruns) != 0))
+        return -1;
+    if (job->group != NULL && (pack_str(pk, "group") != 0 || pack_str(pk, job->group) != 0))
         return -1;
     if (job->cpu && (pack_str(pk, "cpu") != 0 || msgpack_pack_uint32(pk, job->cpu) != 0))
         return -1;

@@ -56,7 +56,13 @@ int atc_job_cache_key(const struct atc_job *job, const char *default_snapshot,
         timeout = max_timeout_s;
     const char *snap = job->snapshot ? job->snapshot : default_snapshot ? default_snapshot : "";
 
-    msgpack_pack_array(&pk, 7);
+    /* Per-test limits and reruns decide outcomes too; a job without them
+     * keeps the key it had before these fields existed. */
+    int extra = job->has_test_timeout || job->has_reruns;
+    /* So do resources (a hog that ends oom in 1 GiB passes in 3): likewise
+     * a part of its own only when the job asks for them. */
+    int res = atc_job_has_resources(job);
+    msgpack_pack_array(&pk, 7 + extra + res);
     /* A run with the network open is another run: its own tag keeps the
      * keys of every other job as they were. */
     pack_s(&pk, job->network_open ? "atc-cache-v1-net" : "atc-cache-v1");
@@ -82,6 +88,16 @@ int atc_job_cache_key(const struct atc_job *job, const char *default_snapshot,
         pack_s(&pk, env[i]->value);
     }
     pack_s(&pk, snap);
+    if (extra) {
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_int64(&pk, job->has_test_timeout ? (int64_t)job->test_timeout_s : -1);
+        msgpack_pack_int64(&pk, job->has_reruns ? (int64_t)job->reruns : -1);
+    }
+    if (res) {
+        char text[64];
+        atc_job_resources_text(job, text, sizeof(text));
+        pack_s(&pk, text);
+    }
     if (!sb.data)
         goto out;
     if (atc_sha256(sb.data, sb.size, md) != 0) {

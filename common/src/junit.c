@@ -57,6 +57,10 @@ const char *atc_test_outcome_name(enum atc_test_outcome o)
         return "error";
     case ATC_TEST_SKIPPED:
         return "skipped";
+    case ATC_TEST_FLAKY:
+        return "flaky";
+    case ATC_TEST_TIMEOUT:
+        return "timeout";
     }
     return "error";
 }

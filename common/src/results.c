@@ -430,6 +430,12 @@ out:
 int atc_results_mark_queued(struct atc_results *r, const char *id, uint64_t submitted_ms,
                             char *err, size_t errlen)
 {
+    return atc_results_mark_queued_group(r, id, submitted_ms, NULL, err, errlen);
+}
+
+int atc_results_mark_queued_group(struct atc_results *r, const char *id, uint64_t submitted_ms,
+                                  const char *group, char *err, size_t errlen)
+{
     char key[RESULTS_KEY_MAX], ms[24], ttl[24];
     redisReply *reply = NULL;
     int rc = results_check_id(id, err, errlen);
@@ -439,10 +445,10 @@ int atc_results_mark_queued(struct atc_results *r, const char *id, uint64_t subm
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int mlen = snprintf(ms, sizeof(ms), "%llu", (unsigned long long)submitted_ms);
     int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
-    const char *argv[] = {"EVAL", atc_lua_queued, "1", key, ms, ttl};
+    const char *argv[] = {"EVAL", atc_lua_queued, "1", key, ms, ttl, group ? group : ""};
     size_t lens[] = {4, sizeof(atc_lua_queued) - 1, 1, (size_t)klen, (size_t)mlen,
-                     (size_t)tlen};
-    rc = results_run(r, "the queued mark", 6, argv, lens, &reply, err, errlen);
+                     (size_t)tlen, group ? strlen(group) : 0};
+    rc = results_run(r, "the queued mark", group ? 7 : 6, argv, lens, &reply, err, errlen);
     if (reply != NULL)
         freeReplyObject(reply);
     return rc;

@@ -503,6 +503,53 @@ static void job_encode__invalid_job__is_refused_with_the_field_named(void **stat
     assert_string_equal(err, "files: path \"../x\" has a \"..\" component");
 }
 
+static void job_encode__issue13_fields__round_trip_and_are_checked(void **state)
+{
+    struct atc_job_file files[1] = { { .path = "test_x.py", .data = (unsigned char *)"x", .len = 1 } };
+    struct atc_job job = { .v = 1, .id = "j", .files = files, .nfiles = 1,
+                           .test_timeout_s = 7, .has_test_timeout = 1, .reruns = 2,
+                           .has_reruns = 1, .group = "race-1" };
+    struct atc_job *back = NULL;
+    struct atc_job_error jerr;
+    char *buf = NULL;
+    size_t len = 0;
+    char err[256];
+    char k1[65], k2[65];
+
+    (void)state;
+    assert_int_equal(atc_job_encode(&job, &buf, &len, err, sizeof(err)), 0);
+    assert_int_equal(atc_job_decode(buf, len, MAX, &back, &jerr), 0);
+    assert_true(back->has_test_timeout);
+    assert_int_equal(back->test_timeout_s, 7);
+    assert_true(back->has_reruns);
+    assert_int_equal(back->reruns, 2);
+    assert_string_equal(back->group, "race-1");
+    /* The per-test limit and reruns decide outcomes: part of the cache key;
+     * the group is not. */
+    assert_int_equal(atc_job_cache_key(&job, NULL, 900, k1), 0);
+    job.reruns = 0;
+    assert_int_equal(atc_job_cache_key(&job, NULL, 900, k2), 0);
+    assert_string_not_equal(k1, k2);
+    job.reruns = 2;
+    job.group = "race-2";
+    assert_int_equal(atc_job_cache_key(&job, NULL, 900, k2), 0);
+    assert_string_equal(k1, k2);
+    atc_job_free(back);
+    free(buf);
+
+    job.reruns = 6;
+    assert_int_equal(atc_job_validate(&job, err, sizeof(err)), ATC_EINVAL);
+    assert_string_equal(err, "reruns: at most 5 (got 6)");
+    job.reruns = 0;
+    job.test_timeout_s = 0;
+    assert_int_equal(atc_job_validate(&job, err, sizeof(err)), ATC_EINVAL);
+    assert_string_equal(err, "test_timeout_s: must be at least 1");
+    job.test_timeout_s = 1;
+    job.group = "a b";
+    assert_int_equal(atc_job_validate(&job, err, sizeof(err)), ATC_EINVAL);
+    assert_non_null(strstr(err, "group: "));
+}
+
 static void job_validate__bad_env_name__names_env(void **state)
 {
     struct atc_job_file files[1] = { { .path = "t.py", .data = (unsigned char *)"x", .len = 1 } };
@@ -1453,6 +1500,15 @@ static void job_encode__resources__round_trip_and_read_in_daytona_units(void **s
     back->disk_gib = 7;
     atc_job_resources_text(back, text, sizeof(text));
     assert_string_equal(text, "cpu=2,memory=3,disk=7");
+    /* Resources decide outcomes: part of the cache key, each size its own. */
+    char k1[65], k2[65], k0[65];
+    assert_int_equal(atc_job_cache_key(&job, NULL, 900, k1), 0);
+    job.memory_gib = 1;
+    assert_int_equal(atc_job_cache_key(&job, NULL, 900, k2), 0);
+    assert_string_not_equal(k1, k2);
+    job.cpu = job.memory_gib = 0;
+    assert_int_equal(atc_job_cache_key(&job, NULL, 900, k0), 0);
+    assert_string_not_equal(k0, k2);
     back->cpu = back->memory_gib = back->disk_gib = 0;
     assert_false(atc_job_has_resources(back));
     atc_job_resources_text(back, text, sizeof(text));
@@ -1493,6 +1549,7 @@ int main(void)
         cmocka_unit_test(job_encode__then_decode__gives_the_same_job_and_bytes),
         cmocka_unit_test(job_encode__built_by_hand__round_trips_with_only_present_fields),
         cmocka_unit_test(job_encode__invalid_job__is_refused_with_the_field_named),
+        cmocka_unit_test(job_encode__issue13_fields__round_trip_and_are_checked),
         cmocka_unit_test(job_validate__bad_env_name__names_env),
         cmocka_unit_test(job_validate__reserved_file_names__are_rejected),
         cmocka_unit_test(job_validate__cmd_or_snapshot_not_utf8__is_rejected),

@@ -209,6 +209,26 @@ static void mark_queued__absent_key__writes_queued_with_a_ttl(void **state)
     atc_results_destroy(r);
 }
 
+static void mark_queued__with_a_group__keeps_it_through_a_cancel(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    int outcome = -1;
+
+    assert_int_equal(atc_results_mark_queued_group(r, "qg-1", 5, "race-7", err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel(r, "qg-1", 600, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "qg-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "cancelled");
+    assert_string_equal(atc_result_str(res, "group"), "race-7");
+    atc_result_free(res);
+    res = NULL;
+    assert_int_equal(atc_results_mark_queued_group(r, "qg-2", 5, NULL, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "qg-2", &res, err, sizeof(err)), 0);
+    assert_null(atc_result_field(res, "group"));
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
 static void mark_queued__existing_key__is_left_as_it_is(void **state)
 {
     struct atc_results *r = store_open();
@@ -862,6 +882,7 @@ int main(void)
         cmocka_unit_test(results_new__nothing_listening__fails_with_a_connection_error),
         cmocka_unit_test(results_new__bad_url__fails_naming_it),
         cmocka_unit_test(mark_queued__absent_key__writes_queued_with_a_ttl),
+        cmocka_unit_test(mark_queued__with_a_group__keeps_it_through_a_cancel),
         cmocka_unit_test(mark_queued__existing_key__is_left_as_it_is),
         cmocka_unit_test(mark_running__each_attempt__increments_attempt_and_sets_fields),
         cmocka_unit_test(mark_running__after_a_final_result__is_refused),

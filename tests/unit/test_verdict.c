@@ -48,6 +48,39 @@ static void verdict__default_cmd_too_long__is_refused(void **state)
     assert_int_equal(verdict_default_cmd(&job, ".atc/r-ab/report.xml", buf, sizeof(buf)), ATC_ETOOBIG);
 }
 
+static void verdict__plugin_cmd__loads_the_plugin_with_its_options(void **state)
+{
+    struct atc_job_file files[] = {{"tool.py", NULL, 0}, {"test_tool.py", NULL, 0}};
+    struct atc_job job = {.files = files, .nfiles = 2};
+    struct verdict_plugin plug = {.test_timeout_s = 7, .reruns = 2, .coverage = 1};
+    char buf[2048];
+    assert_int_equal(verdict_plugin_cmd(&job, ".atc/r-ab/report.xml", &plug, buf, sizeof(buf)), 0);
+    assert_non_null(strstr(buf, "sys.path.insert(0, \".atc/py\")"));
+    assert_non_null(strstr(buf, " -p atc_fleet_plugin --atc-side=.atc/r-ab/fleet.json"
+                                " --atc-test-timeout=7 --atc-reruns=2 --atc-coverage=1 -- 'test_tool.py'"));
+    assert_non_null(strstr(buf, "--junitxml=.atc/r-ab/report.xml"));
+    assert_int_equal(verdict_default_cmd(&job, ".atc/r-ab/report.xml", buf, sizeof(buf)), 0);
+    assert_null(strstr(buf, "atc_fleet_plugin"));
+}
+
+static void verdict__only_flaky_failures__refine_the_reason_never_the_status(void **state)
+{
+    struct atc_junit_report r = {.total = 3, .passed = 1, .failed = 2};
+    assert_string_equal(verdict_refine_reason("failed", "tests_failed", &r, 2), "flaky");
+    assert_string_equal(verdict_refine_reason("failed", "tests_failed", &r, 1), "tests_failed");
+    assert_string_equal(verdict_refine_reason("failed", "tests_failed", &r, 0), "tests_failed");
+    assert_string_equal(verdict_refine_reason("passed", "tests_passed", &r, 2), "tests_passed");
+    assert_string_equal(verdict_refine_reason("failed", "verdict_contradiction", &r, 2),
+                        "verdict_contradiction");
+    assert_string_equal(verdict_refine_reason("failed", "tests_failed", NULL, 2), "tests_failed");
+    struct atc_job job = {0};
+    assert_int_equal(verdict_test_timeout(&job, 30, 60), 30);
+    assert_int_equal(verdict_test_timeout(&job, 30, 10), 10);
+    job.has_test_timeout = 1;
+    job.test_timeout_s = 5;
+    assert_int_equal(verdict_test_timeout(&job, 30, 60), 5);
+}
+
 static void verdict__install_cmd__targets_the_sandbox_dir(void **state)
 {
     char *deps[] = {"requests==2.31", "numpy>=1,<2"};
@@ -152,8 +185,14 @@ static void verdict__runner_header__is_parsed_or_refused(void **state)
     assert_int_equal(verdict_parse_header(unknown, strlen(unknown), &h), 0);
     assert_int_equal(h.has_report, 0);
     assert_int_equal(h.peak_rss, -1);
-    static const char *const bad[] = {"", "12", "12 2 - -", "12 1 x -", "12 1 - - 5",
-                                      "hello world", "12 1 -- -", "-1 1 - -"};
+    const char *side = "12 1 - - 5";
+    assert_int_equal(verdict_parse_header(side, strlen(side), &h), 0);
+    assert_int_equal(h.side_len, 5);
+    assert_int_equal(verdict_parse_header(ok, strlen(ok), &h), 0);
+    assert_int_equal(h.side_len, 0);
+    static const char *const bad[] = {"", "12", "12 2 - -", "12 1 x -", "12 1 - - 5 6",
+                                      "12 1 - - -", "12 1 - - x", "hello world", "12 1 -- -",
+                                      "-1 1 - -"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(verdict_parse_header(bad[i], strlen(bad[i]), &h), -1);
         assert_int_equal(h.has_report, 1);
@@ -313,6 +352,8 @@ int main(void)
         cmocka_unit_test(verdict__probe_addr__is_the_url_host_and_port),
         cmocka_unit_test(verdict__snapshot_allow_list__takes_only_listed_names),
         cmocka_unit_test(verdict__runner_header__is_parsed_or_refused),
+        cmocka_unit_test(verdict__plugin_cmd__loads_the_plugin_with_its_options),
+        cmocka_unit_test(verdict__only_flaky_failures__refine_the_reason_never_the_status),
         cmocka_unit_test(verdict__exit_zero_without_the_report__is_failed_no_report),
         cmocka_unit_test(verdict__exit_zero_with_a_failed_test__is_a_contradiction),
         cmocka_unit_test(verdict__exit_zero_with_an_empty_report__is_no_tests),

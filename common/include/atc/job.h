@@ -46,10 +46,17 @@ struct atc_job {
     uint64_t submitted_ms; /* 0 when absent */
     int cache;             /* 1: reuse the final result of an identical earlier job */
     int network_open;      /* 1: "network": "open" (the worker may refuse it) */
+    uint32_t test_timeout_s; /* per-test limit as sent (0 when absent: the worker's) */
+    int has_test_timeout;
+    uint32_t reruns;       /* reruns of a failed test as sent */
+    int has_reruns;
+    char *group;           /* a race's group (an id-like name), or NULL */
     uint32_t cpu;          /* CPUs asked for; 0 when absent (the snapshot default) */
     uint32_t memory_gib;   /* memory in GiB; 0 when absent */
     uint32_t disk_gib;     /* disk in GiB; 0 when absent */
 };
+
+#define ATC_JOB_RERUNS_MAX 5
 
 /* The most of each resource a job may ask before any worker cap applies. */
 #define ATC_JOB_RESOURCE_MAX 1024

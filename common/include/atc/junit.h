@@ -10,9 +10,14 @@ enum atc_test_outcome {
     ATC_TEST_FAILED,
     ATC_TEST_ERROR,
     ATC_TEST_SKIPPED,
+    /* Set by the worker from the fleet plugin's side report, never by the
+     * parser: a failure that passed when run again, and a failure that was the
+     * per-test time limit. */
+    ATC_TEST_FLAKY,
+    ATC_TEST_TIMEOUT,
 };
 
-/* "passed", "failed", "error", "skipped". */
+/* "passed", "failed", "error", "skipped", "flaky", "timeout". */
 const char *atc_test_outcome_name(enum atc_test_outcome o);
 
 struct atc_test_case {

@@ -60,6 +60,9 @@ int atc_results_command_text(struct atc_results *r, int argc, const char **argv,
  * Returns 0 (written or already there) or ATC_ECONN/ATC_EIO. */
 int atc_results_mark_queued(struct atc_results *r, const char *id,
                             uint64_t submitted_ms, char *err, size_t errlen);
+/* The same with the job's group (NULL: none) written beside the status. */
+int atc_results_mark_queued_group(struct atc_results *r, const char *id, uint64_t submitted_ms,
+                                  const char *group, char *err, size_t errlen);
 
 /* Starts an attempt: unless the result is final, sets status=running and the
  * given fields (attempt, worker, started_ms, ...), and increments nothing else.

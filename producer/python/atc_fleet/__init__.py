@@ -8,10 +8,10 @@
 from ._job import uuid7
 from ._result import Result, TestCase
 from .client import (CANCEL_ALREADY_FINAL, CANCEL_DONE, CANCEL_REQUESTED, CANCEL_UNKNOWN,
-                     Client, SubmitError, WaitAllTimeout)
+                     Client, RaceResult, SubmitError, WaitAllTimeout)
 from .manager import DaytonaManager, run_code_with_tests
 
-__all__ = ["Client", "Result", "TestCase", "SubmitError", "WaitAllTimeout", "DaytonaManager",
+__all__ = ["Client", "RaceResult", "Result", "TestCase", "SubmitError", "WaitAllTimeout", "DaytonaManager",
            "run_code_with_tests", "uuid7", "CANCEL_ALREADY_FINAL", "CANCEL_DONE",
            "CANCEL_REQUESTED", "CANCEL_UNKNOWN"]
 __version__ = "0.1.0"

@@ -18,6 +18,7 @@ DEPS_MAX = 64
 DEP_LEN_MAX = 256
 ENV_MAX = 64
 LABELS_MAX = 16
+RERUNS_MAX = 5
 UINT32_MAX = 0xFFFFFFFF
 
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -156,6 +157,17 @@ def validate(job):
             raise ValueError("timeout_s: must be whole seconds (got %r)" % (t,))
         if t == 0:
             raise ValueError("timeout_s: must be at least 1")
+    t = job.get("test_timeout_s")
+    if t is not None:
+        if isinstance(t, bool) or not isinstance(t, int) or t > UINT32_MAX or t < 1:
+            raise ValueError("test_timeout_s: must be whole seconds, at least 1 (got %r)" % (t,))
+    n = job.get("reruns")
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= RERUNS_MAX:
+            raise ValueError("reruns: must be 0 to %d (got %r)" % (RERUNS_MAX, n))
+    g = job.get("group")
+    if g is not None and not id_valid(g):
+        raise ValueError("group: %r must be 1 to %d bytes of [A-Za-z0-9._:-]" % (g, ID_MAX))
     for field in RESOURCE_FIELDS:
         r = job.get(field)
         if r is not None:
@@ -200,6 +212,12 @@ def encode(job):
         out.append(("submitted_ms", job["submitted_ms"]))
     if job.get("cache"):
         out.append(("cache", True))
+    if job.get("test_timeout_s") is not None:
+        out.append(("test_timeout_s", job["test_timeout_s"]))
+    if job.get("reruns") is not None:
+        out.append(("reruns", job["reruns"]))
+    if job.get("group") is not None:
+        out.append(("group", job["group"]))
     for field in RESOURCE_FIELDS:
         if job.get(field) is not None:
             out.append((field, job[field]))

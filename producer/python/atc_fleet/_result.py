@@ -12,10 +12,12 @@ from ._lua import FINAL_STATUSES
 _INT_FIELDS = (
     "exit_code", "tests_total", "tests_passed", "tests_failed", "tests_errors",
     "tests_skipped", "attempt", "submitted_ms", "started_ms", "finished_ms",
-    "duration_ms", "create_ms", "upload_ms", "install_ms", "test_ms", "delete_ms")
+    "duration_ms", "create_ms", "upload_ms", "install_ms", "test_ms", "delete_ms",
+    "tests_flaky", "tests_timeout", "test_timeout_s", "reruns", "rerun_ms")
 _BOOL_FIELDS = ("output_truncated", "cached", "cancel_requested")
 _STR_FIELDS = ("status", "reason", "output", "install_output", "error", "worker",
-               "sandbox", "traceparent", "cached_from")
+               "sandbox", "traceparent", "cached_from", "digest", "group",
+               "python_hash_seed", "tz")
 
 
 @dataclass
@@ -24,7 +26,7 @@ class TestCase:
     __test__ = False  # not a pytest test class
     name: str = ""
     classname: str = ""
-    outcome: str = ""  # passed, failed, error, skipped
+    outcome: str = ""  # passed, failed, error, skipped, flaky, timeout
     time_ms: int = 0
     message: str = ""
 
@@ -64,6 +66,18 @@ class Result:
     cached: bool = False
     cached_from: Optional[str] = None
     cancel_requested: bool = False
+    # Issue 13: what the fleet's pytest plugin adds (docs/results.md).
+    tests_flaky: Optional[int] = None
+    tests_timeout: Optional[int] = None
+    test_timeout_s: Optional[int] = None
+    reruns: Optional[int] = None
+    rerun_ms: Optional[int] = None
+    digest: Optional[str] = None
+    coverage_pct: Optional[float] = None
+    lint: Dict[str, List[str]] = field(default_factory=dict)
+    python_hash_seed: Optional[str] = None
+    tz: Optional[str] = None
+    group: Optional[str] = None
     extra: Dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -100,6 +114,13 @@ class Result:
                 r.tests = _decode_tests(raw)
             elif name == "labels":
                 r.labels = _decode_labels(raw)
+            elif name == "coverage_pct":
+                try:
+                    r.coverage_pct = float(raw)
+                except ValueError:
+                    r.coverage_pct = None
+            elif name == "lint":
+                r.lint = _decode_lint(raw)
             else:
                 r.extra[name] = raw
         return r
@@ -142,3 +163,10 @@ def _decode_labels(raw):
     if not isinstance(m, dict):
         return {}
     return {_text(k): _text(v) for k, v in m.items()}
+
+
+def _decode_lint(raw):
+    m = _unpack(raw)
+    if not isinstance(m, dict):
+        return {}
+    return {_text(k): [_text(x) for x in v] for k, v in m.items() if isinstance(v, list)}

@@ -35,6 +35,26 @@ class SubmitError(ConnectionError):
     """The broker did not take the job (not reachable, refused it)."""
 
 
+class RaceResult:
+    """What Client.race found. group: the group every candidate ran in; ids:
+    the candidates' job ids, in the order given; winners: the final Results
+    that passed, in the order they finished (at most `need`); results: {id:
+    final Result} for every candidate final when the race ended; cancelled:
+    the ids it cancelled (not final then); won: whether `need` passed."""
+
+    def __init__(self, group, ids, winners, results, cancelled, won):
+        self.group = group
+        self.ids = ids
+        self.winners = winners
+        self.results = results
+        self.cancelled = cancelled
+        self.won = won
+
+    def __repr__(self):
+        return "RaceResult(group=%r, won=%r, winners=%r, cancelled=%d)" % (
+            self.group, self.won, [w.id for w in self.winners], len(self.cancelled))
+
+
 class WaitAllTimeout(TimeoutError):
     """wait_all ran out of time: `results` holds the final results so far,
     `pending` the ids still without one."""
@@ -114,14 +134,17 @@ class Client:
 
     def submit(self, files=None, code=None, tests=None, deps=None, cmd=None, timeout=None,
                env=None, labels=None, job_id=None, cache=False, snapshot=None,
-               traceparent=None, cpu=None, memory_gib=None, disk_gib=None):
+               traceparent=None, test_timeout=None, reruns=None, group=None, cpu=None,
+               memory_gib=None, disk_gib=None):
         """Sends a job and returns its id once the broker acknowledged it.
 
         files: {path: bytes or str}; code and tests add "tool.py" and
         "test_tool.py" (unless files already holds those paths). timeout is
-        the test run's limit in whole seconds. cpu, memory_gib, disk_gib ask
-        for the sandbox's resources (Daytona's units; the fleet rejects a job
-        over its caps). Raises ValueError (naming the
+        the test run's limit in whole seconds; test_timeout each test's;
+        reruns how often a failed test is run again (0..5); group the race
+        group the job is part of (see race); cpu, memory_gib, disk_gib the
+        sandbox's resources (Daytona's units; the fleet rejects a job over its
+        caps). Raises ValueError (naming the
         field) for a job that breaks a rule, SubmitError or TimeoutError when
         the broker did not take it. Marks the result queued in Redis, best
         effort."""
@@ -151,13 +174,22 @@ class Client:
             job["snapshot"] = snapshot
         if cache:
             job["cache"] = True
+        if test_timeout is not None:
+            if isinstance(test_timeout, float) and test_timeout.is_integer():
+                test_timeout = int(test_timeout)
+            job["test_timeout_s"] = test_timeout
+        if reruns is not None:
+            job["reruns"] = reruns
+        if group is not None:
+            job["group"] = group
         for field, v in (("cpu", cpu), ("memory_gib", memory_gib), ("disk_gib", disk_gib)):
             if v is not None:
                 job[field] = v
         value = _job.encode(job)
         self._produce(job["id"], value, traceparent)
         try:
-            self._queued(keys=[RESULT_KEY + job["id"]], args=[job["submitted_ms"], RESULT_TTL_S])
+            self._queued(keys=[RESULT_KEY + job["id"]],
+                         args=[job["submitted_ms"], RESULT_TTL_S, job.get("group") or ""])
         except redis.RedisError:
             pass  # the job is on the broker: submitted whatever Redis says
         return job["id"]
@@ -244,21 +276,34 @@ class Client:
         every id; raises WaitAllTimeout (with .results and .pending) when some
         are not final within timeout (None or 0: no limit)."""
         ids = list(dict.fromkeys(job_ids))
-        deadline = None if not timeout else time.monotonic() + timeout
         results = {}
         pending = set(ids)
+        for _batch in self._finals(ids, timeout, pending, results):
+            pass
+        if pending:
+            raise WaitAllTimeout("%d of %d results not final within %g s"
+                                 % (len(pending), len(ids), timeout), results, sorted(pending))
+        return {i: results[i] for i in ids}
+
+    def _finals(self, ids, timeout, pending, results, slice_s=_SLICE_S):
+        """Moves ids from pending to results as their results turn final,
+        yielding the list of ids each step finished (maybe empty), until none
+        is pending or timeout (None or 0: no limit) has passed."""
+        deadline = None if not timeout else time.monotonic() + timeout
         last = self._stream_last()
+        before = set(pending)
         self._collect(ids, pending, results)
+        yield sorted(before - pending)
         next_check = time.monotonic() + _RECHECK_S
         while pending:
-            slice_s = _SLICE_S
+            wait_s = slice_s
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                slice_s = max(min(slice_s, left), 0.001)
+                wait_s = max(min(wait_s, left), 0.001)
             reply = self._redis_block.xread({STREAM: last}, count=1000,
-                                            block=max(int(slice_s * 1000), 1))
+                                            block=max(int(wait_s * 1000), 1))
             finished = []
             for _stream, entries in reply or []:
                 for sid, fields in entries:
@@ -266,18 +311,56 @@ class Client:
                     jid = fields.get(b"id", b"").decode("utf-8", "replace")
                     if jid in pending:
                         finished.append(jid)
+            before = set(pending)
             if finished:
                 self._collect(finished, pending, results)
             if time.monotonic() >= next_check:
                 # The stream is capped (MAXLEN ~ 100000): never trust it alone.
                 self._collect(sorted(pending), pending, results)
                 next_check = time.monotonic() + _RECHECK_S
+            yield sorted(before - pending)
         if pending:
+            before = set(pending)
             self._collect(sorted(pending), pending, results)
-        if pending:
-            raise WaitAllTimeout("%d of %d results not final within %g s"
-                                 % (len(pending), len(ids), timeout), results, sorted(pending))
-        return {i: results[i] for i in ids}
+            yield sorted(before - pending)
+
+    # ---- races ----
+
+    def race(self, candidates, need=1, timeout=None, group=None):
+        """Runs candidate implementations of one tool as one group and returns
+        as soon as `need` of them passed, cancelling the rest: a queued one
+        never runs, a running one is stopped by its worker within seconds.
+
+        candidates: a list of dicts of submit() keyword arguments (files,
+        code, tests, deps, ...), one job each; every job carries the job
+        field `group` (group, else a fresh id), which its result repeats.
+        timeout (None or 0: no limit) bounds the wait; when it runs out the
+        rest are cancelled too. Returns a RaceResult; raises ValueError for a
+        bad candidate before anything is sent."""
+        if need < 1:
+            raise ValueError("need: must be at least 1 (got %r)" % (need,))
+        cands = list(candidates)
+        if not cands:
+            raise ValueError("candidates: at least one")
+        group = group if group is not None else "race-" + _job.uuid7()
+        if not _job.id_valid(group):
+            raise ValueError("group: %r must be 1 to %d bytes of [A-Za-z0-9._:-]"
+                             % (group, _job.ID_MAX))
+        for i, c in enumerate(cands):
+            if not isinstance(c, dict):
+                raise ValueError("candidates[%d]: must be a dict of submit() arguments" % i)
+            if "group" in c:
+                raise ValueError("candidates[%d]: the race sets group itself" % i)
+        ids = [self.submit(group=group, **c) for c in cands]
+        results, pending, winners = {}, set(ids), []
+        for finished in self._finals(ids, timeout, pending, results, slice_s=1.0):
+            winners.extend(i for i in finished if results[i].status == "passed")
+            if len(winners) >= need:
+                break
+        cancelled = [i for i in ids if i in pending and
+                     self.cancel(i) in (CANCEL_DONE, CANCEL_REQUESTED, CANCEL_UNKNOWN)]
+        return RaceResult(group, ids, [results[i] for i in winners[:need]], results, cancelled,
+                          len(winners) >= need)
 
     def _stream_last(self):
         newest = self._redis.xrevrange(STREAM, "+", "-", count=1)
