@@ -121,6 +121,20 @@ static void snapshot__bad_names__are_refused_before_sending(void **state)
     assert_int_equal(atc_daytona_snapshot_delete(g.d, "x y", err, sizeof(err)), ATC_EINVAL);
 }
 
+static void snapshot__with_resources_and_no_pip_line__becomes_active(void **state)
+{
+    /* What the fleet sends for a job with resources and no deps. */
+    static const struct atc_snapshot_resources res = {2, 3, 5};
+    struct atc_snapshot s;
+    int rc = atc_daytona_snapshot_create_res(g.d, "atc-env-00000000000000f6",
+                                             "FROM python:3.12.10-slim-bookworm\n", &res, &s,
+                                             err, sizeof(err));
+    assert_int_equal_msg(rc, 0, err);
+    wait_built("atc-env-00000000000000f6", &s);
+    assert_string_equal(s.state, "active");
+    assert_int_equal(atc_daytona_snapshot_delete(g.d, s.id, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +142,7 @@ int main(void)
         cmocka_unit_test(snapshot__a_dockerfile_outside_the_subset__is_refused_with_the_reason),
         cmocka_unit_test(snapshot__beyond_the_quota__is_a_400_that_names_it),
         cmocka_unit_test(snapshot__bad_names__are_refused_before_sending),
+        cmocka_unit_test(snapshot__with_resources_and_no_pip_line__becomes_active),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
