@@ -14,7 +14,11 @@ it_start_daytona --fault-rate 0.3 --fault-kinds 429,500,drop \
 # ATC_RETRY_MAX=10, not the default 5: the worker's retry budget is spent per
 # job, not per call, and a toolbox fault starts again with a new sandbox, so at
 # 30% faults about 8% of jobs run out of 5 retries (see the report of this test).
-ATC_CONCURRENCY=8 ATC_LOG_LEVEL=info ATC_RETRY_MAX=${IT_RETRY_MAX:-10} it_start_worker worker
+# ATC_ORPHAN_SWEEP_S=0: the end of this test shows the reaper thread deleting a
+# sandbox whose delete failed; the orphan sweep (every 10 s) would otherwise race
+# it to the same sandbox (it_orphans shows the sweep).
+ATC_CONCURRENCY=8 ATC_LOG_LEVEL=info ATC_RETRY_MAX=${IT_RETRY_MAX:-10} ATC_ORPHAN_SWEEP_S=0 \
+    it_start_worker worker
 it_wait_for 60 "the worker in the group" curl -fsS "$WORKER_HTTP/readyz"
 
 cd "$IT_TMP"
