@@ -127,11 +127,15 @@ static const char wait_usage[] =
 
 static const char cancel_usage[] =
     "usage: atc cancel ID\n"
-    "Cancels a job: a queued job gets the final status cancelled and never runs;\n"
-    "a running one is stopped by its worker, which deletes its sandbox and writes\n"
-    "the final status cancelled. Exit status 0 cancelled or cancel requested,\n"
-    "3 the result was already final (nothing changed), 4 no such job (marked\n"
-    "cancelled all the same, should it still arrive), 2 Redis out of reach.\n";
+    "Cancels a job: sets its cancel mark and nudges the workers, then waits up to\n"
+    "5 s for the final status cancelled. A queued job ends cancelled and never\n"
+    "runs; a running one is stopped by its worker, which deletes its sandbox.\n"
+    "Prints 'ID cancelled', or 'ID cancel requested' when it is not final yet\n"
+    "(running: its worker stops it; queued with no worker up: it ends cancelled,\n"
+    "never run, once a worker takes it). Exit status 0 cancelled or cancel\n"
+    "requested, 3 the result was (or became) final otherwise (nothing changed),\n"
+    "4 no such job (marked cancelled all the same, should it still arrive),\n"
+    "2 Redis out of reach.\n";
 
 static const char watch_usage[] =
     "usage: atc watch [--label K=V]... [--count N] [--json]\n"
@@ -668,6 +672,8 @@ out:
 
 #define RACE_MAX 64
 #define RACE_POLL_MS 250
+/* How long a race waits for its cancelled candidates to be final. */
+#define RACE_CANCEL_WAIT_MS 5000
 
 static const char race_usage[] =
     "usage: atc race --candidate PATH=FILE... [--need N] [--wait-timeout S] [--group G]\n"
@@ -891,15 +897,24 @@ static int cmd_race(int argc, char **argv, struct cli_common *cc)
         nanosleep(&ts, NULL);
         waited += RACE_POLL_MS / 1000.0;
     }
-    /* The rest: cancelled, then read once more (a queued one is final now). */
+    int timed_out = pending > 0 && wait_timeout > 0 && waited >= wait_timeout;
+    /* The rest: cancelled (not waiting for each), then read until they are
+     * final or RACE_CANCEL_WAIT_MS passed: a worker makes a queued one final
+     * within about a second, the worker running one stops it. */
     for (size_t k = 0; k < ncand; k++) {
         int outcome = 0;
         if (cand[k].status[0] == '\0' &&
-            atc_client_cancel(c, cand[k].id, &outcome, err, sizeof(err)) != 0)
+            atc_client_cancel_wait(c, cand[k].id, 0, &outcome, err, sizeof(err)) != 0)
             fprintf(stderr, "atc: cannot cancel %s: %s\n", cand[k].id, err);
     }
     int late = winners;
-    race_poll(c, cand, ncand, &late, &pending);
+    for (int waited_ms = 0;; waited_ms += RACE_POLL_MS) {
+        if (race_poll(c, cand, ncand, &late, &pending) != 0 || pending == 0 ||
+            waited_ms >= RACE_CANCEL_WAIT_MS)
+            break;
+        struct timespec ts = {0, RACE_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     for (size_t k = 0; k < ncand; k++) /* a pass after the race ended wins nothing */
         if (cand[k].winner > winners)
             cand[k].winner = 0;
@@ -908,9 +923,7 @@ static int cmd_race(int argc, char **argv, struct cli_common *cc)
             snprintf(cand[k].status, sizeof(cand[k].status), "%s", "cancelling");
     int won = (uint32_t)winners >= need;
     race_print(cand, ncand, base->group, won, cc->json);
-    status = won ? RENDER_EXIT_OK : pending > 0 && wait_timeout > 0 && waited >= wait_timeout
-                                        ? RENDER_EXIT_NORESULT
-                                        : RENDER_EXIT_FAILED;
+    status = won ? RENDER_EXIT_OK : timed_out ? RENDER_EXIT_NORESULT : RENDER_EXIT_FAILED;
 out:
     atc_client_destroy(c);
     atc_job_free(base);
@@ -1051,10 +1064,19 @@ static int cmd_cancel(int argc, char **argv, struct cli_common *cc)
         printf("%s cancelled\n", id);
         status = RENDER_EXIT_OK;
         break;
-    case ATC_CANCEL_REQUESTED:
-        printf("%s cancel requested (running: its worker stops it)\n", id);
+    case ATC_CANCEL_REQUESTED: {
+        struct atc_result *res = NULL;
+        int running = atc_client_get(c, id, &res, err, sizeof(err)) == 0 &&
+                      strcmp(atc_result_str(res, "status"), "running") == 0;
+        atc_result_free(res);
+        if (running)
+            printf("%s cancel requested (running: its worker stops it)\n", id);
+        else
+            printf("%s cancel requested (queued: it ends cancelled, never run, once a worker "
+                   "takes it)\n", id);
         status = RENDER_EXIT_OK;
         break;
+    }
     case ATC_CANCEL_UNKNOWN:
         fprintf(stderr, "atc: no such job: %s (marked cancelled, should it still arrive)\n", id);
         status = RENDER_EXIT_NORESULT;

@@ -17,7 +17,8 @@
  *   offset   offsets.c   the offset below which every job is final, stored
  *                        by consumer.c when the task comes back
  *
- * Beside the flow: reaper.c (sandboxes left behind), http.c and metrics.c
+ * Beside the flow: reaper.c (sandboxes left behind), cancels.c (the
+ * producers' cancel nudges, finalised here), http.c and metrics.c
  * (/healthz, /readyz, /metrics), settings.c (the configuration table). */
 #include <curl/curl.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 #include "atc/log.h"
 #include "atc/results.h"
 #include "liveness.h"
+#include "cancels.h"
 #include "atc/sha256.h"
 #include "consumer.h"
 #include "dlq.h"
@@ -220,9 +222,9 @@ int main(int argc, char **argv)
     /* Alive before any job starts: other workers' orphan sweeps go by it. */
     if (liveness_beat(redis, &cfg, err, sizeof(err)) != 0)
         ATC_WARN(NULL, "liveness key: %s", err);
-    /* For producers whose Redis user may run only these, by their SHA-1. */
-    if (atc_results_load_scripts(redis, err, sizeof(err)) != 0)
-        ATC_WARN(NULL, "loading the producers' scripts into Redis: %s", err);
+    /* The producers' cancels, from about a minute before now (cancels.h). */
+    struct cancels nudges;
+    cancels_init(&nudges, (long long)atc_clock_wall_ms(), (long)cfg.result_ttl_s);
 
     rd_kafka_conf_t *dconf = kafka_conf(&cfg, xprops, nx, err, sizeof(err));
     if (!dconf ||
@@ -286,8 +288,13 @@ int main(int argc, char **argv)
             hs.redis_ok = ok;
             last_ping = now;
         }
-        if (now - last_cancel_scan >= 1000 && consumer_inflight(cons) > 0 && hs.redis_ok) {
-            jobs_watch_cancels(&ctx, pool, (size_t)cfg.concurrency, redis);
+        if (now - last_cancel_scan >= 1000 && hs.redis_ok) {
+            /* Cancels asked since the last turn: queued jobs end cancelled,
+             * running ones get cancel_requested; then this worker's running
+             * jobs with a cancel mark are stopped. */
+            cancels_poll(&nudges, redis);
+            if (consumer_inflight(cons) > 0)
+                jobs_watch_cancels(&ctx, pool, (size_t)cfg.concurrency, redis);
             last_cancel_scan = now;
         }
     }

@@ -1,5 +1,6 @@
 -- replay.lua: reset an error result so a replayed job runs again (atc replay-dlq).
--- KEYS[1] hash, KEYS[2] done list, KEYS[3] cancel mark; ARGV[1] 1 where a
+-- KEYS[1] hash, KEYS[2] done list, KEYS[3] cancel mark, KEYS[4] the producer's
+-- queued mark (atc:queued:<id>); ARGV[1] 1 where a
 -- rejected result may be reset, ARGV[2] 1 to change nothing, ARGV[3] now (ms),
 -- ARGV[4] ttl. Returns {outcome, status found}: 0 kept (a final status that is
 -- never reset), 1 reset (error, or rejected where allowed), 2 no hash (now
@@ -23,6 +24,7 @@ local function requeue()
   redis.call('DEL', KEYS[2])
 end
 if st == 'running' then return {4, st} end
+if not st and redis.call('EXISTS', KEYS[4]) == 1 then return {4, 'queued'} end
 if st == 'queued' then
   if redis.call('HEXISTS', KEYS[1], 'replayed') == 1 then return {3, st} end
   return {4, st}

@@ -493,6 +493,12 @@ int atc_client_wait(struct atc_client *c, const char *id, double timeout_s,
 int atc_client_cancel(struct atc_client *c, const char *id, int *outcome,
                       char *err, size_t errlen)
 {
+    return atc_client_cancel_wait(c, id, ATC_CLIENT_CANCEL_WAIT_S, outcome, err, errlen);
+}
+
+int atc_client_cancel_wait(struct atc_client *c, const char *id, double wait_s, int *outcome,
+                           char *err, size_t errlen)
+{
     int rc;
 
     if (outcome != NULL)
@@ -504,5 +510,5 @@ int atc_client_cancel(struct atc_client *c, const char *id, int *outcome,
     rc = ensure_results(c, err, errlen);
     if (rc != 0)
         return rc;
-    return atc_results_cancel(c->results, id, 0, outcome, err, errlen);
+    return atc_results_cancel(c->results, id, 0, wait_s, outcome, err, errlen);
 }

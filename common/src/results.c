@@ -7,8 +7,9 @@
 #include "redis_url.h"
 #include "results_priv.h"
 /* The Redis scripts, generated from the files in common/lua (each says its KEYS,
- * ARGV and answer): atc_lua_queued, atc_lua_running, atc_lua_final,
- * atc_lua_cancel, atc_lua_replay. The Python client runs the same files. */
+ * ARGV and answer): atc_lua_running, atc_lua_final, atc_lua_cancel_final,
+ * atc_lua_replay, run by workers and operators only: a producer runs none
+ * (its Redis user may not, deploy/redis/acl.sh). */
 #include "atc_lua_scripts.h"
 
 #include <hiredis/hiredis.h>
@@ -229,42 +230,59 @@ static int results_noscript(const redisReply *reply)
            strncmp(reply->str, "NOSCRIPT", 8) == 0;
 }
 
-/* Like results_run (below), with a second command pipelined behind the first (one
- * round trip; two when the first is a script the server does not have yet),
- * unless argc2 is 0. *out2 is the second reply when the call returns 0; an
- * error reply to the second command gives NULL there and leaves the return 0. */
-static int results_run2(struct atc_results *r, const char *what, int argc, const char **argv,
-                        const size_t *lens, int argc2, const char **argv2, const size_t *lens2,
-                        redisReply **out, redisReply **out2, char *err, size_t errlen)
-{
-    redisReply *reply = NULL, *reply2 = NULL;
-    int rc;
+/* One command of a pipeline. */
+struct results_cmd {
+    int argc;
+    const char **argv;
+    const size_t *lens;
+};
 
-    *out = NULL;
-    *out2 = NULL;
+#define RESULTS_PIPE_MAX 8
+
+/* Sends cmds[0..n) in one round trip, connecting first where needed. The
+ * first command may be one of libatc's scripts: it goes as EVALSHA, and when
+ * the server answers NOSCRIPT the pipeline goes once more with the script's
+ * text (which makes the server keep it), so the commands behind a script must
+ * be reads. On a connection error the context is dropped (the next call
+ * reconnects) and ATC_ECONN returned; an error reply to the first command
+ * becomes ATC_EIO (or ATC_EAUTH) with every reply freed. Otherwise 0 with
+ * out[0..n) the replies (caller frees each; error replies to the later
+ * commands are handed back as they are). */
+static int results_pipeline(struct atc_results *r, const char *what, size_t n,
+                            const struct results_cmd *cmds, redisReply **out, char *err,
+                            size_t errlen)
+{
+    const char **sargv = NULL;
+    size_t *slens = NULL;
+    int sha, ok = 0, rc;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0 || n > RESULTS_PIPE_MAX) {
+        snprintf(err, errlen, "%s: %zu commands in one pipeline", what, n);
+        return ATC_EINVAL;
+    }
     if (r->c == NULL) {
         rc = results_connect(r, err, errlen);
         if (rc != 0)
             return rc;
     }
-    const char **sargv;
-    size_t *slens;
-    int sha = results_evalsha(argc, argv, lens, &sargv, &slens);
-    int ok;
+    sha = results_evalsha(cmds[0].argc, cmds[0].argv, cmds[0].lens, &sargv, &slens);
     for (;;) {
-        ok = redisAppendCommandArgv(r->c, argc, sha ? sargv : argv, sha ? slens : lens) ==
-                 REDIS_OK &&
-             (argc2 == 0 || redisAppendCommandArgv(r->c, argc2, argv2, lens2) == REDIS_OK) &&
-             redisGetReply(r->c, (void **)&reply) == REDIS_OK && reply != NULL &&
-             (argc2 == 0 ||
-              (redisGetReply(r->c, (void **)&reply2) == REDIS_OK && reply2 != NULL));
-        if (!ok || !sha || !results_noscript(reply))
+        ok = redisAppendCommandArgv(r->c, cmds[0].argc, sha ? sargv : cmds[0].argv,
+                                    sha ? slens : cmds[0].lens) == REDIS_OK;
+        for (size_t i = 1; ok && i < n; i++)
+            ok = redisAppendCommandArgv(r->c, cmds[i].argc, cmds[i].argv, cmds[i].lens) ==
+                 REDIS_OK;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = redisGetReply(r->c, (void **)&out[i]) == REDIS_OK && out[i] != NULL;
+        if (!ok || !sha || !results_noscript(out[0]))
             break;
         /* Again with the script's text; the server keeps it from now on. */
-        freeReplyObject(reply);
-        if (reply2 != NULL)
-            freeReplyObject(reply2);
-        reply = reply2 = NULL;
+        for (size_t i = 0; i < n; i++) {
+            freeReplyObject(out[i]);
+            out[i] = NULL;
+        }
         sha = 0;
     }
     free(sargv);
@@ -274,41 +292,77 @@ static int results_run2(struct atc_results *r, const char *what, int argc, const
         results_where(r, where, sizeof(where));
         snprintf(err, errlen, "Redis at %s failed during %s: %s", where, what,
                  r->c->errstr[0] != '\0' ? r->c->errstr : "connection lost");
-        if (reply != NULL)
-            freeReplyObject(reply);
-        if (reply2 != NULL)
-            freeReplyObject(reply2);
+        rc = ATC_ECONN;
         redisFree(r->c);
         r->c = NULL;
-        return ATC_ECONN;
+        goto fail;
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        rc = results_reply_code(reply->str);
-        snprintf(err, errlen, "Redis refused %s: %.200s", what, reply->str);
-        freeReplyObject(reply);
-        if (reply2 != NULL)
-            freeReplyObject(reply2);
-        return rc;
+    if (out[0]->type == REDIS_REPLY_ERROR) {
+        rc = results_reply_code(out[0]->str);
+        snprintf(err, errlen, "Redis refused %s: %.200s", what, out[0]->str);
+        goto fail;
     }
-    if (reply2 != NULL && reply2->type == REDIS_REPLY_ERROR) {
-        freeReplyObject(reply2);
-        reply2 = NULL;
-    }
-    *out = reply;
-    *out2 = reply2;
     return 0;
+fail:
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] != NULL)
+            freeReplyObject(out[i]);
+        out[i] = NULL;
+    }
+    return rc;
 }
 
-/* Runs one command, connecting first where needed. A script goes as EVALSHA,
- * and as EVAL (which makes the server keep it) only when it answers NOSCRIPT.
- * On a connection error the context is dropped (the next call reconnects) and
- * ATC_ECONN returned; an error reply becomes ATC_EIO (or ATC_EAUTH). *out is
- * the reply on success. */
+/* Runs cmds[0..n) as one transaction, MULTI ... EXEC in one round trip: all
+ * of them or none (an error reply to any, as a NOPERM, aborts the EXEC). 0, or
+ * ATC_ECONN, ATC_EIO or ATC_EAUTH with err naming what Redis said. */
+static int results_transaction(struct atc_results *r, const char *what, size_t n,
+                               const struct results_cmd *cmds, char *err, size_t errlen)
+{
+    static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    static const size_t multi_len[] = {5}, exec_len[] = {4};
+    struct results_cmd all[RESULTS_PIPE_MAX];
+    redisReply *rep[RESULTS_PIPE_MAX];
+    const char *bad = NULL;
+    int rc;
+
+    if (n + 2 > RESULTS_PIPE_MAX) {
+        snprintf(err, errlen, "%s: %zu commands in one transaction", what, n);
+        return ATC_EINVAL;
+    }
+    all[0] = (struct results_cmd){1, multi, multi_len};
+    for (size_t i = 0; i < n; i++)
+        all[i + 1] = cmds[i];
+    all[n + 1] = (struct results_cmd){1, exec, exec_len};
+    rc = results_pipeline(r, what, n + 2, all, rep, err, errlen);
+    if (rc != 0)
+        return rc;
+    /* A command refused while queued says why; EXEC then says EXECABORT. */
+    for (size_t i = 1; bad == NULL && i < n + 2; i++)
+        if (rep[i]->type == REDIS_REPLY_ERROR)
+            bad = rep[i]->str;
+    const redisReply *ex = rep[n + 1];
+    if (bad == NULL && ex->type != REDIS_REPLY_ARRAY)
+        bad = "EXEC answered something not a list";
+    for (size_t i = 0; bad == NULL && ex->type == REDIS_REPLY_ARRAY && i < ex->elements; i++)
+        if (ex->element[i]->type == REDIS_REPLY_ERROR)
+            bad = ex->element[i]->str;
+    if (bad != NULL) {
+        rc = results_reply_code(bad);
+        snprintf(err, errlen, "Redis refused %s: %.200s", what, bad);
+    }
+    for (size_t i = 0; i < n + 2; i++)
+        freeReplyObject(rep[i]);
+    return rc;
+}
+
+/* Runs one command (see results_pipeline), connecting first where needed. A
+ * script goes as EVALSHA, and as EVAL only when the server answers NOSCRIPT.
+ * *out is the reply on success. */
 static int results_run(struct atc_results *r, const char *what, int argc, const char **argv,
                        const size_t *lens, redisReply **out, char *err, size_t errlen)
 {
-    redisReply *none;
-    return results_run2(r, what, argc, argv, lens, 0, NULL, NULL, out, &none, err, errlen);
+    struct results_cmd cmd = {argc, argv, lens};
+    return results_pipeline(r, what, 1, &cmd, out, err, errlen);
 }
 
 static int results_check_id(const char *id, char *err, size_t errlen)
@@ -437,21 +491,19 @@ int atc_results_mark_queued_group(struct atc_results *r, const char *id, uint64_
                                   const char *group, char *err, size_t errlen)
 {
     char key[RESULTS_KEY_MAX], ms[24], ttl[24];
-    redisReply *reply = NULL;
     int rc = results_check_id(id, err, errlen);
 
     if (rc != 0)
         return rc;
-    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
     int mlen = snprintf(ms, sizeof(ms), "%llu", (unsigned long long)submitted_ms);
     int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
-    const char *argv[] = {"EVAL", atc_lua_queued, "1", key, ms, ttl, group ? group : ""};
-    size_t lens[] = {4, sizeof(atc_lua_queued) - 1, 1, (size_t)klen, (size_t)mlen,
-                     (size_t)tlen, group ? strlen(group) : 0};
-    rc = results_run(r, "the queued mark", group ? 7 : 6, argv, lens, &reply, err, errlen);
-    if (reply != NULL)
-        freeReplyObject(reply);
-    return rc;
+    const char *hset[] = {"HSET", key, "submitted_ms", ms, "group", group ? group : ""};
+    size_t hset_lens[] = {4, (size_t)klen, 12, (size_t)mlen, 5, group ? strlen(group) : 0};
+    const char *expire[] = {"EXPIRE", key, ttl};
+    size_t expire_lens[] = {6, (size_t)klen, (size_t)tlen};
+    struct results_cmd cmds[] = {{group ? 6 : 4, hset, hset_lens}, {3, expire, expire_lens}};
+    return results_transaction(r, "the queued mark", 2, cmds, err, errlen);
 }
 
 /* Builds EVAL argv: EVAL script numkeys keys... args... then name, value per
@@ -500,7 +552,7 @@ static int results_mark_running(struct atc_results *r, const char *id,
                                 const struct atc_field *fields, size_t nfields,
                                 int *attempt_out, int *cancel_out, char *err, size_t errlen)
 {
-    char key[RESULTS_KEY_MAX], ttl[24], cancel[RESULTS_KEY_MAX];
+    char key[RESULTS_KEY_MAX], queued[RESULTS_KEY_MAX], ttl[24], cancel[RESULTS_KEY_MAX];
     const char **argv = NULL;
     size_t *lens = NULL;
     redisReply *reply = NULL, *reply2 = NULL;
@@ -517,11 +569,12 @@ static int results_mark_running(struct atc_results *r, const char *id,
     if (rc != 0)
         goto out;
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int qlen = snprintf(queued, sizeof(queued), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
     int tlen = snprintf(ttl, sizeof(ttl), "%d", ATC_RESULT_DEFAULT_TTL_S);
-    const char *head[] = {key, ttl};
-    size_t head_lens[] = {(size_t)klen, (size_t)tlen};
+    const char *head[] = {key, queued, ttl};
+    size_t head_lens[] = {(size_t)klen, (size_t)qlen, (size_t)tlen};
     rc = results_eval_argv(atc_lua_running, sizeof(atc_lua_running) - 1, head,
-                           head_lens, 2, "1", fields, nfields, &argv, &lens, &argc);
+                           head_lens, 3, "2", fields, nfields, &argv, &lens, &argc);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory writing the running mark of %s", id);
         goto out;
@@ -530,8 +583,11 @@ static int results_mark_running(struct atc_results *r, const char *id,
         int clen = snprintf(cancel, sizeof(cancel), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
         const char *argv2[] = {"GET", cancel};
         size_t lens2[] = {3, (size_t)clen};
-        rc = results_run2(r, "the running mark", argc, argv, lens, 2, argv2, lens2, &reply,
-                          &reply2, err, errlen);
+        struct results_cmd cmds[] = {{argc, argv, lens}, {2, argv2, lens2}};
+        redisReply *rep[2];
+        rc = results_pipeline(r, "the running mark", 2, cmds, rep, err, errlen);
+        reply = rep[0];
+        reply2 = rep[1];
     } else {
         rc = results_run(r, "the running mark", argc, argv, lens, &reply, err, errlen);
     }
@@ -582,7 +638,7 @@ int atc_results_write_final(struct atc_results *r, const char *id, const char *s
                             const struct atc_field *fields, size_t nfields, long ttl_s,
                             char *err, size_t errlen)
 {
-    char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], ttl[24];
+    char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], queued[RESULTS_KEY_MAX], ttl[24];
     const char **argv = NULL;
     size_t *lens = NULL;
     redisReply *reply = NULL;
@@ -601,12 +657,13 @@ int atc_results_write_final(struct atc_results *r, const char *id, const char *s
     }
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
+    int qlen = snprintf(queued, sizeof(queued), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
     int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
-    const char *head[] = {key, done, ATC_RESULTS_STREAM, id, status, ttl};
+    const char *head[] = {key, done, ATC_RESULTS_STREAM, queued, id, status, ttl};
     size_t head_lens[] = {(size_t)klen, (size_t)dlen, strlen(ATC_RESULTS_STREAM),
-                          strlen(id), strlen(status), (size_t)tlen};
+                          (size_t)qlen, strlen(id), strlen(status), (size_t)tlen};
     rc = results_eval_argv(atc_lua_final, sizeof(atc_lua_final) - 1, head, head_lens,
-                           6, "3", fields, nfields, &argv, &lens, &argc);
+                           7, "4", fields, nfields, &argv, &lens, &argc);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory writing the result of %s", id);
         goto out;
@@ -643,25 +700,41 @@ static char *results_memdup(const char *s, size_t n)
     return p;
 }
 
-/* Turns an HGETALL reply into a result; *out stays NULL for an empty hash. */
-static int results_from_reply(const redisReply *reply, const char *id,
-                              struct atc_result **out, char *err, size_t errlen)
+/* Appends a field (copies of name and value) to res, whose array has room. */
+static int results_push(struct atc_result *res, const char *name, size_t nlen, const char *value,
+                        size_t vlen)
 {
-    struct atc_result *res = NULL;
+    struct atc_field *f = &res->fields[res->nfields];
+
+    f->name = results_memdup(name, nlen);
+    f->value = results_memdup(value, vlen);
+    f->len = vlen;
+    res->nfields++;
+    return f->name != NULL && f->value != NULL ? 0 : ATC_ENOMEM;
+}
+
+/* A result with room for nfields + extra fields; NULL when memory ran out. */
+static struct atc_result *results_alloc(size_t nfields, size_t extra)
+{
+    struct atc_result *res = calloc(1, sizeof(*res));
+
+    if (res != NULL && (res->fields = calloc(nfields + extra, sizeof(*res->fields))) == NULL) {
+        free(res);
+        res = NULL;
+    }
+    return res;
+}
+
+/* Turns a non-empty HGETALL reply into a result with room for extra more
+ * fields. When only is not NULL, only the fields it names are kept. */
+static int results_from_reply(const redisReply *reply, const char *id, size_t extra,
+                              const char *const *only, struct atc_result **out, char *err,
+                              size_t errlen)
+{
+    struct atc_result *res = results_alloc(reply->elements / 2, extra);
     int rc = 0;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
-        snprintf(err, errlen, "Redis answered HGETALL for %s with something not a hash", id);
-        rc = ATC_EPROTO;
-        goto out;
-    }
-    if (reply->elements == 0) {
-        snprintf(err, errlen, "no result for job %s", id);
-        rc = ATC_ENOTFOUND;
-        goto out;
-    }
-    res = calloc(1, sizeof(*res));
-    if (res == NULL || (res->fields = calloc(reply->elements / 2, sizeof(*res->fields))) == NULL) {
+    if (res == NULL) {
         snprintf(err, errlen, "out of memory reading the result of %s", id);
         rc = ATC_ENOMEM;
         goto out;
@@ -674,12 +747,10 @@ static int results_from_reply(const redisReply *reply, const char *id,
             rc = ATC_EPROTO;
             goto out;
         }
-        struct atc_field *f = &res->fields[res->nfields];
-        f->name = results_memdup(k->str, k->len);
-        f->value = results_memdup(v->str, v->len);
-        f->len = v->len;
-        res->nfields++;
-        if (f->name == NULL || f->value == NULL) {
+        int keep = only == NULL;
+        for (size_t j = 0; !keep && only[j] != NULL; j++)
+            keep = k->len == strlen(only[j]) && memcmp(k->str, only[j], k->len) == 0;
+        if (keep && results_push(res, k->str, k->len, v->str, v->len) != 0) {
             snprintf(err, errlen, "out of memory reading the result of %s", id);
             rc = ATC_ENOMEM;
             goto out;
@@ -692,25 +763,82 @@ out:
     return rc;
 }
 
+/* The reader's merge of atc_results_get: the replies to HGETALL of the
+ * queued mark, HGETALL of the result hash and EXISTS of the cancel mark. */
+static int results_merge(redisReply *const rep[3], const char *id, struct atc_result **out,
+                         char *err, size_t errlen)
+{
+    static const char *const from_mark[] = {"submitted_ms", "group", NULL};
+    const redisReply *queued = rep[0], *hash = rep[1], *cancel = rep[2];
+    struct atc_result *res = NULL;
+    int rc = 0;
+
+    for (int i = 0; i < 3; i++) {
+        if (rep[i]->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis refused reading the result of %s: %.200s", id,
+                     rep[i]->str);
+            return results_reply_code(rep[i]->str);
+        }
+    }
+    if (queued->type != REDIS_REPLY_ARRAY || queued->elements % 2 != 0 ||
+        hash->type != REDIS_REPLY_ARRAY || hash->elements % 2 != 0 ||
+        cancel->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "Redis answered the read of %s with something not a hash", id);
+        return ATC_EPROTO;
+    }
+    if (hash->elements > 0) {
+        rc = results_from_reply(hash, id, 1, NULL, &res, err, errlen);
+    } else if (queued->elements > 0) {
+        /* Only the fields a queued mark has: nothing else a producer wrote there. */
+        rc = results_from_reply(queued, id, 2, from_mark, &res, err, errlen);
+        if (rc == 0 && results_push(res, "status", 6, "queued", 6) != 0) {
+            snprintf(err, errlen, "out of memory reading the result of %s", id);
+            rc = ATC_ENOMEM;
+        }
+    } else {
+        snprintf(err, errlen, "no result for job %s", id);
+        return ATC_ENOTFOUND;
+    }
+    if (rc == 0 && cancel->integer == 1 && !atc_status_is_final(atc_result_str(res, "status")) &&
+        atc_result_field(res, "cancel_requested") == NULL &&
+        results_push(res, "cancel_requested", 16, "1", 1) != 0) {
+        snprintf(err, errlen, "out of memory reading the result of %s", id);
+        rc = ATC_ENOMEM;
+    }
+    if (rc == 0) {
+        *out = res;
+        res = NULL;
+    }
+    atc_result_free(res);
+    return rc;
+}
+
 int atc_results_get(struct atc_results *r, const char *id, struct atc_result **out,
                     char *err, size_t errlen)
 {
-    char key[RESULTS_KEY_MAX];
-    redisReply *reply = NULL;
+    char queued[RESULTS_KEY_MAX], key[RESULTS_KEY_MAX], cancel[RESULTS_KEY_MAX];
+    redisReply *rep[3];
     int rc;
 
     *out = NULL;
     rc = results_check_id(id, err, errlen);
     if (rc != 0)
         return rc;
+    int qlen = snprintf(queued, sizeof(queued), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
-    const char *argv[] = {"HGETALL", key};
-    size_t lens[] = {7, (size_t)klen};
-    rc = results_run(r, "reading the result (HGETALL)", 2, argv, lens, &reply, err, errlen);
-    if (rc == 0)
-        rc = results_from_reply(reply, id, out, err, errlen);
-    if (reply != NULL)
-        freeReplyObject(reply);
+    int clen = snprintf(cancel, sizeof(cancel), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+    const char *q[] = {"HGETALL", queued}, *h[] = {"HGETALL", key}, *c[] = {"EXISTS", cancel};
+    size_t qlens[] = {7, (size_t)qlen}, hlens[] = {7, (size_t)klen}, clens[] = {6, (size_t)clen};
+    /* The queued mark before the hash: a worker deletes the mark in the script
+     * that writes the hash, so a job read between the two is in one or both,
+     * never in neither. */
+    struct results_cmd cmds[] = {{2, q, qlens}, {2, h, hlens}, {2, c, clens}};
+    rc = results_pipeline(r, "reading the result (HGETALL)", 3, cmds, rep, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = results_merge(rep, id, out, err, errlen);
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
     return rc;
 }
 
@@ -931,33 +1059,115 @@ int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size
     return results_keys_present(r, "MGET cancel", "atc:cancel:", ids, n, flags, err, errlen);
 }
 
-int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *outcome,
-                       char *err, size_t errlen)
+/* The status of id's result ("" when none) and whether its queued mark exists. */
+static int results_cancel_state(struct atc_results *r, const char *id, char *status,
+                                size_t statuslen, int *queued, char *err, size_t errlen)
+{
+    char key[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
+    redisReply *rep[2];
+    int rc;
+
+    status[0] = '\0';
+    *queued = 0;
+    int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    int qlen = snprintf(mark, sizeof(mark), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
+    const char *h[] = {"HGET", key, "status"}, *q[] = {"EXISTS", mark};
+    size_t hlens[] = {4, (size_t)klen, 6}, qlens[] = {6, (size_t)qlen};
+    struct results_cmd cmds[] = {{3, h, hlens}, {2, q, qlens}};
+    rc = results_pipeline(r, "reading the status (HGET)", 2, cmds, rep, err, errlen);
+    if (rc != 0)
+        return rc;
+    if ((rep[0]->type != REDIS_REPLY_STRING && rep[0]->type != REDIS_REPLY_NIL) ||
+        rep[1]->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "Redis answered the status read of %s with an unexpected reply",
+                 id);
+        rc = ATC_EPROTO;
+    } else {
+        if (rep[0]->type == REDIS_REPLY_STRING)
+            snprintf(status, statuslen, "%.*s", (int)rep[0]->len, rep[0]->str);
+        *queued = rep[1]->integer == 1;
+    }
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
+    return rc;
+}
+
+int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, double wait_s,
+                       int *outcome, char *err, size_t errlen)
+{
+    char mark[RESULTS_KEY_MAX], ttl[24], status[32];
+    struct atc_result *res = NULL;
+    int queued = 0, got = ATC_CANCEL_REQUESTED;
+    int rc;
+
+    if (outcome != NULL)
+        *outcome = ATC_CANCEL_ALREADY_FINAL;
+    rc = results_check_id(id, err, errlen);
+    if (rc == 0 && (!(wait_s >= 0) || isinf(wait_s))) {
+        snprintf(err, errlen, "the cancel's wait must be 0 or a positive number of seconds");
+        rc = ATC_EINVAL;
+    }
+    if (rc == 0)
+        rc = results_cancel_state(r, id, status, sizeof(status), &queued, err, errlen);
+    if (rc != 0 || atc_status_is_final(status))
+        return rc;
+    int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+    int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
+    const char *set[] = {"SET", mark, "1", "EX", ttl};
+    size_t set_lens[] = {3, (size_t)mlen, 1, 2, (size_t)tlen};
+    const char *xadd[] = {"XADD", ATC_CANCELS_STREAM, "MAXLEN", "~", "10000", "*", "id", id};
+    size_t xadd_lens[] = {4, strlen(ATC_CANCELS_STREAM), 6, 1, 5, 1, 2, strlen(id)};
+    struct results_cmd cmds[] = {{5, set, set_lens}, {8, xadd, xadd_lens}};
+    rc = results_transaction(r, "the cancel (SET, XADD)", 2, cmds, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (status[0] == '\0' && !queued) {
+        got = ATC_CANCEL_UNKNOWN;
+    } else if (wait_s > 0) {
+        /* A worker reading the nudge makes a queued job final at once; the
+         * worker running it stops a running one. A wait that fails leaves the
+         * cancel asked all the same. */
+        char werr[256];
+        if (atc_results_wait(r, id, wait_s, &res, werr, sizeof(werr)) == 0)
+            got = strcmp(atc_result_str(res, "status"), "cancelled") == 0
+                      ? ATC_CANCEL_DONE
+                      : ATC_CANCEL_ALREADY_FINAL;
+        atc_result_free(res);
+    }
+    if (outcome != NULL)
+        *outcome = got;
+    return 0;
+}
+
+int atc_results_cancel_finalise(struct atc_results *r, const char *id, long ttl_s,
+                                int *outcome, char *err, size_t errlen)
 {
     char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
-    char ttl[24], ms[24];
+    char queued[RESULTS_KEY_MAX], ttl[24], ms[24];
     redisReply *reply = NULL;
     int rc;
 
     if (outcome != NULL)
-        *outcome = 0;
+        *outcome = ATC_CANCEL_NOT_ASKED;
     rc = results_check_id(id, err, errlen);
     if (rc != 0)
         return rc;
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
     int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+    int qlen = snprintf(queued, sizeof(queued), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
     int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
     int nlen = snprintf(ms, sizeof(ms), "%lld", (long long)atc_clock_wall_ms());
-    const char *argv[] = {"EVAL", atc_lua_cancel, "4", key, done, ATC_RESULTS_STREAM,
-                          mark, id, ttl, ms};
-    size_t lens[] = {4, sizeof(atc_lua_cancel) - 1, 1, (size_t)klen, (size_t)dlen,
-                     strlen(ATC_RESULTS_STREAM), (size_t)mlen, strlen(id), (size_t)tlen,
-                     (size_t)nlen};
-    rc = results_run(r, "the cancel", 10, argv, lens, &reply, err, errlen);
+    const char *argv[] = {"EVAL", atc_lua_cancel_final, "5", key, done, ATC_RESULTS_STREAM,
+                          mark, queued, id, ttl, ms};
+    size_t lens[] = {4, sizeof(atc_lua_cancel_final) - 1, 1, (size_t)klen, (size_t)dlen,
+                     strlen(ATC_RESULTS_STREAM), (size_t)mlen, (size_t)qlen, strlen(id),
+                     (size_t)tlen, (size_t)nlen};
+    rc = results_run(r, "the cancel's final write", 11, argv, lens, &reply, err, errlen);
     if (rc != 0)
         goto out;
-    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || reply->integer > 3) {
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 ||
+        reply->integer > ATC_CANCEL_NOT_ASKED) {
         snprintf(err, errlen, "Redis answered the cancel of %s with an unexpected reply", id);
         rc = ATC_EPROTO;
         goto out;
@@ -975,7 +1185,7 @@ int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned
                                  char *err, size_t errlen)
 {
     char key[RESULTS_KEY_MAX], done[RESULTS_KEY_MAX], mark[RESULTS_KEY_MAX];
-    char ttl[24], ms[24];
+    char queued[RESULTS_KEY_MAX], ttl[24], ms[24];
     redisReply *reply = NULL;
     int rc;
 
@@ -989,15 +1199,16 @@ int atc_results_reset_for_replay(struct atc_results *r, const char *id, unsigned
     int klen = snprintf(key, sizeof(key), "%s%s", ATC_RESULT_KEY_PREFIX, id);
     int dlen = snprintf(done, sizeof(done), "%s%s", ATC_DONE_KEY_PREFIX, id);
     int mlen = snprintf(mark, sizeof(mark), "%s%s", ATC_CANCEL_KEY_PREFIX, id);
+    int qlen = snprintf(queued, sizeof(queued), "%s%s", ATC_QUEUED_KEY_PREFIX, id);
     int tlen = snprintf(ttl, sizeof(ttl), "%ld", ttl_s > 0 ? ttl_s : ATC_RESULT_DEFAULT_TTL_S);
     int nlen = snprintf(ms, sizeof(ms), "%lld", (long long)atc_clock_wall_ms());
     const char *allow = (flags & ATC_REPLAY_ALLOW_REJECTED) != 0 ? "1" : "0";
     const char *check = (flags & ATC_REPLAY_CHECK_ONLY) != 0 ? "1" : "0";
-    const char *argv[] = {"EVAL", atc_lua_replay, "3", key, done, mark, allow, check,
+    const char *argv[] = {"EVAL", atc_lua_replay, "4", key, done, mark, queued, allow, check,
                           ms, ttl};
     size_t lens[] = {4, sizeof(atc_lua_replay) - 1, 1, (size_t)klen, (size_t)dlen,
-                     (size_t)mlen, 1, 1, (size_t)nlen, (size_t)tlen};
-    rc = results_run(r, "the reset for a replay", 10, argv, lens, &reply, err, errlen);
+                     (size_t)mlen, (size_t)qlen, 1, 1, (size_t)nlen, (size_t)tlen};
+    rc = results_run(r, "the reset for a replay", 11, argv, lens, &reply, err, errlen);
     if (rc != 0)
         goto out;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
@@ -1089,9 +1300,10 @@ int atc_results_stream_last(struct atc_results *r, char *sid, size_t sidlen, cha
     return rc;
 }
 
-int atc_results_stream_read(struct atc_results *r, const char *after, double block_s,
-                            struct atc_stream_entry *out, size_t max, size_t *n, char *err,
-                            size_t errlen)
+/* XREAD on stream (see atc_results_stream_read). */
+static int results_xread(struct atc_results *r, const char *stream, const char *after,
+                         double block_s, struct atc_stream_entry *out, size_t max, size_t *n,
+                         char *err, size_t errlen)
 {
     char count[24], block[24];
     redisReply *reply = NULL;
@@ -1127,8 +1339,8 @@ int atc_results_stream_read(struct atc_results *r, const char *after, double blo
     }
     argv[argc] = "STREAMS";
     lens[argc++] = 7;
-    argv[argc] = ATC_RESULTS_STREAM;
-    lens[argc++] = strlen(ATC_RESULTS_STREAM);
+    argv[argc] = stream;
+    lens[argc++] = strlen(stream);
     argv[argc] = after;
     lens[argc++] = strlen(after);
     /* The socket must outlast the block, or hiredis would call it a timeout. */
@@ -1159,6 +1371,20 @@ out:
     if (reply != NULL)
         freeReplyObject(reply);
     return rc;
+}
+
+int atc_results_stream_read(struct atc_results *r, const char *after, double block_s,
+                            struct atc_stream_entry *out, size_t max, size_t *n, char *err,
+                            size_t errlen)
+{
+    return results_xread(r, ATC_RESULTS_STREAM, after, block_s, out, max, n, err, errlen);
+}
+
+int atc_results_cancel_nudges(struct atc_results *r, const char *after,
+                              struct atc_stream_entry *out, size_t max, size_t *n, char *err,
+                              size_t errlen)
+{
+    return results_xread(r, ATC_CANCELS_STREAM, after, 0, out, max, n, err, errlen);
 }
 
 int atc_results_stream_range(struct atc_results *r, const char *start, const char *end,
@@ -1278,24 +1504,6 @@ int atc_results_workers_alive(struct atc_results *r, const char *group,
     }
     return results_keys_present(r, "reading liveness keys (MGET)", prefix, workers, n, alive,
                                 err, errlen);
-}
-
-int atc_results_load_scripts(struct atc_results *r, char *err, size_t errlen)
-{
-    const char *const scripts[] = {atc_lua_queued, atc_lua_cancel};
-
-    for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
-        redisReply *reply = NULL;
-        const char *argv[] = {"SCRIPT", "LOAD", scripts[i]};
-        size_t lens[] = {6, 4, strlen(scripts[i])};
-        int rc = results_run(r, "loading a script (SCRIPT LOAD)", 3, argv, lens, &reply, err,
-                             errlen);
-        if (reply != NULL)
-            freeReplyObject(reply);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
 }
 
 int atc_results_run_(struct atc_results *r, const char *what, int argc, const char **argv,

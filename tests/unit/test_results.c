@@ -192,44 +192,53 @@ static void results_new__bad_url__fails_naming_it(void **state)
 
 /* ---- marks and the final write ---- */
 
-static void mark_queued__absent_key__writes_queued_with_a_ttl(void **state)
+static long long raw_exists(redisContext *c, const char *key)
+{
+    return raw_int(c, "EXISTS %s", key);
+}
+
+static void mark_queued__writes_its_own_key_with_a_ttl_and_no_result(void **state)
 {
     struct atc_results *r = store_open();
     struct atc_result *res = NULL;
     redisContext *c = raw_open(redis_port);
 
     assert_int_equal(atc_results_mark_queued(r, "q-1", 1700000000123ULL, err, sizeof(err)), 0);
+    assert_int_equal(raw_exists(c, "atc:result:q-1"), 0);
+    long long ttl = raw_int(c, "TTL %s", "atc:queued:q-1");
+    assert_true(ttl > 0 && ttl <= ATC_RESULT_DEFAULT_TTL_S);
+    /* A reader shows the mark as the status queued. */
     assert_int_equal(atc_results_get(r, "q-1", &res, err, sizeof(err)), 0);
     assert_string_equal(atc_result_str(res, "status"), "queued");
     assert_string_equal(atc_result_str(res, "submitted_ms"), "1700000000123");
-    long long ttl = raw_int(c, "TTL %s", "atc:result:q-1");
-    assert_true(ttl > 0 && ttl <= ATC_RESULT_DEFAULT_TTL_S);
+    assert_null(atc_result_field(res, "group"));
+    assert_null(atc_result_field(res, "cancel_requested"));
     atc_result_free(res);
     redisFree(c);
     atc_results_destroy(r);
 }
 
-static void mark_queued__with_a_group__keeps_it_through_a_cancel(void **state)
+static void get__queued_mark__shows_only_its_own_fields_as_queued(void **state)
 {
     struct atc_results *r = store_open();
     struct atc_result *res = NULL;
-    int outcome = -1;
+    redisContext *c = raw_open(redis_port);
 
-    assert_int_equal(atc_results_mark_queued_group(r, "qg-1", 5, "race-7", err, sizeof(err)), 0);
-    assert_int_equal(atc_results_cancel(r, "qg-1", 600, &outcome, err, sizeof(err)), 0);
-    assert_int_equal(atc_results_get(r, "qg-1", &res, err, sizeof(err)), 0);
-    assert_string_equal(atc_result_str(res, "status"), "cancelled");
-    assert_string_equal(atc_result_str(res, "group"), "race-7");
+    assert_int_equal(atc_results_mark_queued_group(r, "q-3", 7, "race-3", err, sizeof(err)), 0);
+    /* What else a producer may write there is not shown: not a verdict. */
+    freeReplyObject(redisCommand(c, "HSET atc:queued:q-3 status passed reason tests_passed"));
+    assert_int_equal(atc_results_get(r, "q-3", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    assert_string_equal(atc_result_str(res, "group"), "race-3");
+    assert_string_equal(atc_result_str(res, "submitted_ms"), "7");
+    assert_null(atc_result_field(res, "reason"));
+    assert_int_equal(res->nfields, 3);
     atc_result_free(res);
-    res = NULL;
-    assert_int_equal(atc_results_mark_queued_group(r, "qg-2", 5, NULL, err, sizeof(err)), 0);
-    assert_int_equal(atc_results_get(r, "qg-2", &res, err, sizeof(err)), 0);
-    assert_null(atc_result_field(res, "group"));
-    atc_result_free(res);
+    redisFree(c);
     atc_results_destroy(r);
 }
 
-static void mark_queued__existing_key__is_left_as_it_is(void **state)
+static void get__result_hash__wins_over_the_queued_mark(void **state)
 {
     struct atc_results *r = store_open();
     struct atc_result *res = NULL;
@@ -243,14 +252,260 @@ static void mark_queued__existing_key__is_left_as_it_is(void **state)
     atc_results_destroy(r);
 }
 
+static void get__cancel_mark__reads_as_cancel_requested_until_final(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    int attempt = 0;
+
+    freeReplyObject(redisCommand(c, "SET atc:cancel:cr-1 1"));
+    freeReplyObject(redisCommand(c, "SET atc:cancel:cr-2 1"));
+    freeReplyObject(redisCommand(c, "SET atc:cancel:cr-3 1"));
+    assert_int_equal(atc_results_mark_queued(r, "cr-1", 1, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "cr-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    assert_string_equal(atc_result_str(res, "cancel_requested"), "1");
+    atc_result_free(res);
+    assert_int_equal(atc_results_mark_running(r, "cr-2", NULL, 0, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "cr-2", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "running");
+    assert_string_equal(atc_result_str(res, "cancel_requested"), "1");
+    atc_result_free(res);
+    write_final_ok(r, "cr-3", "passed", 0);
+    assert_int_equal(atc_results_get(r, "cr-3", &res, err, sizeof(err)), 0);
+    assert_null(atc_result_field(res, "cancel_requested"));
+    atc_result_free(res);
+    /* A mark alone is no job. */
+    res = (struct atc_result *)&res;
+    freeReplyObject(redisCommand(c, "SET atc:cancel:cr-4 1"));
+    assert_int_equal(atc_results_get(r, "cr-4", &res, err, sizeof(err)), ATC_ENOTFOUND);
+    assert_null(res);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void mark_queued__with_a_group__keeps_it_through_a_cancel(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    int outcome = -1;
+
+    assert_int_equal(atc_results_mark_queued_group(r, "qg-1", 5, "race-7", err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel(r, "qg-1", 600, 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
+    assert_int_equal(atc_results_cancel_finalise(r, "qg-1", 600, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_DONE);
+    assert_int_equal(atc_results_get(r, "qg-1", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "cancelled");
+    assert_string_equal(atc_result_str(res, "group"), "race-7");
+    assert_string_equal(atc_result_str(res, "submitted_ms"), "5");
+    assert_int_equal(raw_exists(c, "atc:queued:qg-1"), 0);
+    atc_result_free(res);
+    res = NULL;
+    assert_int_equal(atc_results_mark_queued_group(r, "qg-2", 5, NULL, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_get(r, "qg-2", &res, err, sizeof(err)), 0);
+    assert_null(atc_result_field(res, "group"));
+    atc_result_free(res);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+/* The id of the newest nudge in atc:cancels ("" when none). */
+static void newest_nudge(redisContext *c, char *id, size_t idlen)
+{
+    redisReply *reply = redisCommand(c, "XREVRANGE atc:cancels + - COUNT 1");
+    assert_non_null(reply);
+    id[0] = '\0';
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+        const redisReply *kv = reply->element[0]->element[1];
+        assert_int_equal(kv->elements, 2);
+        assert_string_equal(kv->element[0]->str, "id");
+        snprintf(id, idlen, "%s", kv->element[1]->str);
+    }
+    freeReplyObject(reply);
+}
+
+static void cancel__not_final__sets_the_mark_and_a_nudge_and_writes_no_result(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    struct atc_stream_entry e[4];
+    char before[48], nudged[64];
+    size_t n = 0;
+    int outcome = -1;
+
+    assert_int_equal(atc_results_stream_last(r, before, sizeof(before), err, sizeof(err)), 0);
+    assert_int_equal(atc_results_mark_queued(r, "cn-1", 1, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel(r, "cn-1", 600, 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
+    assert_int_equal(raw_exists(c, "atc:result:cn-1"), 0);
+    assert_int_equal(raw_exists(c, "atc:done:cn-1"), 0);
+    long long ttl = raw_int(c, "TTL %s", "atc:cancel:cn-1");
+    assert_true(ttl > 500 && ttl <= 600);
+    newest_nudge(c, nudged, sizeof(nudged));
+    assert_string_equal(nudged, "cn-1");
+    /* Nothing went to the results stream. */
+    assert_int_equal(atc_results_stream_read(r, before, 0, e, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    /* The nudge as a worker reads it. */
+    assert_int_equal(atc_results_cancel_nudges(r, "0-0", e, 4, &n, err, sizeof(err)), 0);
+    assert_true(n >= 1);
+    assert_string_equal(e[n - 1].id, "cn-1");
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void cancel__final_result__is_left_alone_with_no_mark(void **state)
+{
+    struct atc_results *r = store_open();
+    redisContext *c = raw_open(redis_port);
+    int outcome = -1;
+
+    write_final_ok(r, "cn-2", "passed", 0);
+    assert_int_equal(atc_results_cancel(r, "cn-2", 0, 5, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_ALREADY_FINAL);
+    assert_int_equal(raw_exists(c, "atc:cancel:cn-2"), 0);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+static void cancel__unknown_id__is_unknown_and_a_worker_makes_it_cancelled(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    int outcome = -1;
+
+    /* UNKNOWN at once: no wait, though one is asked for. */
+    long long t0 = atc_clock_mono_ms();
+    assert_int_equal(atc_results_cancel(r, "cn-3", 0, 5, &outcome, err, sizeof(err)), 0);
+    assert_true(atc_clock_mono_ms() - t0 < 2000);
+    assert_int_equal(outcome, ATC_CANCEL_UNKNOWN);
+    assert_int_equal(atc_results_cancel_finalise(r, "cn-3", 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_UNKNOWN);
+    assert_int_equal(atc_results_get(r, "cn-3", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "cancelled");
+    assert_string_equal(atc_result_str(res, "reason"), "cancelled");
+    atc_result_free(res);
+    atc_results_destroy(r);
+}
+
+static void cancel_finalise__each_state__does_what_the_state_needs(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    struct atc_stream_entry e[8];
+    char before[48];
+    size_t n = 0;
+    int outcome = -1, attempt = 0;
+
+    assert_int_equal(atc_results_stream_last(r, before, sizeof(before), err, sizeof(err)), 0);
+    /* No cancel mark: nothing, even for a queued job. */
+    assert_int_equal(atc_results_mark_queued(r, "cf-q", 3, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel_finalise(r, "cf-q", 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_NOT_ASKED);
+    assert_int_equal(raw_exists(c, "atc:result:cf-q"), 0);
+    /* Queued: the final cancelled result, notified; a second run changes nothing. */
+    assert_int_equal(atc_results_cancel(r, "cf-q", 0, 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel_finalise(r, "cf-q", 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_DONE);
+    assert_int_equal(atc_results_cancel_finalise(r, "cf-q", 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_ALREADY_FINAL);
+    assert_int_equal(atc_results_get(r, "cf-q", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "cancelled");
+    assert_string_equal(atc_result_str(res, "error"), "cancelled before it ran");
+    assert_string_equal(atc_result_str(res, "submitted_ms"), "3");
+    assert_non_null(atc_result_field(res, "finished_ms"));
+    assert_null(atc_result_field(res, "attempt"));
+    atc_result_free(res);
+    res = NULL;
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:cf-q"), 1);
+    long long ttl = raw_int(c, "TTL %s", "atc:result:cf-q");
+    assert_true(ttl > 0 && ttl <= ATC_RESULT_DEFAULT_TTL_S);
+    assert_int_equal(atc_results_stream_read(r, before, 0, e, 8, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].id, "cf-q");
+    assert_string_equal(e[0].status, "cancelled");
+    /* A worker consuming it afterwards finds it final. */
+    assert_int_equal(atc_results_mark_running(r, "cf-q", NULL, 0, &attempt, err, sizeof(err)),
+                     ATC_EFINAL);
+
+    /* Running: cancel_requested only; its worker writes the final result. */
+    assert_int_equal(atc_results_mark_running(r, "cf-r", NULL, 0, &attempt, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel(r, "cf-r", 0, 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
+    assert_int_equal(atc_results_cancel_finalise(r, "cf-r", 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
+    assert_int_equal(atc_results_get(r, "cf-r", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "running");
+    assert_string_equal(atc_result_str(res, "cancel_requested"), "1");
+    atc_result_free(res);
+    assert_int_equal(raw_exists(c, "atc:done:cf-r"), 0);
+
+    /* Final: nothing, though a mark is there. */
+    write_final_ok(r, "cf-p", "passed", 0);
+    freeReplyObject(redisCommand(c, "SET atc:cancel:cf-p 1"));
+    assert_int_equal(atc_results_cancel_finalise(r, "cf-p", 0, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_ALREADY_FINAL);
+    assert_int_equal(raw_int(c, "LLEN %s", "atc:done:cf-p"), 1);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
+/* A worker's part: reads the nudges from the start and finalises them. */
+static void *finaliser_run(void *arg)
+{
+    const char *id = arg;
+    char ferr[256];
+    struct atc_results *r = atc_results_new(redis_url, 5000, ferr, sizeof(ferr));
+    struct atc_stream_entry e[64];
+    int done = 0;
+
+    for (int i = 0; r != NULL && i < 100 && !done; i++) {
+        size_t n = 0;
+        usleep(50 * 1000);
+        if (atc_results_cancel_nudges(r, "0-0", e, 64, &n, ferr, sizeof(ferr)) != 0)
+            break;
+        for (size_t k = 0; k < n; k++) {
+            int outcome;
+            if (strcmp(e[k].id, id) == 0 &&
+                atc_results_cancel_finalise(r, id, 0, &outcome, ferr, sizeof(ferr)) == 0)
+                done = 1;
+        }
+    }
+    atc_results_destroy(r);
+    return NULL;
+}
+
+static void cancel__with_a_wait__is_done_once_a_worker_finalised_it(void **state)
+{
+    struct atc_results *r = store_open();
+    pthread_t worker;
+    int outcome = -1;
+
+    assert_int_equal(atc_results_mark_queued(r, "cw-1", 1, err, sizeof(err)), 0);
+    assert_int_equal(pthread_create(&worker, NULL, finaliser_run, "cw-1"), 0);
+    assert_int_equal(atc_results_cancel(r, "cw-1", 0, 5, &outcome, err, sizeof(err)), 0);
+    pthread_join(worker, NULL);
+    assert_int_equal(outcome, ATC_CANCEL_DONE);
+    /* With no worker: asked, not final within the wait. */
+    assert_int_equal(atc_results_mark_queued(r, "cw-2", 1, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel(r, "cw-2", 0, 0.3, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
+    atc_results_destroy(r);
+}
+
 static void mark_running__each_attempt__increments_attempt_and_sets_fields(void **state)
 {
     struct atc_results *r = store_open();
     struct atc_result *res = NULL;
     struct atc_field f[] = {{"worker", "w-1", 3}, {"attempt", "99", 2}, {"status", "x", 1}};
     int attempt = 0;
+    redisContext *c = raw_open(redis_port);
 
-    assert_int_equal(atc_results_mark_queued(r, "r-1", 5, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_mark_queued_group(r, "r-1", 5, "g-1", err, sizeof(err)), 0);
     assert_int_equal(atc_results_mark_running(r, "r-1", f, 3, &attempt, err, sizeof(err)), 0);
     assert_int_equal(attempt, 1);
     assert_int_equal(atc_results_mark_running(r, "r-1", f, 1, &attempt, err, sizeof(err)), 0);
@@ -259,8 +514,12 @@ static void mark_running__each_attempt__increments_attempt_and_sets_fields(void 
     assert_string_equal(atc_result_str(res, "status"), "running");
     assert_string_equal(atc_result_str(res, "attempt"), "2");
     assert_string_equal(atc_result_str(res, "worker"), "w-1");
+    /* Kept from the queued mark, which is gone. */
     assert_string_equal(atc_result_str(res, "submitted_ms"), "5");
+    assert_string_equal(atc_result_str(res, "group"), "g-1");
+    assert_int_equal(raw_exists(c, "atc:queued:r-1"), 0);
     atc_result_free(res);
+    redisFree(c);
     atc_results_destroy(r);
 }
 
@@ -293,7 +552,7 @@ static void mark_running_cancel__reads_the_cancel_mark_in_the_same_call(void **s
                                                      sizeof(err)), 0);
     assert_int_equal(attempt, 1);
     assert_int_equal(cancel, 0);
-    assert_int_equal(atc_results_cancel(r, "r-3", 60, &outcome, err, sizeof(err)), 0);
+    assert_int_equal(atc_results_cancel(r, "r-3", 60, 0, &outcome, err, sizeof(err)), 0);
     assert_int_equal(outcome, ATC_CANCEL_REQUESTED);
     assert_int_equal(atc_results_mark_running_cancel(r, "r-3", f, 1, &attempt, &cancel, err,
                                                      sizeof(err)), 0);
@@ -327,8 +586,7 @@ static void scripts__unknown_to_the_server__are_sent_whole_once_then_by_hash(voi
     int attempt = 0, cancel = -1;
 
     freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
-    /* NOSCRIPT on a single command, and on a pipelined one. */
-    assert_int_equal(atc_results_mark_queued(r, "s-1", 5, err, sizeof(err)), 0);
+    /* NOSCRIPT on a pipelined command, and on a single one. */
     assert_int_equal(atc_results_mark_running_cancel(r, "s-1", f, 1, &attempt, &cancel, err,
                                                      sizeof(err)), 0);
     assert_int_equal(attempt, 1);
@@ -338,11 +596,10 @@ static void scripts__unknown_to_the_server__are_sent_whole_once_then_by_hash(voi
 
     /* Now the server has them: only their hashes travel. */
     freeReplyObject(redisCommand(c, "CONFIG RESETSTAT"));
-    assert_int_equal(atc_results_mark_queued(r, "s-2", 5, err, sizeof(err)), 0);
     assert_int_equal(atc_results_mark_running_cancel(r, "s-2", f, 1, &attempt, &cancel, err,
                                                      sizeof(err)), 0);
     write_final_ok(r, "s-2", "passed", 0);
-    assert_true(commandstats_has(c, "cmdstat_evalsha:calls=3,"));
+    assert_true(commandstats_has(c, "cmdstat_evalsha:calls=2,"));
     assert_false(commandstats_has(c, "cmdstat_eval:"));
     redisFree(c);
     atc_results_destroy(r);
@@ -849,6 +1106,7 @@ static void reset_for_replay__missing_queued_running__say_what_they_found(void *
     /* Queued by a submit, or running: in flight. */
     assert_int_equal(atc_results_mark_queued(r, "rp-q", 1, err, sizeof(err)), 0);
     assert_int_equal(reset(r, "rp-q", 0, status), ATC_REPLAY_IN_FLIGHT);
+    assert_string_equal(status, "queued");
     assert_int_equal(atc_results_mark_running(r, "rp-gone", f, 1, &attempt, err, sizeof(err)), 0);
     assert_int_equal(reset(r, "rp-gone", 0, status), ATC_REPLAY_IN_FLIGHT);
     assert_string_equal(status, "running");
@@ -881,9 +1139,16 @@ int main(void)
         cmocka_unit_test(redis_url_parse__error__never_shows_the_password),
         cmocka_unit_test(results_new__nothing_listening__fails_with_a_connection_error),
         cmocka_unit_test(results_new__bad_url__fails_naming_it),
-        cmocka_unit_test(mark_queued__absent_key__writes_queued_with_a_ttl),
+        cmocka_unit_test(mark_queued__writes_its_own_key_with_a_ttl_and_no_result),
+        cmocka_unit_test(get__queued_mark__shows_only_its_own_fields_as_queued),
+        cmocka_unit_test(get__result_hash__wins_over_the_queued_mark),
+        cmocka_unit_test(get__cancel_mark__reads_as_cancel_requested_until_final),
         cmocka_unit_test(mark_queued__with_a_group__keeps_it_through_a_cancel),
-        cmocka_unit_test(mark_queued__existing_key__is_left_as_it_is),
+        cmocka_unit_test(cancel__not_final__sets_the_mark_and_a_nudge_and_writes_no_result),
+        cmocka_unit_test(cancel__final_result__is_left_alone_with_no_mark),
+        cmocka_unit_test(cancel__unknown_id__is_unknown_and_a_worker_makes_it_cancelled),
+        cmocka_unit_test(cancel_finalise__each_state__does_what_the_state_needs),
+        cmocka_unit_test(cancel__with_a_wait__is_done_once_a_worker_finalised_it),
         cmocka_unit_test(mark_running__each_attempt__increments_attempt_and_sets_fields),
         cmocka_unit_test(mark_running__after_a_final_result__is_refused),
         cmocka_unit_test(mark_running_cancel__reads_the_cancel_mark_in_the_same_call),

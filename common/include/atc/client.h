@@ -52,14 +52,26 @@ int atc_client_get(struct atc_client *c, const char *id, struct atc_result **out
 int atc_client_wait(struct atc_client *c, const char *id, double timeout_s,
                     struct atc_result **out, char *err, size_t errlen);
 
-/* Cancels job id (atc_results_cancel with the default TTL): *outcome is one
- * of ATC_CANCEL_ALREADY_FINAL (nothing to cancel), ATC_CANCEL_DONE (it was
- * queued: now final, cancelled; it will never run), ATC_CANCEL_REQUESTED (it
- * is running: its worker stops it, deletes the sandbox and writes the final
- * cancelled result within a few seconds; wait for it with atc_client_wait),
- * ATC_CANCEL_UNKNOWN (no result known: marked cancelled so it never runs).
- * Returns 0, ATC_EINVAL (not a job id) or ATC_ECONN/ATC_EIO. */
+/* How long atc_client_cancel waits for the final cancelled result. */
+#define ATC_CLIENT_CANCEL_WAIT_S 5.0
+
+/* Cancels job id (atc_results_cancel with the default TTL): sets the cancel
+ * mark and the nudge the workers read, then waits up to
+ * ATC_CLIENT_CANCEL_WAIT_S for the final result. *outcome is one of
+ * ATC_CANCEL_ALREADY_FINAL (nothing to cancel, or it finished first),
+ * ATC_CANCEL_DONE (now final, cancelled: a queued job never ran, a running
+ * one was stopped and its sandbox deleted), ATC_CANCEL_REQUESTED (asked, not
+ * final within the wait: a running job's worker stops it; a queued one ends
+ * cancelled without running once a worker reads the nudge or consumes it -
+ * wait for it with atc_client_wait), ATC_CANCEL_UNKNOWN (no result and no
+ * queued mark: marked cancelled so it never runs). Returns 0, ATC_EINVAL (not
+ * a job id) or ATC_ECONN/ATC_EIO/ATC_EAUTH. */
 int atc_client_cancel(struct atc_client *c, const char *id, int *outcome,
                       char *err, size_t errlen);
+
+/* atc_client_cancel waiting up to wait_s (0: not at all; then a job not
+ * final is ATC_CANCEL_REQUESTED) for the final result. */
+int atc_client_cancel_wait(struct atc_client *c, const char *id, double wait_s, int *outcome,
+                           char *err, size_t errlen);
 
 #endif

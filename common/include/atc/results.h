@@ -12,6 +12,8 @@
 #define ATC_RESULTS_STREAM "atc:results"
 #define ATC_WORKER_KEY_PREFIX "atc:worker:" /* atc:worker:<group>:<worker id>: liveness */
 #define ATC_CANCEL_KEY_PREFIX "atc:cancel:"
+#define ATC_QUEUED_KEY_PREFIX "atc:queued:" /* the producer's queued mark */
+#define ATC_CANCELS_STREAM "atc:cancels"    /* the producers' cancel nudges */
 #define ATC_RESULT_DEFAULT_TTL_S 604800
 
 /* One field of a result hash. value may hold any bytes (msgpack blobs). */
@@ -56,11 +58,16 @@ int atc_results_ping(struct atc_results *r, char *err, size_t errlen);
 int atc_results_command_text(struct atc_results *r, int argc, const char **argv, char **out,
                              char *err, size_t errlen);
 
-/* Writes status=queued (with submitted_ms) only where the key does not exist.
- * Returns 0 (written or already there) or ATC_ECONN/ATC_EIO. */
+/* The producer's queued mark: the hash atc:queued:<id> {submitted_ms} with
+ * the default result TTL (HSET and EXPIRE in MULTI/EXEC; no script, and no
+ * write to the result hash, which a producer's Redis user may not touch).
+ * Readers show a job with only this mark as status queued (atc_results_get);
+ * a worker's running, final or cancel write copies submitted_ms and group
+ * into the result hash where absent and deletes the mark.
+ * Returns 0 or ATC_ECONN/ATC_EIO (ATC_EAUTH where the user may not). */
 int atc_results_mark_queued(struct atc_results *r, const char *id,
                             uint64_t submitted_ms, char *err, size_t errlen);
-/* The same with the job's group (NULL: none) written beside the status. */
+/* The same with the job's group (NULL: none) in the mark too. */
 int atc_results_mark_queued_group(struct atc_results *r, const char *id, uint64_t submitted_ms,
                                   const char *group, char *err, size_t errlen);
 
@@ -89,8 +96,12 @@ int atc_results_write_final(struct atc_results *r, const char *id,
                             const char *status, const struct atc_field *fields,
                             size_t nfields, long ttl_s, char *err, size_t errlen);
 
-/* Reads the hash. Returns 0 with *out set (free with atc_result_free),
- * ATC_ENOTFOUND when the key does not exist, or an I/O error. */
+/* Reads a job's state, in one round trip: the hash atc:result:<id>; where
+ * there is none, the queued mark atc:queued:<id> as {status queued,
+ * submitted_ms, group}; and, for a result not final, cancel_requested=1
+ * where the cancel mark atc:cancel:<id> exists (whoever set it). Returns 0
+ * with *out set (free with atc_result_free), ATC_ENOTFOUND when neither the
+ * hash nor the queued mark exists, or an I/O error. */
 int atc_results_get(struct atc_results *r, const char *id, struct atc_result **out,
                     char *err, size_t errlen);
 
@@ -115,24 +126,46 @@ int atc_results_cache_store(struct atc_results *r, const char *key, const char *
 int atc_results_cancel_check(struct atc_results *r, const char *const *ids, size_t n, int *flags,
                              char *err, size_t errlen);
 
-/* What atc_results_cancel did (*outcome). */
-#define ATC_CANCEL_ALREADY_FINAL 0 /* the result was final: nothing changed */
-#define ATC_CANCEL_DONE 1          /* it was queued: now final, status cancelled */
-#define ATC_CANCEL_REQUESTED 2     /* it is running: the worker stops it */
-#define ATC_CANCEL_UNKNOWN 3       /* no result yet: marked cancelled, so that it
-                                      never runs should the message still come */
+/* What atc_results_cancel (and atc_results_cancel_finalise) did (*outcome). */
+#define ATC_CANCEL_ALREADY_FINAL 0 /* the result was (or became) final, not cancelled:
+                                      nothing changed */
+#define ATC_CANCEL_DONE 1          /* now final, status cancelled */
+#define ATC_CANCEL_REQUESTED 2     /* asked, not final yet: a running job is
+                                      stopped by its worker; a queued one ends
+                                      cancelled (never run) once a worker reads
+                                      the nudge or consumes the job */
+#define ATC_CANCEL_UNKNOWN 3       /* no result and no queued mark: the cancel
+                                      mark is set, so that it never runs should
+                                      the message still come */
+#define ATC_CANCEL_NOT_ASKED 4     /* (finalise only) no cancel mark: nothing done */
 
-/* Cancels a job, atomically (one Lua script): a final result is left as it is
- * (outcome 0). Otherwise SET atc:cancel:<id> 1 EX ttl; then a queued job, or
- * one with no result at all, gets its final result {status cancelled, reason
- * cancelled, error, finished_ms} with the TTL and the notifications of
- * atc_results_write_final (outcome 1, or 3 where no result existed); a
- * running job gets cancel_requested=1 (outcome 2) and the worker that runs it
- * stops it and writes the final result. ttl_s <= 0 means the default TTL.
- * Returns 0 with *outcome set (outcome may be NULL), or ATC_EINVAL (bad id),
- * ATC_ECONN/ATC_EIO/ATC_EPROTO. */
-int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, int *outcome,
-                       char *err, size_t errlen);
+/* Cancels a job as a producer may (no script, no write to the result): reads
+ * the status and the queued mark; a final result is left as it is
+ * (ATC_CANCEL_ALREADY_FINAL). Otherwise, in MULTI/EXEC, SET atc:cancel:<id> 1
+ * EX ttl (workers watch it for their running jobs, and a worker consuming the
+ * job ends it cancelled) and XADD atc:cancels MAXLEN ~ 10000 * id <id> (the
+ * nudge: every worker reads the stream and runs atc_results_cancel_finalise).
+ * With no result and no queued mark: ATC_CANCEL_UNKNOWN at once. Else, with
+ * wait_s > 0, waits up to wait_s for the final result (atc_results_wait):
+ * cancelled gives ATC_CANCEL_DONE, another final status (the job finished
+ * first) ATC_CANCEL_ALREADY_FINAL, none ATC_CANCEL_REQUESTED; wait_s 0 gives
+ * ATC_CANCEL_REQUESTED at once. ttl_s <= 0 means the default TTL. Returns 0
+ * with *outcome set (outcome may be NULL), or ATC_EINVAL (bad id),
+ * ATC_ECONN/ATC_EIO/ATC_EAUTH/ATC_EPROTO (then the cancel may not be asked). */
+int atc_results_cancel(struct atc_results *r, const char *id, long ttl_s, double wait_s,
+                       int *outcome, char *err, size_t errlen);
+
+/* A worker's side of a cancel (common/lua/cancel_final.lua, atomic): with no
+ * cancel mark, ATC_CANCEL_NOT_ASKED; a final result is left as it is
+ * (ATC_CANCEL_ALREADY_FINAL); a running job gets cancel_requested=1
+ * (ATC_CANCEL_REQUESTED; the worker running it stops it); a queued job, or
+ * one with no result (ATC_CANCEL_UNKNOWN), gets its final result {status
+ * cancelled, reason cancelled, error, finished_ms} with submitted_ms and group
+ * from the queued mark, the TTL and the notifications of
+ * atc_results_write_final (ATC_CANCEL_DONE). Idempotent. ttl_s <= 0: the
+ * default. 0 with *outcome set, or an error. */
+int atc_results_cancel_finalise(struct atc_results *r, const char *id, long ttl_s,
+                                int *outcome, char *err, size_t errlen);
 
 /* What atc_results_reset_for_replay found (*outcome). */
 #define ATC_REPLAY_KEPT 0        /* a final status that is never reset: nothing changed */
@@ -191,6 +224,14 @@ int atc_results_stream_range(struct atc_results *r, const char *start, const cha
                              struct atc_stream_entry *out, size_t max, size_t *n,
                              char *err, size_t errlen);
 
+/* The cancel nudges: XREAD COUNT max STREAMS atc:cancels after (not
+ * blocking): fills out[0..*n) (id is the job id, status ""). A worker starts
+ * about a minute back ("<now ms - 60000>-0"), so a cancel sent just before it
+ * started is not missed. 0 or an error as above. */
+int atc_results_cancel_nudges(struct atc_results *r, const char *after,
+                              struct atc_stream_entry *out, size_t max, size_t *n,
+                              char *err, size_t errlen);
+
 /* HINCRBY atc:result:<id> abandoned 1: an attempt given up on purpose (a
  * shutdown, a lost partition), so that it does not count as one that died
  * with its worker. 0 or an error. */
@@ -211,10 +252,5 @@ int atc_results_worker_beat(struct atc_results *r, const char *group, const char
 int atc_results_workers_alive(struct atc_results *r, const char *group,
                               const char *const *workers, size_t n, int *alive, char *err,
                               size_t errlen);
-
-/* SCRIPT LOAD of the scripts a producer runs (queued, cancel): a producer
- * whose Redis user may only EVALSHA them (deploy/redis/acl.sh) can then use
- * them. A worker calls it at start. 0 or an error. */
-int atc_results_load_scripts(struct atc_results *r, char *err, size_t errlen);
 
 #endif

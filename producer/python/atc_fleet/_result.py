@@ -7,7 +7,8 @@ from typing import Dict, List, Optional
 
 import msgpack
 
-from ._lua import FINAL_STATUSES
+FINAL_STATUSES = frozenset(
+    ("passed", "failed", "error", "timeout", "rejected", "cancelled"))
 
 _INT_FIELDS = (
     "exit_code", "tests_total", "tests_passed", "tests_failed", "tests_errors",

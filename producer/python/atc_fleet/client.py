@@ -1,14 +1,17 @@
 """client.py: the agent's client of atc-fleet: submit jobs to Kafka (an
 idempotent producer, returning once the broker acknowledged), read, wait for
-and cancel results in Redis, following the layout of docs/results.md."""
+and cancel results in Redis, following the layout of docs/results.md. Like
+`atc`, it writes only a producer's own keys (the queued mark, the cancel mark
+and nudge) and runs no script, so it works as the Redis user atc-producer
+(deploy/redis/acl.sh)."""
 
 import time
 
 import confluent_kafka
 import redis
 
-from . import _dotenv, _job, _lua
-from ._result import Result
+from . import _dotenv, _job
+from ._result import FINAL_STATUSES, Result
 
 DEFAULT_BROKERS = "127.0.0.1:9092"
 DEFAULT_TOPIC = "atc.jobs"
@@ -16,19 +19,23 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 RESULT_KEY = "atc:result:"
 DONE_KEY = "atc:done:"
 CANCEL_KEY = "atc:cancel:"
+QUEUED_KEY = "atc:queued:"
 STREAM = "atc:results"
+CANCELS_STREAM = "atc:cancels"
 RESULT_TTL_S = 604800
 # Blocking waits go in slices, so a lost connection is noticed within one.
 _SLICE_S = 5.0
 # wait_all re-reads every pending status this often, a safety net under the stream.
 _RECHECK_S = 30.0
 
+# How long cancel() waits for the final cancelled result by default.
+CANCEL_WAIT_S = 5.0
+
 # What cancel() did.
-CANCEL_ALREADY_FINAL = "already_final"  # the result was final: nothing changed
-CANCEL_DONE = "cancelled"               # it was queued: now final, cancelled; never runs
-CANCEL_REQUESTED = "requested"          # it is running: its worker stops it
-CANCEL_UNKNOWN = "unknown"              # no result yet: marked cancelled, never runs
-_CANCEL_OUTCOMES = (CANCEL_ALREADY_FINAL, CANCEL_DONE, CANCEL_REQUESTED, CANCEL_UNKNOWN)
+CANCEL_ALREADY_FINAL = "already_final"  # the result was (or became) final: nothing changed
+CANCEL_DONE = "cancelled"               # now final, cancelled (a queued job never ran)
+CANCEL_REQUESTED = "requested"          # asked, not final within the wait
+CANCEL_UNKNOWN = "unknown"              # no result, no queued mark: marked, never runs
 
 
 class SubmitError(ConnectionError):
@@ -113,8 +120,6 @@ class Client:
         # Blocking reads (BLMOVE, XREAD BLOCK) need a socket that outlasts them.
         self._redis_block = redis.Redis.from_url(self.redis_url, socket_connect_timeout=5,
                                                  socket_timeout=_SLICE_S + 5)
-        self._queued = self._redis.register_script(_lua.QUEUED)
-        self._cancel = self._redis.register_script(_lua.CANCEL)
 
     def close(self):
         """Waits briefly for messages in flight, then drops the connections."""
@@ -187,9 +192,15 @@ class Client:
                 job[field] = v
         value = _job.encode(job)
         self._produce(job["id"], value, traceparent)
+        mark = {"submitted_ms": job["submitted_ms"]}
+        if job.get("group"):
+            mark["group"] = job["group"]
         try:
-            self._queued(keys=[RESULT_KEY + job["id"]],
-                         args=[job["submitted_ms"], RESULT_TTL_S, job.get("group") or ""])
+            # The producer's own key (atc:queued:<id>), all or nothing.
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.hset(QUEUED_KEY + job["id"], mapping=mark)
+            pipe.expire(QUEUED_KEY + job["id"], RESULT_TTL_S)
+            pipe.execute()
         except redis.RedisError:
             pass  # the job is on the broker: submitted whatever Redis says
         return job["id"]
@@ -233,9 +244,27 @@ class Client:
     # ---- results ----
 
     def get(self, job_id):
-        """The job's result as it is now, final or not; None when there is none."""
-        h = self._redis.hgetall(RESULT_KEY + job_id)
-        return Result.from_hash(job_id, h) if h else None
+        """The job's result as it is now, final or not; None when there is none.
+        As atc_results_get reads it: the hash atc:result:<id>; where there is
+        none, the queued mark as status queued (submitted_ms, group); and
+        cancel_requested where a cancel was asked for a job not final."""
+        pipe = self._redis.pipeline(transaction=False)
+        # The queued mark before the hash: a worker deletes the mark in the
+        # script that writes the hash, so a job is never in neither.
+        pipe.hgetall(QUEUED_KEY + job_id)
+        pipe.hgetall(RESULT_KEY + job_id)
+        pipe.exists(CANCEL_KEY + job_id)
+        queued, h, cancel = pipe.execute()
+        if h:
+            h = dict(h)
+        elif queued:
+            h = {k: v for k, v in queued.items() if k in (b"submitted_ms", b"group")}
+            h[b"status"] = b"queued"
+        else:
+            return None
+        if cancel and h.get(b"status", b"").decode("utf-8", "replace") not in FINAL_STATUSES:
+            h.setdefault(b"cancel_requested", b"1")
+        return Result.from_hash(job_id, h)
 
     def wait(self, job_id, timeout=None):
         """Blocks until the result is final (timeout None or 0: no limit) and
@@ -358,7 +387,13 @@ class Client:
             if len(winners) >= need:
                 break
         cancelled = [i for i in ids if i in pending and
-                     self.cancel(i) in (CANCEL_DONE, CANCEL_REQUESTED, CANCEL_UNKNOWN)]
+                     self.cancel(i, wait=0) in (CANCEL_DONE, CANCEL_REQUESTED, CANCEL_UNKNOWN)]
+        # A worker makes a queued one final within about a second, the worker
+        # running one stops it: wait a little for them, all at once.
+        rest = set(cancelled) & pending
+        for _finished in self._finals(sorted(rest), CANCEL_WAIT_S, rest, results, slice_s=0.5):
+            pass
+        pending -= set(results)
         return RaceResult(group, ids, [results[i] for i in winners[:need]], results, cancelled,
                           len(winners) >= need)
 
@@ -383,15 +418,37 @@ class Client:
 
     # ---- cancel ----
 
-    def cancel(self, job_id):
-        """Cancels a job with the same script as atc_results_cancel. Returns
-        CANCEL_DONE ("cancelled": it was queued, it never runs),
-        CANCEL_REQUESTED ("requested": it runs; its worker stops it and writes
-        the final status cancelled - wait() for it), CANCEL_ALREADY_FINAL or
-        CANCEL_UNKNOWN (no result known: marked cancelled, never runs)."""
+    def cancel(self, job_id, wait=CANCEL_WAIT_S):
+        """Cancels a job as atc_results_cancel does: a final result is left as
+        it is; otherwise SET atc:cancel:<id> (the mark the workers watch) and
+        XADD atc:cancels (the nudge every worker reads, which makes a queued
+        job final at once), then up to `wait` seconds for the final result.
+        Returns CANCEL_DONE ("cancelled": now final, cancelled),
+        CANCEL_REQUESTED ("requested": not final within the wait; a running
+        job's worker stops it, a queued one ends cancelled without running
+        once a worker reads the nudge or consumes it - wait() for it),
+        CANCEL_ALREADY_FINAL (final before, or it finished first) or
+        CANCEL_UNKNOWN (no result and no queued mark: marked so that it never
+        runs, not waited for)."""
         if not _job.id_valid(job_id):
             raise ValueError("id: %r is not a job id" % (job_id,))
-        n = self._cancel(keys=[RESULT_KEY + job_id, DONE_KEY + job_id, STREAM,
-                               CANCEL_KEY + job_id],
-                         args=[job_id, RESULT_TTL_S, _now_ms()])
-        return _CANCEL_OUTCOMES[int(n)]
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(RESULT_KEY + job_id, "status")
+        pipe.exists(QUEUED_KEY + job_id)
+        status, queued = pipe.execute()
+        status = status.decode("utf-8", "replace") if status is not None else ""
+        if status in FINAL_STATUSES:
+            return CANCEL_ALREADY_FINAL
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(CANCEL_KEY + job_id, 1, ex=RESULT_TTL_S)
+        pipe.xadd(CANCELS_STREAM, {"id": job_id}, maxlen=10000, approximate=True)
+        pipe.execute()
+        if not status and not queued:
+            return CANCEL_UNKNOWN
+        if not wait:
+            return CANCEL_REQUESTED
+        try:
+            r = self.wait(job_id, wait)
+        except TimeoutError:
+            return CANCEL_REQUESTED
+        return CANCEL_DONE if r.status == "cancelled" else CANCEL_ALREADY_FINAL

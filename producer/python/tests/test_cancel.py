@@ -1,5 +1,6 @@
-"""test_cancel.py: cancel from Python and from `atc cancel` (the C side): the
-two scripts behave alike; a queued job never runs; a running job stops."""
+"""test_cancel.py: cancel from Python and from `atc cancel` (the C side): both
+change Redis alike (the mark and the nudge; the session's worker finalises);
+a queued job never runs; a running job stops."""
 
 import json
 import uuid
@@ -18,7 +19,7 @@ TESTS_OK = "def test_ok():\n    assert True\n"
 
 def _setup(r, job_id, state):
     if state == "queued":
-        r.hset("atc:result:" + job_id, mapping={"status": "queued", "submitted_ms": "1"})
+        r.hset("atc:queued:" + job_id, mapping={"submitted_ms": "1"})
     elif state == "running":
         r.hset("atc:result:" + job_id, mapping={"status": "running", "attempt": "1"})
     elif state == "passed":
@@ -31,8 +32,10 @@ def _observe(r, job_id):
         h["finished_ms"] = "<set>"
     stream = [f[b"status"].decode() for _sid, f in r.xrange("atc:results")
               if f.get(b"id") == job_id.encode()]
+    nudges = sum(1 for _sid, f in r.xrange("atc:cancels") if f.get(b"id") == job_id.encode())
     return {"hash": h, "done": r.lrange("atc:done:" + job_id, 0, -1),
-            "cancel_mark": r.get("atc:cancel:" + job_id),
+            "cancel_mark": r.get("atc:cancel:" + job_id), "nudges": nudges,
+            "queued_mark": r.exists("atc:queued:" + job_id),
             "ttl_set": r.ttl("atc:result:" + job_id) > 0 if h else None, "stream": stream}
 
 
@@ -47,7 +50,12 @@ def test_cancel__python_and_c__change_redis_alike(stack, client, state, c_exit, 
     p = stack.atc("cancel", c_id)
     assert p.returncode == c_exit, p.stderr
     assert client.cancel(py_id) == outcome
-    assert _observe(r, c_id) == _observe(r, py_id)
+    # The session's worker finalises what a cancel of its own cannot.
+    wait_for("both alike", lambda: _observe(r, c_id) == _observe(r, py_id), 10, 0.2)
+    seen = _observe(r, py_id)
+    assert seen["nudges"] == (0 if state == "passed" else 1)
+    assert seen["hash"].get("status") == {"none": "cancelled", "queued": "cancelled",
+                                          "running": "running", "passed": "passed"}[state]
 
 
 def test_cancel__before_the_job_starts__it_never_runs(stack):
@@ -79,10 +87,28 @@ def test_cancel__before_the_job_starts__it_never_runs(stack):
         idle.close()
 
 
+def test_cancel__queued_job__reads_as_queued_then_cancel_requested(stack):
+    """No worker reads the topic and none finalises within a wait of 0."""
+    idle = Client(brokers=stack.brokers, redis_url=stack.redis_url, topic="atc.idle")
+    try:
+        job_id = idle.submit(code="x = 1\n", tests=TESTS_OK, group="g-q")
+        r = idle.get(job_id)
+        assert (r.status, r.group, r.cancel_requested) == ("queued", "g-q", False)
+        assert r.submitted_ms > 0
+        assert idle.cancel(job_id, wait=0) == CANCEL_REQUESTED
+        # Until a worker read the nudge, or after: never anything else.
+        r = idle.get(job_id)
+        assert (r.status, r.cancel_requested) in (("queued", True), ("cancelled", False))
+        r = idle.wait(job_id, 15)
+        assert (r.status, r.reason, r.group) == ("cancelled", "cancelled", "g-q")
+    finally:
+        idle.close()
+
+
 def test_cancel__while_it_runs__ends_cancelled_with_no_sandbox_live(stack, client):
     job_id = client.submit(code="x = 1\n", tests=TESTS_SLOW, timeout=120)
     wait_for("the job to run", lambda: client.get(job_id).status == "running", 120, 0.2)
-    assert client.cancel(job_id) == CANCEL_REQUESTED
+    assert client.cancel(job_id, wait=0) == CANCEL_REQUESTED
     assert client.get(job_id).cancel_requested is True
     try:
         r = client.wait(job_id, 15)
