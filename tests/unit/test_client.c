@@ -109,7 +109,8 @@ out:
     return rc;
 }
 
-/* HGET atc:result:<id> <field> into buf; "" when absent. */
+/* HGET atc:queued:<id> <field> (the producer's queued mark) into buf; ""
+ * when absent. */
 static void redis_hget(const char *id, const char *field, char *buf, size_t len)
 {
     redisContext *rc = redisConnect("127.0.0.1", redis_port);
@@ -118,7 +119,7 @@ static void redis_hget(const char *id, const char *field, char *buf, size_t len)
     buf[0] = '\0';
     assert_non_null(rc);
     assert_int_equal(rc->err, 0);
-    r = redisCommand(rc, "HGET atc:result:%s %s", id, field);
+    r = redisCommand(rc, "HGET atc:queued:%s %s", id, field);
     assert_non_null(r);
     if (r->type == REDIS_REPLY_STRING)
         snprintf(buf, len, "%s", r->str);
@@ -223,8 +224,15 @@ static void submit__job__arrives_keyed_by_id_with_traceparent_and_is_queued(void
     assert_string_equal(decoded->labels[0].value, "s-42");
     assert_true(decoded->submitted_ms > 0);
 
-    redis_hget(id, "status", status, sizeof(status));
-    assert_string_equal(status, "queued");
+    /* The queued mark in the producer's own key, read back as queued. */
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)decoded->submitted_ms);
+    redis_hget(id, "submitted_ms", status, sizeof(status));
+    assert_string_equal(status, want);
+    struct atc_result *res = NULL;
+    assert_int_equal(atc_client_get(c, id, &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "queued");
+    atc_result_free(res);
 
     atc_job_free(decoded);
     got_msg_cleanup(&got);

@@ -51,11 +51,14 @@ def test_cancel__python_and_c__change_redis_alike(stack, client, state, c_exit, 
     assert p.returncode == c_exit, p.stderr
     assert client.cancel(py_id) == outcome
     # The session's worker finalises what a cancel of its own cannot.
-    wait_for("both alike", lambda: _observe(r, c_id) == _observe(r, py_id), 10, 0.2)
+    want = {"none": "cancelled", "queued": "cancelled", "running": "running",
+            "passed": "passed"}[state]
+    wait_for("both %s" % want, lambda: all(_observe(r, i)["hash"].get("status") == want
+                                           for i in (c_id, py_id)), 10, 0.2)
     seen = _observe(r, py_id)
+    assert seen == _observe(r, c_id)
     assert seen["nudges"] == (0 if state == "passed" else 1)
-    assert seen["hash"].get("status") == {"none": "cancelled", "queued": "cancelled",
-                                          "running": "running", "passed": "passed"}[state]
+    assert seen["queued_mark"] == 0
 
 
 def test_cancel__before_the_job_starts__it_never_runs(stack):
