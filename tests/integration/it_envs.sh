@@ -8,6 +8,8 @@
 # The builder SIGKILLed mid-build: another worker finishes the build, no job
 # lost. GC keeps the environments at ATC_ENV_MAX. ATC_ENVS=off: pip in the
 # sandbox as before, env_status fallback.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 [[ -x /usr/bin/python3 ]] || it_skip "no /usr/bin/python3 for the package index"
