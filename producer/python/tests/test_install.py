@@ -14,7 +14,7 @@ SRC = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _files(top):
-    """The files under top, following links (lua/ is one), as relative paths."""
+    """The files under top, following links, as relative paths."""
     out = set()
     for d, dirs, files in os.walk(top, followlinks=True):
         dirs[:] = [x for x in dirs if x != "__pycache__"]
