@@ -38,7 +38,9 @@ ATC_JOBS_TOPIC=atc.idle it_expect_exit 0 it_atc submit --id acl-queued --tests t
 it_assert_eq "$(it_redis EXISTS atc:result:acl-queued)" 0 "no result hash from the producer"
 it_expect_exit 0 it_atc get acl-queued --json
 it_assert_eq "$(jq -r '.status + " " + .group' <<<"$IT_OUT")" "queued g-acl" "a queued job"
+t0=$(date +%s%N)
 it_expect_exit 0 it_atc cancel acl-queued
+it_log "atc cancel of a queued job: $((($(date +%s%N) - t0) / 1000000)) ms to the final result"
 it_assert_eq "$IT_OUT" "acl-queued cancelled" "atc cancel of a queued job"
 it_expect_exit 3 it_atc get acl-queued --json
 it_assert_eq "$(jq -r '.status + " " + .reason + " " + .group' <<<"$IT_OUT")" \
@@ -49,7 +51,9 @@ it_expect_exit 0 it_atc submit --id acl-slow --file test_ok.py=test_ok.py --cmd 
     --timeout 60
 it_wait_for 30 "acl-slow running" bash -c \
     "[[ \$(redis-cli -p $REDIS_PORT HGET atc:result:acl-slow status) == running ]]"
+t0=$(date +%s%N)
 it_expect_exit 0 it_atc cancel acl-slow
+it_log "atc cancel of a running job: $((($(date +%s%N) - t0) / 1000000)) ms: $IT_OUT"
 it_assert_contains "$IT_OUT" "acl-slow cancel" "atc cancel of a running job"
 cancelled() { [[ $(status acl-slow) == cancelled ]]; }
 it_wait_for 60 "acl-slow cancelled" cancelled

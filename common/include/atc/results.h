@@ -71,8 +71,10 @@ int atc_results_mark_queued(struct atc_results *r, const char *id,
 int atc_results_mark_queued_group(struct atc_results *r, const char *id, uint64_t submitted_ms,
                                   const char *group, char *err, size_t errlen);
 
-/* Starts an attempt: unless the result is final, sets status=running and the
- * given fields (attempt, worker, started_ms, ...), and increments nothing else.
+/* Starts an attempt: unless the result is final, copies submitted_ms and group
+ * from the queued mark where the hash has none and deletes the mark, sets
+ * status=running and the given fields (attempt, worker, started_ms, ...), and
+ * increments nothing else.
  * Returns 0, ATC_EFINAL when the result is already final (skip the job), or an
  * I/O error. *attempt_out receives the attempt number (1 for the first). */
 int atc_results_mark_running(struct atc_results *r, const char *id,
@@ -88,7 +90,9 @@ int atc_results_mark_running_cancel(struct atc_results *r, const char *id,
                                     size_t errlen);
 
 /* The final write, atomic (one Lua script): unless the hash already holds a final
- * status, sets status and fields, sets the TTL, XADDs {id, status} to
+ * status, takes submitted_ms and group from the queued mark where neither the
+ * hash nor fields have them (and deletes the mark), sets status and fields,
+ * sets the TTL, XADDs {id, status} to
  * atc:results (MAXLEN ~ 100000) and pushes status onto atc:done:<id> with the
  * same TTL. Returns 0 when written, ATC_EFINAL when a final result was already
  * there (nothing changed), or ATC_ECONN/ATC_EIO. */
