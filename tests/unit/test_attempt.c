@@ -1,7 +1,8 @@
-/* test_attempt.c: one attempt of a job (worker/attempt.c) against a fake sandbox
- * service and a fake clock (tests/unit/fakes): which calls are retried, when
- * the run gives up, what it deletes and what it hands to the reaper, and how
- * a cancel or an abandon ends it. */
+/* test_attempt.c: one attempt of a job (worker/attempt.c, worker/runner.c)
+ * against a fake sandbox service and a fake clock (tests/unit/fakes): which
+ * calls are retried, when the run gives up, what it deletes and what it hands
+ * to the reaper, how a cancel or an abandon ends it, and what the sandbox
+ * receives (files and command lines, pinned). */
 #include "support.h"
 
 #include <stdatomic.h>
