@@ -126,13 +126,16 @@ int runner_upload_init(struct runner_upload *u, const struct atc_job *job, const
 {
     memset(u, 0, sizeof(*u));
     int rc = envfile_for_job(job, report, &u->envfile, &u->envfile_len, err, errlen);
-    if (rc != 0)
-        return rc;
-    u->files = calloc(job->nfiles + RUNNER_FILES, sizeof(*u->files));
-    if (!u->files) {
-        snprintf(err, errlen, "out of memory");
+    if (rc == 0) {
+        u->files = calloc(job->nfiles + RUNNER_FILES, sizeof(*u->files));
+        if (!u->files) {
+            snprintf(err, errlen, "out of memory");
+            rc = ATC_ENOMEM;
+        }
+    }
+    if (rc != 0) {
         runner_upload_cleanup(u);
-        return ATC_ENOMEM;
+        return rc;
     }
     struct atc_job_file *f = u->files;
     memcpy(f, job->files, job->nfiles * sizeof(*f));
