@@ -100,8 +100,12 @@ static void collect(struct atc_daytona *d, struct atc_results *r, long max, cons
     }
     for (size_t i = 0; i < n; i++) {
         if (delete_snapshot(d, names[i], err, sizeof(err)) == 0) {
-            ATC_INFO(job_id, "environment %s dropped (least recently used beyond %ld)",
-                     names[i], max);
+            if (max == ATC_ENV_GC_ONE)
+                ATC_INFO(job_id, "environment %s dropped (least recently used, for the "
+                         "snapshot quota)", names[i]);
+            else
+                ATC_INFO(job_id, "environment %s dropped (least recently used beyond %ld)",
+                         names[i], max);
             metrics_count("env_dropped");
         } else {
             ATC_WARN(job_id, "environment %s: deleting its snapshot: %s (the reaper retries)",
@@ -169,7 +173,8 @@ static int build(const struct envs_params *p, struct atc_daytona *d, struct atc_
         }
         if (quota_refusal(d, rc, err) && !retried) {
             retried = 1;
-            collect(d, r, p->max > 1 ? p->max - 1 : 1, job->id);
+            /* The quota may be below ATC_ENV_MAX: make room for one. */
+            collect(d, r, ATC_ENV_GC_ONE, job->id);
             rc = ATC_ENOTFOUND;
             continue;
         }

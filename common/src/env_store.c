@@ -213,7 +213,7 @@ int atc_env_store_gc(struct atc_results *r, long max, char ***names, size_t *n, 
 
     *names = NULL;
     *n = 0;
-    snprintf(maxs, sizeof(maxs), "%ld", max > 0 ? max : 0);
+    snprintf(maxs, sizeof(maxs), "%ld", max > 0 || max == ATC_ENV_GC_ONE ? max : 0);
     snprintf(now, sizeof(now), "%lld", now_ms());
     const char *argv[] = {"EVAL", atc_lua_env_gc, "1", ENV_LRU, maxs, now, ENV_PREFIX};
     int rc = run(r, "collecting environments", 7, argv, &rep, err, errlen);

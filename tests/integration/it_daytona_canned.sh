@@ -4,6 +4,8 @@
 # the request is still checked and counted; code-run still runs. Then the
 # worker against it: a job whose command would fail passes on the canned
 # answer, which is what the benchmarks rely on (docs/benchmarks.md).
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis

@@ -3,6 +3,8 @@
 # with a 429, a 500 or a dropped connection. The worker retries those faults of
 # the fleet, so every job still ends `passed` or `failed` as its code deserves
 # (never `error`), and no sandbox is left live.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis

@@ -3,6 +3,8 @@
 # all pass; then an evicting Redis, a wrong Daytona key, a missing topic, Redis
 # stopped (each exit 1 and the sentence); an interrupt that leaves no sandbox;
 # the key read from a .env file (and the warning about a world-readable one).
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 # Redis with persistence on, as the doctor asks.

@@ -8,18 +8,13 @@
 # The builder SIGKILLed mid-build: another worker finishes the build, no job
 # lost. GC keeps the environments at ATC_ENV_MAX. ATC_ENVS=off: pip in the
 # sandbox as before, env_status fallback.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
-[[ -x /usr/bin/python3 ]] || it_skip "no /usr/bin/python3 for the package index"
 cd "$IT_TMP"
-/usr/bin/python3 "$IT_LIB_DIR/../envs/make_index.py" index \
-    atc-demo-a==1.0:atc-demo-b atc-demo-b==2.0 atc-demo-c==3.0 \
-    atc-gc-one==1.0 atc-gc-two==1.0 atc-gc-three==1.0 atc-gc-four==1.0 atc-demo-f==1.0 ||
-    it_fail "cannot build the wheels"
-index_port=$(it_free_port)
-it_start index /usr/bin/python3 -m http.server --bind 127.0.0.1 "$index_port" --directory index
-it_wait_for 15 "the package index" curl -fsS "http://127.0.0.1:$index_port/simple/"
-export ATC_PIP_INDEX_URL="http://127.0.0.1:$index_port/simple"
+it_start_pip_index atc-demo-a==1.0:atc-demo-b atc-demo-b==2.0 atc-demo-c==3.0 \
+    atc-gc-one==1.0 atc-gc-two==1.0 atc-gc-three==1.0 atc-gc-four==1.0 atc-demo-f==1.0
 
 it_start_redis
 it_start_kafka --partitions 6

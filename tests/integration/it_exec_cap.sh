@@ -4,6 +4,8 @@
 # a reply larger than ATC_MAX_OUTPUT_BYTES needs: the job ends
 # failed/output_too_large, the worker lives on, and a normal job beside it
 # passes.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 source "$IT_LIB_DIR/msgpack.sh"
 

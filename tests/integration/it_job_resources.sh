@@ -8,6 +8,8 @@
 # is what decides); cpu=1 leaves its commands one CPU; a job over a cap
 # (ATC_MAX_MEMORY_GIB=2) is rejected naming the cap. One job at a time, so
 # the machine holds at most one 1.5 GiB test.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis

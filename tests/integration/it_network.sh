@@ -6,6 +6,8 @@
 # "network": "open" is rejected by a worker whose operator does not allow it.
 # A service that refuses network-settings fails the job closed. The result
 # records the policy applied. An honest job still passes.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 source "$IT_LIB_DIR/msgpack.sh"
 

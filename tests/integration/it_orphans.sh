@@ -4,6 +4,8 @@
 # liveness key expires, the survivor's orphan sweep deletes what is labelled
 # with it), long before the age sweep's limit (about 24 min with the default
 # limits). Every job still ends with one final result.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis

@@ -3,6 +3,8 @@
 # default, as Daytona's) is killed and ends failed/oom; the worker lives on.
 # Every result that ran carries what it used: peak memory, CPU time and
 # sandbox time; a job that spins a second shows about a second of CPU.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis

@@ -5,6 +5,8 @@
 # (DAYTONA_API_KEY, a Redis password, a Kafka SASL password) are gone from its
 # environment (/proc/<pid>/environ), and the
 # password is masked in its start-up log even when it holds an '@'.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 source "$IT_LIB_DIR/msgpack.sh"
 

@@ -5,6 +5,8 @@
 # pytest can write its report, a job shipping its own pytest.py (and
 # sitecustomize.py, a .pth file, a file under .atc/) sent straight to Kafka:
 # none may end `passed`. An honest job beside them still passes.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 source "$IT_LIB_DIR/msgpack.sh"
 

@@ -7,6 +7,8 @@
 # names the assertion and no pytest-internal frame. Coverage of a tool half of
 # whose functions are tested, and the lint lists. An install failure's digest
 # is pip's reason. Forging the side report never makes a failed job pass.
+# kafka-mock only: its subject is the sandbox side (Daytona, the runner, Redis);
+# the Kafka path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis

@@ -272,6 +272,21 @@ it_start_daytona() {
     DAYTONA_BASE=${DAYTONA_API_URL%/api}
 }
 
+# it_start_pip_index NAME==VERSION[:REQ;...]...: tiny wheels (tests/envs/make_index.py)
+# served as a PEP 503 index on 127.0.0.1 from $IT_TMP/index; exports
+# ATC_PIP_INDEX_URL for the workers. Dependency-environment tests need no PyPI.
+it_start_pip_index() {
+    local port
+    [[ -x /usr/bin/python3 ]] || it_skip "no /usr/bin/python3 for the package index"
+    /usr/bin/python3 "$IT_LIB_DIR/../envs/make_index.py" "$IT_TMP/index" "$@" >/dev/null ||
+        it_fail "cannot build the wheels"
+    port=$(it_free_port)
+    it_start index /usr/bin/python3 -m http.server --bind 127.0.0.1 "$port" \
+        --directory "$IT_TMP/index"
+    it_wait_for 15 "the package index" curl -fsS "http://127.0.0.1:$port/simple/"
+    export ATC_PIP_INDEX_URL="http://127.0.0.1:$port/simple"
+}
+
 # it_start_worker [name] [args...]: starts atc-worker with the environment of
 # the servers started so far; waits for its /healthz.
 it_start_worker() {

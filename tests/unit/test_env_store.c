@@ -163,6 +163,36 @@ static void env_store__gc__drops_the_least_recently_used_without_a_lease(void **
     atc_results_destroy(r);
 }
 
+static void env_store__gc_one__drops_one_however_few_there_are(void **state)
+{
+    struct atc_results *r = store();
+    char **names = NULL;
+    size_t n = 0;
+    char err[256];
+    const char *envs[] = {A, B};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(atc_env_store_finish(r, envs[i], "w", "active", "s", NULL, 1, 60, err,
+                                              sizeof(err)), 0);
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    /* Two environments, far below any max: a quota refusal still needs room. */
+    assert_int_equal(atc_env_store_gc(r, ATC_ENV_GC_ONE, &names, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], A);
+    atc_env_names_free(names, n);
+    /* The last one has a lease: nothing to drop. */
+    assert_int_equal(atc_env_store_use(r, B, "job-1", now_ms() + 60000, err, sizeof(err)), 0);
+    assert_int_equal(atc_env_store_gc(r, ATC_ENV_GC_ONE, &names, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    atc_env_names_free(names, n);
+    assert_int_equal(atc_env_store_use(r, B, "job-1", 0, err, sizeof(err)), 0);
+    assert_int_equal(atc_env_store_gc(r, ATC_ENV_GC_ONE, &names, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    atc_env_names_free(names, n);
+    atc_results_destroy(r);
+}
+
 static void env_store__a_name_that_is_not_an_environment_s__is_refused(void **state)
 {
     struct atc_results *r = store();
@@ -182,6 +212,7 @@ int main(void)
         cmocka_unit_test(env_store__finish_active__is_read_back_and_releases_the_claim),
         cmocka_unit_test(env_store__finish_failed__keeps_pip_output_and_stays_out_of_the_lru),
         cmocka_unit_test(env_store__gc__drops_the_least_recently_used_without_a_lease),
+        cmocka_unit_test(env_store__gc_one__drops_one_however_few_there_are),
         cmocka_unit_test(env_store__a_name_that_is_not_an_environment_s__is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

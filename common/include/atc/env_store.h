@@ -51,7 +51,10 @@ int atc_env_store_use(struct atc_results *r, const char *name, const char *job_i
 /* Picks the environments to drop so that at most max stay: least recently
  * used first, none with a live lease or a build claim. Each picked one is
  * forgotten in Redis at once; the caller deletes its snapshot. *names is a
- * malloc'd array of malloc'd names (free with atc_env_names_free). */
+ * malloc'd array of malloc'd names (free with atc_env_names_free). max
+ * ATC_ENV_GC_ONE picks one, however many there are (room for a build that the
+ * service refused for its snapshot quota, which may be below ATC_ENV_MAX). */
+#define ATC_ENV_GC_ONE (-1L)
 int atc_env_store_gc(struct atc_results *r, long max, char ***names, size_t *n, char *err,
                      size_t errlen);
 
