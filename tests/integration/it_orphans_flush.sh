@@ -6,6 +6,8 @@
 # may take the other for dead (a key must stay missing over consecutive
 # sweeps 5 s apart, worker/liveness.h): no sandbox is deleted under its job,
 # and every job ends passed with one final result.
+# kafka-mock only: its subject is the sandbox side (Daytona, Redis); the Kafka
+# path it takes is the one the integration.real.* tests cover.
 source "$(dirname "$0")/lib.sh"
 
 it_start_redis
