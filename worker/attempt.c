@@ -1,4 +1,8 @@
-/* attempt.c: one attempt of a job in a sandbox, through the Daytona client. */
+/* attempt.c: one attempt of a job in a sandbox, through the Daytona client:
+ * the flow (create, upload, install, block the network, test, report,
+ * delete), its retries and what its steps' answers mean. What is written
+ * into the sandbox and the command line that runs a command there are the
+ * runner's (runner.c). */
 #include "attempt.h"
 
 #include <errno.h>
@@ -11,119 +15,11 @@
 #include "atc/clock.h"
 #include "atc/error.h"
 #include "atc/log.h"
-#include "atc/output.h"
 #include "digest.h"
-#include "envfile.h"
-#include "fleet_plugin_py.h"
 #include "metrics.h"
 #include "retry.h"
+#include "runner.h"
 #include "verdict.h"
-
-/* Runs $ATC_CMD under a time limit with its output capped to a head and a tail
- * (so a job printing gigabytes costs neither the sandbox's disk nor our memory),
- * then exits with the command's status: 124 when the limit fired. The job's
- * env (.atc/env) is sourced by the shell that then becomes the command's, so it
- * reaches the command only: timeout, cat and the capper run in the service's
- * environment whatever the job sets (PATH, LD_PRELOAD, PYTHONHOME...). That
- * shell gets the path of sh and the command as arguments, taken before the
- * job's PATH or ATC_CMD could change them. */
-static const char RUN_SH[] =
-    "# atc-worker: run $ATC_CMD for at most $1 seconds with the job's environment\n"
-    "# (" ENVFILE_PATH "); print its output capped. $4: the fleet's report, whose\n"
-    "# directory must not exist yet (- for none); $6: the plugin's side report (-).\n"
-    "mkdir -p .atc || exit 125\n"
-    "if [ \"$4\" != - ]; then mkdir -m 700 \"${4%/*}\" || exit 125; fi\n"
-    "# $5: an address the sandbox must not reach (- for none): the network block\n"
-    "# is checked before the job's code runs.\n"
-    "if [ \"$5\" != - ] && ! python3 -I -S .atc/probe.py \"$5\"; then\n"
-    "    echo " VERDICT_NETWORK_OPEN_MARK "; exit 125\n"
-    "fi\n"
-    "{ python3 -I -S .atc/meter.py .atc/usage timeout -k 5 \"$1\""
-    " sh -c '. ./" ENVFILE_PATH " && exec \"$0\" -c \"$1\" sh'"
-    " \"$(command -v sh)\" \"$ATC_CMD\" </dev/null 2>&1; echo $? >.atc/rc; }"
-    " | python3 -I -S .atc/cap.py \"$2\" \"$3\" \"$4\" \"${6:--}\"\n"
-    "exit \"$(cat .atc/rc 2>/dev/null || echo 125)\"\n";
-
-/* Exits 0 once a TCP connection to argv[1] ("host:port") fails (the network
- * is blocked), 1 when it still succeeds after 10 s (Daytona applies a block
- * asynchronously: it is given that long). */
-static const char PROBE_PY[] =
-    "import socket, sys, time\n"
-    "host, port = sys.argv[1].rsplit(':', 1)\n"
-    "host = host.strip('[]')\n"
-    "end = time.time() + 10\n"
-    "while True:\n"
-    "    try:\n"
-    "        socket.create_connection((host, int(port)), timeout=1).close()\n"
-    "    except OSError:\n"
-    "        sys.exit(0)\n"
-    "    if time.time() > end:\n"
-    "        sys.exit(1)\n"
-    "    time.sleep(0.5)\n";
-
-/* Runs argv[2:] and writes what it and its waited-for descendants used to
- * argv[1]: "<largest resident set, bytes> <CPU ms, user + system>". Exits with
- * its status (128 + N for a signal N). */
-static const char METER_PY[] =
-    "import resource, subprocess, sys\n"
-    "try:\n"
-    "    rc = subprocess.call(sys.argv[2:])\n"
-    "except OSError as e:\n"
-    "    print('atc-worker: cannot run the command: %s' % e, flush=True)\n"
-    "    rc = 127\n"
-    "rc = 128 - rc if rc < 0 else rc\n"
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "with open(sys.argv[1], 'w') as f:\n"
-    "    f.write('%d %d\\n' % (u.ru_maxrss * 1024, int((u.ru_utime + u.ru_stime) * 1000)))\n"
-    "sys.exit(rc)\n";
-
-/* Reads everything on stdin; prints the byte count, whether a JUnit report
- * was written, the meter's usage (or "- -") and the length of the side
- * report on a line, then the side report (at most RUN_SIDE_MAX bytes, else
- * none: it rides in the exec's reply, saving a download), then the first HEAD
- * bytes and the last TAIL bytes of the output, with a mark where the middle
- * was cut. */
-#define RUN_SIDE_MAX 262144
-static const char CAP_PY[] =
-    "import os, sys\n"
-    "H, T = int(sys.argv[1]), int(sys.argv[2])\n"
-    "src, dst = sys.stdin.buffer, sys.stdout.buffer\n"
-    "head, tail, total = bytearray(), bytearray(), 0\n"
-    "while True:\n"
-    "    b = src.read(65536)\n"
-    "    if not b:\n"
-    "        break\n"
-    "    total += len(b)\n"
-    "    if len(head) < H:\n"
-    "        k = H - len(head)\n"
-    "        head += b[:k]\n"
-    "        b = b[k:]\n"
-    "    tail += b\n"
-    "    if len(tail) > 2 * T + 65536:\n"
-    "        del tail[:len(tail) - T]\n"
-    "cut = len(tail) > T\n"
-    "tail = tail[len(tail) - T:] if cut else tail\n"
-    "try:\n"
-    "    use = open('.atc/usage', 'rb').read().split()[:2]\n"
-    "    use = [b'%d' % int(x) for x in use] if len(use) == 2 else [b'-', b'-']\n"
-    "except (OSError, ValueError):\n"
-    "    use = [b'-', b'-']\n"
-    "side = b''\n"
-    "if len(sys.argv) > 4 and sys.argv[4] != '-':\n"
-    "    try:\n"
-    "        with open(sys.argv[4], 'rb') as f:\n"
-    "            side = f.read(262145)\n"
-    "    except OSError:\n"
-    "        pass\n"
-    "    if len(side) > 262144:\n"
-    "        side = b''\n"
-    "dst.write(b'%d %d %s %s %d\\n' % (total, os.path.exists(sys.argv[3]), use[0], use[1],"
-    " len(side)))\n"
-    "dst.write(side)\n"
-    "dst.write(head)\n"
-    "if cut:\n"
-    "    dst.write(b'\\n[... output truncated ...]\\n')\n"
-    "dst.write(tail)\n";
 
 /* 1 when the job must stop at the next step: abandoned or cancelled. */
 static int stop_asked(const struct attempt_params *p)
@@ -177,41 +73,6 @@ static void set_fleet_error(struct attempt_outcome *o, int rc, const char *what,
     snprintf(o->error, sizeof(o->error), "%s: %s", what, err);
 }
 
-/* Splits the runner's "<total bytes> <report written> <side bytes>\n<side
- * report><capped output>" into the outcome. *has_report is 1 unless the
- * runner said there is no report; *side (malloc'd, or NULL) the side report. */
-static void take_output(char *raw, size_t len, size_t max, char **out, size_t *out_len,
-                        int *truncated, struct verdict_header *h, char **side, size_t *side_len)
-{
-    char *nl = memchr(raw, '\n', len);
-    size_t skip = 0;
-
-    *side = NULL;
-    *side_len = 0;
-    if (verdict_parse_header(raw, nl ? (size_t)(nl - raw) : 0, h) == 0)
-        skip = (size_t)(nl - raw) + 1;
-    unsigned long long total = h->total;
-    size_t nside = (size_t)h->side_len;
-    if (skip && nside > 0 && nside <= RUN_SIDE_MAX && nside <= len - skip) {
-        *side = malloc(nside + 1);
-        if (*side) {
-            memcpy(*side, raw + skip, nside);
-            (*side)[nside] = '\0';
-            *side_len = nside;
-        }
-        skip += nside;
-    }
-    memmove(raw, raw + skip, len - skip);
-    len -= skip;
-    raw[len] = '\0';
-    int cut = 0;
-    len = atc_output_cap(raw, len, max, &cut);
-    raw[len] = '\0';
-    *truncated = cut || total > len;
-    *out = raw;
-    *out_len = len;
-}
-
 struct try_ctx {
     struct atc_daytona *d;
     const struct attempt_params *p;
@@ -231,40 +92,13 @@ static int exec_timed_out(const struct try_ctx *t)
     return atc_daytona_last(t->d)->http_status == 408;
 }
 
-/* Executes `sh .atc/run.sh` with cmd and a limit. The command's environment
- * is in .atc/env (do_upload); the request's envs carry only the command, for
- * the runner. Returns the client's code. */
-static int exec_runner(struct try_ctx *t, const char *cmd, const char *report, const char *probe,
-                       const char *side, unsigned limit_s, int *exit_code,
-                       char **output, size_t *output_len, int *truncated,
-                       struct verdict_header *h, char **side_json, size_t *side_len,
+/* Runs cmd through the runner (runner_exec) with limit_s and this job's
+ * output cap; the other fields of run as given. */
+static int exec_runner(struct try_ctx *t, struct runner_run run, struct runner_reply *reply,
                        char *err, size_t errlen)
 {
-    const struct atc_kv env[] = {{.key = "ATC_CMD", .value = (char *)cmd}};
-    char runner[96 + 2 * VERDICT_REPORT_PATH_MAX + 300];
-    char *ignored = NULL;
-    size_t ignored_len = 0;
-    char *raw = NULL;
-    size_t raw_len = 0;
-    int raw_cut = 0;
-    int rc;
-
-    size_t max = t->p->max_output_bytes;
-    size_t mark = sizeof(ATC_OUTPUT_CUT_MARK) - 1;
-    size_t head = max > mark ? (max - mark) / 2 : max;
-    size_t tail = max > mark ? max - mark - head : 0;
-    snprintf(runner, sizeof(runner), "sh .atc/run.sh %u %zu %zu %s %s %s", limit_s, head, tail,
-             report ? report : "-", probe && *probe ? probe : "-", side ? side : "-");
-    /* The runner enforces the limit itself; the service's timeout is a backstop. */
-    rc = atc_daytona_exec(t->d, &t->sb, runner, NULL, env, sizeof(env) / sizeof(env[0]),
-                          limit_s + 20, max + 128 + (side ? RUN_SIDE_MAX : 0), exit_code, &raw,
-                          &raw_len, &raw_cut, err, errlen);
-    if (rc != 0)
-        return rc;
-    take_output(raw, raw_len, max, output, output_len, truncated, h,
-                side_json ? side_json : &ignored, side_json ? side_len : &ignored_len);
-    free(ignored);
-    return 0;
+    run.max_output = t->p->max_output_bytes;
+    return runner_exec(t->d, &t->sb, &run, reply, err, errlen);
 }
 
 /* A delete asked to wait longer than this is handed over at once. */
@@ -383,10 +217,7 @@ static void env_freeze(struct try_ctx *t)
 {
     const struct attempt_params *p = t->p;
     char err[512];
-    int exit_code = -1, truncated = 0;
-    struct verdict_header h;
-    char *out = NULL;
-    size_t len = 0;
+    struct runner_reply reply;
 
     if (!p->env || p->env->status == ENVS_NONE || p->env->status == ENVS_FAILED ||
         t->o->env_freeze)
@@ -398,14 +229,16 @@ static void env_freeze(struct try_ctx *t)
     const char *cmd = env_ready(p, t->o) ? "python3 -m pip freeze --all 2>/dev/null"
                                    : "python3 -m pip freeze --all --path " VERDICT_DEPS_DIR
                                      " 2>/dev/null";
-    if (exec_runner(t, cmd, NULL, NULL, NULL, 60, &exit_code, &out, &len, &truncated, &h, NULL,
-                    NULL, err, sizeof(err)) != 0 || exit_code != 0) {
+    if (exec_runner(t, (struct runner_run){.cmd = cmd, .limit_s = 60}, &reply, err,
+                    sizeof(err)) != 0 || reply.exit_code != 0) {
         ATC_WARN(t->job->id, "cannot read the environment's pip freeze: %s",
-                 exit_code > 0 ? "pip freeze failed" : err);
-        free(out);
+                 reply.exit_code > 0 ? "pip freeze failed" : err);
+        runner_reply_cleanup(&reply);
         return;
     }
-    t->o->env_freeze = out;
+    t->o->env_freeze = reply.output;
+    reply.output = NULL;
+    runner_reply_cleanup(&reply);
     t->o->env_freeze_new = env_ready(p, t->o);
 }
 
@@ -526,47 +359,24 @@ static int do_create(struct try_ctx *t, int attempt, int try_no)
     return 0;
 }
 
-/* The worker's files beside the job's: the runner, the capper, the job's
- * environment for its command, the meter, the network probe and (for the
- * default command only, so last) the fleet's pytest plugin. */
-#define RUN_FILES 6
-
 static int do_upload(struct try_ctx *t)
 {
     const struct atc_job *job = t->job;
-    struct atc_job_file *files = NULL;
-    char *envfile = NULL;
-    size_t envfile_len = 0;
+    struct runner_upload up;
     char err[512];
     int rc;
 
-    rc = envfile_for_job(job, t->report, &envfile, &envfile_len, err, sizeof(err));
-    if (rc == 0) {
-        files = calloc(job->nfiles + RUN_FILES, sizeof(*files));
-        if (!files) {
-            rc = ATC_ENOMEM;
-            snprintf(err, sizeof(err), "out of memory");
-        }
-    }
+    rc = runner_upload_init(&up, job, t->report, err, sizeof(err));
     if (rc != 0) {
         set_fleet_error(t->o, rc, "uploading", err);
-        goto out;
+        return rc;
     }
-    memcpy(files, job->files, job->nfiles * sizeof(*files));
-    files[job->nfiles] = (struct atc_job_file){".atc/run.sh", (unsigned char *)RUN_SH, sizeof(RUN_SH) - 1};
-    files[job->nfiles + 1] = (struct atc_job_file){".atc/cap.py", (unsigned char *)CAP_PY, sizeof(CAP_PY) - 1};
-    files[job->nfiles + 2] = (struct atc_job_file){ENVFILE_PATH, (unsigned char *)envfile, envfile_len};
-    files[job->nfiles + 3] = (struct atc_job_file){".atc/meter.py", (unsigned char *)METER_PY, sizeof(METER_PY) - 1};
-    files[job->nfiles + 4] = (struct atc_job_file){".atc/probe.py", (unsigned char *)PROBE_PY, sizeof(PROBE_PY) - 1};
-    files[job->nfiles + 5] = (struct atc_job_file){VERDICT_PLUGIN_PATH, (unsigned char *)FLEET_PLUGIN_PY,
-                                                   sizeof(FLEET_PLUGIN_PY)};
     long t0 = atc_clock_mono_ms();
     struct retry rt;
     retry_start(&rt, t->p, job->id, t->p->retry_max);
     /* An upload overwrites what it wrote before: safe to repeat in place. */
     for (;;) {
-        rc = atc_daytona_upload(t->d, &t->sb, files, job->nfiles + RUN_FILES - (job->cmd != NULL),
-                                err, sizeof(err));
+        rc = atc_daytona_upload(t->d, &t->sb, up.files, up.nfiles, err, sizeof(err));
         if (rc == 0 || !retry_pause(t->d, &rt, job->id, rc, "uploading the files", err))
             break;
     }
@@ -575,9 +385,7 @@ static int do_upload(struct try_ctx *t)
         set_fleet_error(t->o, rc, "uploading the files", err);
         t->o->reason = rc == ATC_ERATELIMIT ? "rate_limited" : "upload_failed";
     }
-out:
-    free(files);
-    free(envfile);
+    runner_upload_cleanup(&up);
     return rc;
 }
 
@@ -588,9 +396,7 @@ static int do_install(struct try_ctx *t)
     struct attempt_outcome *o = t->o;
     char cmd[16384];
     char err[512];
-    int exit_code = -1, truncated = 0;
-    char *output = NULL;
-    size_t len = 0;
+    struct runner_reply reply;
 
     if (verdict_install_cmd(t->job, t->p->pip_index_url, cmd, sizeof(cmd)) != 0) {
         o->status = "error";
@@ -599,9 +405,8 @@ static int do_install(struct try_ctx *t)
         return 1;
     }
     long t0 = atc_clock_mono_ms();
-    struct verdict_header h;
-    int rc = exec_runner(t, cmd, NULL, NULL, NULL, t->p->install_timeout_s, &exit_code, &output,
-                         &len, &truncated, &h, NULL, NULL, err, sizeof(err));
+    int rc = exec_runner(t, (struct runner_run){.cmd = cmd, .limit_s = t->p->install_timeout_s},
+                         &reply, err, sizeof(err));
     o->install_ms = atc_clock_mono_ms() - t0;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
@@ -614,12 +419,15 @@ static int do_install(struct try_ctx *t)
         set_fleet_error(o, rc, "installing the dependencies", err);
         return rc;
     }
-    if (exit_code == 0) {
-        free(output);
-        return 0;
+    int exit_code = reply.exit_code;
+    if (exit_code != 0) {
+        o->install_output = reply.output; /* pip's reasons, for the result */
+        o->install_output_len = reply.output_len;
+        reply.output = NULL;
     }
-    o->install_output = output;
-    o->install_output_len = len;
+    runner_reply_cleanup(&reply);
+    if (exit_code == 0)
+        return 0;
     if (exit_code == VERDICT_TIMEOUT_EXIT) {
         o->status = "timeout";
         o->reason = "install_timeout";
@@ -756,16 +564,26 @@ static int do_test(struct try_ctx *t)
         cmd = defcmd;
     }
     long t0 = atc_clock_mono_ms();
-    int exit_code = -1;
-    struct verdict_header h;
     char side[VERDICT_REPORT_PATH_MAX];
-    char *side_json = NULL;
-    size_t side_len = 0;
+    struct runner_reply reply;
     verdict_side_path(t->report, side, sizeof(side));
-    int rc = exec_runner(t, cmd, t->report, job->network_open ? NULL : t->p->probe_addr,
-                         o->plugin ? side : NULL, limit, &exit_code, &o->output, &o->output_len,
-                         &o->output_truncated, &h, &side_json, &side_len, err, sizeof(err));
+    struct runner_run run = {
+        .cmd = cmd,
+        .report = t->report,
+        .probe = job->network_open ? NULL : t->p->probe_addr,
+        .side = o->plugin ? side : NULL,
+        .limit_s = limit,
+    };
+    int rc = exec_runner(t, run, &reply, err, sizeof(err));
     o->test_ms = atc_clock_mono_ms() - t0;
+    if (rc == 0) {
+        o->output = reply.output;
+        o->output_len = reply.output_len;
+        o->output_truncated = reply.truncated;
+        reply.output = NULL;
+    }
+    int exit_code = reply.exit_code;
+    const struct verdict_header h = reply.h;
     if (rc == ATC_ETIMEDOUT && exec_timed_out(t)) {
         o->status = "timeout";
         o->reason = "test_timeout";
@@ -796,6 +614,7 @@ static int do_test(struct try_ctx *t)
         snprintf(o->error, sizeof(o->error),
                  "the sandbox still reached %s 10 s after its network was blocked; the tests "
                  "were not run", t->p->probe_addr);
+        runner_reply_cleanup(&reply);
         return 1;
     }
     o->has_exit_code = 1;
@@ -809,8 +628,8 @@ static int do_test(struct try_ctx *t)
     struct verdict v = verdict_of_run(job->cmd != NULL, exit_code, o->has_report ? &o->report : NULL,
                                       o->error, sizeof(o->error));
     if (o->plugin && o->has_report)
-        take_side(t, side_json, side_len);
-    free(side_json);
+        take_side(t, reply.side, reply.side_len);
+    runner_reply_cleanup(&reply);
     o->status = v.status;
     o->reason = verdict_refine_reason(v.status, v.reason, o->has_report ? &o->report : NULL,
                                       o->tests_flaky);

@@ -1,5 +1,6 @@
 /* attempt.h: one attempt of a job in a Daytona sandbox: create, upload, install,
- * test, fetch the report, and always delete; the outcome as values. */
+ * test, fetch the report, and always delete; the outcome as values. The files
+ * it uploads beside the job's and the runner it executes are runner.h's. */
 #ifndef ATC_WORKER_ATTEMPT_H
 #define ATC_WORKER_ATTEMPT_H
 

@@ -38,6 +38,77 @@ long liveness_sandbox_attempt(const char *name)
     return attempt;
 }
 
+/* The entry of worker in misses[0..n), or NULL. */
+static const struct liveness_miss *find_miss(const struct liveness_miss *misses, size_t n,
+                                             const char *worker)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(misses[i].worker, worker) == 0)
+            return &misses[i];
+    return NULL;
+}
+
+static void free_misses(struct liveness_miss *misses, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(misses[i].worker);
+    free(misses);
+}
+
+void liveness_memory_cleanup(struct liveness_memory *m)
+{
+    if (m == NULL)
+        return;
+    free_misses(m->misses, m->nmisses);
+    m->misses = NULL;
+    m->nmisses = 0;
+}
+
+int liveness_judge(struct liveness_memory *m, long long now_ms, const char *const *workers,
+                   const int *alive, size_t n, int read, int *dead)
+{
+    struct liveness_miss *next = NULL;
+    size_t nnext = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++)
+        dead[i] = 0;
+    if (!read)
+        goto out;
+    next = calloc(n + 1, sizeof(*next));
+    if (next == NULL) {
+        rc = ATC_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (alive[i] || workers[i][0] == '\0')
+            continue;
+        const struct liveness_miss *was = find_miss(m->misses, m->nmisses, workers[i]);
+        long long since = was != NULL ? was->since_ms : now_ms;
+        dead[i] = now_ms - since >= LIVENESS_MISS_SPAN_MS;
+        if (find_miss(next, nnext, workers[i]) != NULL)
+            continue;
+        next[nnext].worker = strdup(workers[i]);
+        if (next[nnext].worker == NULL) {
+            rc = ATC_ENOMEM;
+            goto out;
+        }
+        next[nnext++].since_ms = since;
+    }
+out:
+    if (rc != 0) {
+        for (size_t i = 0; i < n; i++)
+            dead[i] = 0;
+        free_misses(next, nnext);
+        next = NULL;
+        nnext = 0;
+    }
+    liveness_memory_cleanup(m);
+    m->misses = next;
+    m->nmisses = nnext;
+    return rc;
+}
+
 const char *liveness_orphan_reason(const struct liveness_facts *f)
 {
     if (f->job_status[0] != '\0' && atc_status_is_final(f->job_status))
@@ -51,7 +122,7 @@ const char *liveness_orphan_reason(const struct liveness_facts *f)
     if (f->own && f->before_start)
         return "left by an earlier run of this worker";
     if (!f->own && f->worker_known && !f->worker_alive)
-        return "its worker is gone (no liveness key)";
+        return "its worker is gone (no liveness key on two sweeps)";
     return NULL;
 }
 
@@ -64,26 +135,28 @@ static int skip_item(const struct atc_sandbox_item *it, reaper_in_use_fn in_use,
 }
 
 int liveness_sweep(struct atc_daytona *d, struct atc_results *r, const char *group,
-                   const char *self, long long *start_ms, reaper_in_use_fn in_use,
-                   void *in_use_arg, char *err, size_t errlen)
+                   const char *self, struct liveness_memory *m, long long now_ms,
+                   reaper_in_use_fn in_use, void *in_use_arg, char *err, size_t errlen)
 {
     struct atc_kv labels[] = {{"atc-fleet", (char *)group}};
     struct atc_sandbox_item *items = NULL;
     const char **workers = NULL;
     int *alive = NULL;
+    int *dead = NULL;
     size_t n = 0;
     int deleted = 0;
 
     int rc = atc_daytona_list(d, labels, 1, &items, &n, err, errlen);
     if (rc != 0)
         return rc;
-    if (*start_ms == 0) {
+    if (m->start_ms == 0) {
         long long date = atc_daytona_last(d)->date_ms;
-        *start_ms = date > 0 ? date : atc_clock_wall_ms();
+        m->start_ms = date > 0 ? date : atc_clock_wall_ms();
     }
     workers = calloc(n + 1, sizeof(*workers));
     alive = calloc(n + 1, sizeof(*alive));
-    if (!workers || !alive) {
+    dead = calloc(n + 1, sizeof(*dead));
+    if (!workers || !alive || !dead) {
         snprintf(err, errlen, "out of memory");
         rc = ATC_ENOMEM;
         goto out;
@@ -102,6 +175,9 @@ int liveness_sweep(struct atc_daytona *d, struct atc_results *r, const char *gro
         for (size_t i = 0; i < n; i++)
             alive[i] = 1;
     }
+    /* A key missing once is no death: Redis may just have lost its data. */
+    if (liveness_judge(m, now_ms, workers, alive, n, known, dead) != 0)
+        ATC_WARN(NULL, "orphan sweep: out of memory judging liveness; no worker judged dead");
     for (size_t i = 0; i < n; i++) {
         const struct atc_sandbox_item *it = &items[i];
         if (skip_item(it, in_use, in_use_arg))
@@ -116,9 +192,9 @@ int liveness_sweep(struct atc_daytona *d, struct atc_results *r, const char *gro
         }
         struct liveness_facts f = {
             .own = strcmp(it->worker_label, self) == 0,
-            .before_start = it->created_ms > 0 && it->created_ms < *start_ms,
+            .before_start = it->created_ms > 0 && it->created_ms < m->start_ms,
             .worker_known = known && it->worker_label[0] != '\0',
-            .worker_alive = alive[i],
+            .worker_alive = !dead[i],
             .job_status = status,
             .job_attempt = attempt,
             .sandbox_attempt = liveness_sandbox_attempt(it->name),
@@ -140,6 +216,7 @@ int liveness_sweep(struct atc_daytona *d, struct atc_results *r, const char *gro
     }
     rc = deleted;
 out:
+    free(dead);
     free(alive);
     free(workers);
     free(items);

@@ -10,15 +10,18 @@
  *            jobs.c      on a job thread: decode it (atc/job.h), answer from
  *                        the cache, mark it running, reject it (dlq.c)...
  *   attempt  attempt.c   ...or run it in a Daytona sandbox: create, upload,
- *                        install, test, delete (daytona_client.c, verdict.c,
- *                        envfile.c; retries in retry.c, breaker.c)
+ *                        install, test, delete (daytona_client.c, verdict.c;
+ *                        retries in retry.c, breaker.c)
+ *            runner.c    what goes into the sandbox beside the job's files
+ *                        (.atc/run.sh and its helpers, .atc/env from
+ *                        envfile.c, the pytest plugin) and the line that runs it
  *   report   report.c    the attempt's outcome as the result's fields
  *   result   jobs.c      the one final write to Redis (atc/results.h)
  *   offset   offsets.c   the offset below which every job is final, stored
  *                        by consumer.c when the task comes back
  *
- * Beside the flow: reaper.c (sandboxes left behind), cancels.c (the
- * producers' cancel nudges, finalised here), http.c and metrics.c
+ * Beside the flow: reaper.c and liveness.c (sandboxes left behind), cancels.c
+ * (the producers' cancel nudges, finalised here), http.c and metrics.c
  * (/healthz, /readyz, /metrics), settings.c (the configuration table). */
 #include <curl/curl.h>
 #include <signal.h>

@@ -99,7 +99,7 @@ struct reaper {
     reaper_in_use_fn in_use;
     void *in_use_arg;
     struct atc_results *redis;   /* the orphan sweep's; NULL: no orphan sweep */
-    long long orphan_start_ms;   /* liveness_sweep's start mark */
+    struct liveness_memory orphan_memory; /* liveness_sweep's, from one sweep to the next */
 };
 
 /* Adds d to the list, under r->lock. 0 when the list is full. */
@@ -224,7 +224,8 @@ static void *reaper_main(void *arg)
         if (orphan_ms > 0 && atc_clock_mono_ms() >= next_orphan) {
             char err[512];
             if (liveness_sweep(r->d, r->redis, r->cfg->group, r->cfg->worker_id,
-                               &r->orphan_start_ms, in_use_now, r, err, sizeof(err)) < 0)
+                               &r->orphan_memory, atc_clock_mono_ms(), in_use_now, r, err,
+                               sizeof(err)) < 0)
                 ATC_WARN(NULL, "orphan sweep: %s", err);
             next_orphan = atc_clock_mono_ms() + orphan_ms;
         }
@@ -339,6 +340,7 @@ void reaper_stop(struct reaper *r)
     if (!r)
         return;
     reaper_finish(r);
+    liveness_memory_cleanup(&r->orphan_memory);
     atc_results_destroy(r->redis);
     atc_daytona_destroy(r->d);
     pthread_cond_destroy(&r->cond);

@@ -25,12 +25,7 @@ for w in w1 w2; do
 done
 it_log "$(grep -h 'orphan sweep every' "$IT_TMP/w1.log" | head -n 1)"
 
-# Live sandboxes labelled atc-worker=it-$1.
-live_of() {
-    curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" -G "$DAYTONA_API_URL/sandbox" \
-        --data-urlencode "labels={\"atc-worker\":\"it-$1\"}" --data-urlencode limit=200 |
-        jq '[.items[] | select(.state != "destroyed" and .state != "destroying")] | length'
-}
+live_of() { it_daytona_live_of "$1"; }
 inflight_ge() { (($(it_metric "${http[w1]}" atc_jobs_in_flight) >= $1)); }
 live_of_ge() { (($(live_of "$1") >= $2)); }
 

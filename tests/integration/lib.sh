@@ -327,6 +327,14 @@ it_daytona_live() {
         jq -r .live
 }
 
+# it_daytona_live_of NAME: the count of sandboxes labelled atc-worker=it-NAME
+# (the worker it_start_worker NAME started) not deleted or being deleted.
+it_daytona_live_of() {
+    curl -fsS -H "Authorization: Bearer $DAYTONA_API_KEY" -G "$DAYTONA_API_URL/sandbox" \
+        --data-urlencode "labels={\"atc-worker\":\"it-$1\"}" --data-urlencode limit=200 |
+        jq '[.items[] | select(.state != "destroyed" and .state != "destroying")] | length'
+}
+
 # it_run CMD...: runs CMD; sets IT_RC and IT_OUT/IT_ERR to its stdout/stderr.
 it_run() {
     local had_e=0

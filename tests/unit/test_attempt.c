@@ -1,16 +1,20 @@
-/* test_attempt.c: one attempt of a job (worker/attempt.c) against a fake sandbox
- * service and a fake clock (tests/unit/fakes): which calls are retried, when
- * the run gives up, what it deletes and what it hands to the reaper, and how
- * a cancel or an abandon ends it. */
+/* test_attempt.c: one attempt of a job (worker/attempt.c, worker/runner.c)
+ * against a fake sandbox service and a fake clock (tests/unit/fakes): which
+ * calls are retried, when the run gives up, what it deletes and what it hands
+ * to the reaper, how a cancel or an abandon ends it, and what the sandbox
+ * receives (files and command lines, pinned). */
 #include "support.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atc/error.h"
+#include "envfile.h"
 #include "fakes.h"
 #include "attempt.h"
+#include "verdict.h"
 
 static atomic_int abandon, cancel;
 static char deferred[8][160];
@@ -217,6 +221,151 @@ static void attempt__tests_exiting_1__are_failed(void **state)
     assert_int_equal(out.exit_code, 1);
 }
 
+/* ---- what the sandbox receives (worker/runner.c), pinned ---- */
+
+/* The runner's own scripts, as uploaded: size and fake_fnv1a of their bytes.
+ * Pinned on 2026-12-07 (the split of attempt.c, which must not change them);
+ * a change to a script changes these on purpose. */
+struct pinned {
+    const char *path;
+    size_t len;
+    uint64_t fnv;
+};
+static const struct pinned runner_scripts[] = {
+    {".atc/run.sh", 807, 0x11531794c9aa8c46ULL},
+    {".atc/cap.py", 1080, 0x2ee0f5d48616fa19ULL},
+    {".atc/meter.py", 392, 0xf2e1296a17f28438ULL},
+    {".atc/probe.py", 310, 0x0e9effe67b65b6f0ULL},
+};
+
+static const struct fake_dt_file *uploaded(const char *path)
+{
+    for (int i = 0; i < fake_dt.nuploaded; i++)
+        if (strcmp(fake_dt.uploaded[i].path, path) == 0)
+            return &fake_dt.uploaded[i];
+    fail_msg("%s was not uploaded", path);
+    return NULL;
+}
+
+static void assert_scripts_pinned(void)
+{
+    size_t n = sizeof(runner_scripts) / sizeof(runner_scripts[0]);
+    int differ = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct fake_dt_file *f = uploaded(runner_scripts[i].path);
+        if (f->len != runner_scripts[i].len || f->fnv != runner_scripts[i].fnv) {
+            print_error("%s: %zu bytes, fnv 0x%016llxULL (pinned: %zu, 0x%016llxULL)\n",
+                        f->path, f->len, (unsigned long long)f->fnv, runner_scripts[i].len,
+                        (unsigned long long)runner_scripts[i].fnv);
+            differ = 1;
+        }
+    }
+    assert_false(differ);
+}
+
+/* The .atc/env uploaded is envfile_for_job's for this try's report. */
+static void assert_envfile_for(const struct atc_job *j, const char *report)
+{
+    char *env = NULL;
+    size_t len = 0;
+    char e[256];
+    assert_int_equal(envfile_for_job(j, report, &env, &len, e, sizeof(e)), 0);
+    const struct fake_dt_file *f = uploaded(ENVFILE_PATH);
+    assert_int_equal(f->len, len);
+    assert_true(f->fnv == fake_fnv1a(env, len));
+    free(env);
+}
+
+/* The uploaded paths, in order, are the job's then want[0..n). */
+static void assert_upload_list(const struct atc_job *j, const char *const *want, int n)
+{
+    assert_int_equal(fake_dt.nuploaded, (int)j->nfiles + n);
+    for (size_t i = 0; i < j->nfiles; i++)
+        assert_string_equal(fake_dt.uploaded[i].path, j->files[i].path);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(fake_dt.uploaded[j->nfiles + i].path, want[i]);
+}
+
+/* The runner's line of exec x with the report path it names (into report). */
+static void assert_runner_line(const struct fake_dt_exec *x, const char *head_tail_fmt,
+                               const char *probe, int with_side, char *report, size_t reportlen)
+{
+    char want[640], side[VERDICT_REPORT_PATH_MAX];
+    /* The report path is random per try: taken from the line, then checked. */
+    const char *r = x->command + strlen("sh .atc/run.sh 60 ") + strlen(head_tail_fmt);
+    const char *sp = strchr(r, ' ');
+    assert_non_null(sp);
+    snprintf(report, reportlen, "%.*s", (int)(sp - r), r);
+    assert_int_equal(strncmp(report, ".atc/r-", 7), 0);
+    verdict_side_path(report, side, sizeof(side));
+    snprintf(want, sizeof(want), "sh .atc/run.sh 60 %s%s %s %s", head_tail_fmt, report, probe,
+             with_side ? side : "-");
+    assert_string_equal(x->command, want);
+    assert_int_equal(x->nenv, 1);
+}
+
+static void attempt__default_command__sends_the_pinned_runner_files_and_line(void **state)
+{
+    char report[VERDICT_REPORT_PATH_MAX], cmd[16384], path[512];
+    static const char *const want[] = {".atc/run.sh", ".atc/cap.py", ENVFILE_PATH,
+                                       ".atc/meter.py", ".atc/probe.py", VERDICT_PLUGIN_PATH};
+    (void)state;
+    attempt_run(d, &params, &job, 1, &out);
+    assert_string_equal(out.status, "passed");
+    assert_upload_list(&job, want, 6);
+    assert_scripts_pinned();
+    assert_int_equal(fake_dt.nexecs, 1);
+    /* 4096 bytes of output: head and tail around the cut mark. */
+    assert_runner_line(&fake_dt.execs[0], "2034 2034 ", "-", 1, report, sizeof(report));
+    assert_int_equal(fake_dt.execs[0].timeout_s, 80);
+    assert_int_equal(fake_dt.execs[0].max_output, 4096 + 128 + 262144);
+    struct verdict_plugin plug = {.test_timeout_s = verdict_test_timeout(&job, 0, 60)};
+    assert_int_equal(verdict_plugin_cmd(&job, report, &plug, cmd, sizeof(cmd)), 0);
+    assert_string_equal(fake_dt.execs[0].atc_cmd, cmd);
+    assert_envfile_for(&job, report);
+    /* The plugin goes up whole, as worker/fleet_plugin.py holds it. */
+    snprintf(path, sizeof(path), "%s/worker/fleet_plugin.py", ATC_SOURCE_DIR);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char plugin[1 << 20];
+    size_t n = fread(plugin, 1, sizeof(plugin), f);
+    fclose(f);
+    const struct fake_dt_file *up = uploaded(VERDICT_PLUGIN_PATH);
+    assert_int_equal(up->len, n);
+    assert_true(up->fnv == fake_fnv1a(plugin, n));
+}
+
+static void attempt__own_command_with_deps__installs_then_tests_without_the_plugin(void **state)
+{
+    char report[VERDICT_REPORT_PATH_MAX], cmd[16384];
+    char *deps[] = {"requests==2.31.0"};
+    struct atc_job j = job;
+    static const char *const want[] = {".atc/run.sh", ".atc/cap.py", ENVFILE_PATH,
+                                       ".atc/meter.py", ".atc/probe.py"};
+    (void)state;
+    j.cmd = "python3 -m pytest -q";
+    j.deps = deps;
+    j.ndeps = 1;
+    params.probe_addr = "127.0.0.1:9";
+    attempt_run(d, &params, &j, 1, &out);
+    assert_string_equal(out.status, "passed");
+    assert_upload_list(&j, want, 5);
+    assert_scripts_pinned();
+    assert_int_equal(fake_dt.nexecs, 2);
+    assert_int_equal(fake_dt.calls[FAKE_DT_NETWORK], 1);
+    /* The install: no report, no probe (the network is open for pip). */
+    assert_string_equal(fake_dt.execs[0].command, "sh .atc/run.sh 60 2034 2034 - - -");
+    assert_int_equal(verdict_install_cmd(&j, NULL, cmd, sizeof(cmd)), 0);
+    assert_string_equal(fake_dt.execs[0].atc_cmd, cmd);
+    assert_int_equal(fake_dt.execs[0].timeout_s, 80);
+    assert_int_equal(fake_dt.execs[0].max_output, 4096 + 128);
+    /* The tests: the report, the probe, no side report. */
+    assert_runner_line(&fake_dt.execs[1], "2034 2034 ", "127.0.0.1:9", 0, report, sizeof(report));
+    assert_string_equal(fake_dt.execs[1].atc_cmd, j.cmd);
+    assert_int_equal(fake_dt.execs[1].max_output, 4096 + 128);
+    assert_envfile_for(&j, report);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -232,6 +381,8 @@ int main(void)
         T(attempt__abandoned_while_testing__has_no_status_and_deletes_its_sandbox),
         T(attempt__exec_unanswered__is_retried_on_a_new_sandbox),
         T(attempt__tests_exiting_1__are_failed),
+        T(attempt__default_command__sends_the_pinned_runner_files_and_line),
+        T(attempt__own_command_with_deps__installs_then_tests_without_the_plugin),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

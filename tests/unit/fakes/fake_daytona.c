@@ -135,12 +135,28 @@ int atc_daytona_delete(struct atc_daytona *d, const char *id, char *err, size_t 
     return answer(d, FAKE_DT_DELETE, err, errlen);
 }
 
+uint64_t fake_fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 int atc_daytona_upload(struct atc_daytona *d, const struct atc_sandbox *sb,
                        const struct atc_job_file *files, size_t nfiles, char *err, size_t errlen)
 {
     (void)sb;
-    (void)files;
-    (void)nfiles;
+    fake_dt.nuploaded = 0;
+    for (size_t i = 0; i < nfiles && i < FAKE_DT_FILES_MAX; i++) {
+        struct fake_dt_file *f = &fake_dt.uploaded[fake_dt.nuploaded++];
+        snprintf(f->path, sizeof(f->path), "%s", files[i].path);
+        f->len = files[i].len;
+        f->fnv = fake_fnv1a(files[i].data, files[i].len);
+    }
     return answer(d, FAKE_DT_UPLOAD, err, errlen);
 }
 
@@ -150,12 +166,17 @@ int atc_daytona_exec(struct atc_daytona *d, const struct atc_sandbox *sb, const 
                      int *truncated, char *err, size_t errlen)
 {
     (void)sb;
-    (void)command;
     (void)cwd;
-    (void)env;
-    (void)nenv;
-    (void)timeout_s;
-    (void)max_output;
+    if (fake_dt.nexecs < FAKE_DT_EXECS_MAX) {
+        struct fake_dt_exec *x = &fake_dt.execs[fake_dt.nexecs++];
+        snprintf(x->command, sizeof(x->command), "%s", command);
+        for (size_t i = 0; i < nenv; i++)
+            if (strcmp(env[i].key, "ATC_CMD") == 0)
+                snprintf(x->atc_cmd, sizeof(x->atc_cmd), "%s", env[i].value);
+        x->nenv = nenv;
+        x->timeout_s = timeout_s;
+        x->max_output = max_output;
+    }
     int rc = answer(d, FAKE_DT_EXEC, err, errlen);
     if (rc != 0)
         return rc;

@@ -43,6 +43,25 @@ enum fake_dt_call {
 
 #define FAKE_DT_SCRIPT_MAX 16
 #define FAKE_DT_LOG_MAX 64
+#define FAKE_DT_FILES_MAX 16
+#define FAKE_DT_EXECS_MAX 8
+
+/* One file of an upload: its path, size and fake_fnv1a of its bytes. */
+struct fake_dt_file {
+    char path[160];
+    size_t len;
+    uint64_t fnv;
+};
+
+/* One exec: the command line, its ATC_CMD variable (the only one the runner
+ * is given), the service's timeout and the reply's cap. */
+struct fake_dt_exec {
+    char command[640];
+    char atc_cmd[2048];
+    size_t nenv;
+    unsigned timeout_s;
+    size_t max_output;
+};
 
 struct fake_daytona {
     /* rc[call][n]: what the n-th call of that kind (from 0) returns; the last
@@ -64,6 +83,10 @@ struct fake_daytona {
     int ndeleted;
     char created[FAKE_DT_LOG_MAX][160]; /* names asked to create */
     int ncreated;
+    struct fake_dt_file uploaded[FAKE_DT_FILES_MAX]; /* the files of the last upload */
+    int nuploaded;
+    struct fake_dt_exec execs[FAKE_DT_EXECS_MAX];     /* the execs, in order */
+    int nexecs;
     int stop_set;               /* a stop test is installed now */
 };
 extern struct fake_daytona fake_dt;
@@ -139,6 +162,9 @@ void fake_pool_reset(void);
 /* The job thread finishes the task of (partition, offset): store says
  * whether its final result is written. 0, or -1 when no such task is out. */
 int fake_pool_finish(int32_t partition, int64_t offset, int store);
+
+/* FNV-1a, 64 bits, of p[0..n): a fingerprint of recorded bytes. */
+uint64_t fake_fnv1a(const void *p, size_t n);
 
 /* The n-th scripted answer of rcs[0..count) (the last repeats; 0 if none). */
 int fake_scripted(const int *rcs, int count, int n);
