@@ -312,9 +312,13 @@ fail:
     return rc;
 }
 
+/* What results_transaction returns when a WATCHed key changed: EXEC ran nothing. */
+#define RESULTS_TX_WATCHED 1
+
 /* Runs cmds[0..n) as one transaction, MULTI ... EXEC in one round trip: all
- * of them or none (an error reply to any, as a NOPERM, aborts the EXEC). 0, or
- * ATC_ECONN, ATC_EIO or ATC_EAUTH with err naming what Redis said. */
+ * of them or none (an error reply to any, as a NOPERM, aborts the EXEC). 0,
+ * RESULTS_TX_WATCHED when a key the connection WATCHes changed (nothing ran),
+ * or ATC_ECONN, ATC_EIO or ATC_EAUTH with err naming what Redis said. */
 static int results_transaction(struct atc_results *r, const char *what, size_t n,
                                const struct results_cmd *cmds, char *err, size_t errlen)
 {
@@ -341,7 +345,9 @@ static int results_transaction(struct atc_results *r, const char *what, size_t n
         if (rep[i]->type == REDIS_REPLY_ERROR)
             bad = rep[i]->str;
     const redisReply *ex = rep[n + 1];
-    if (bad == NULL && ex->type != REDIS_REPLY_ARRAY)
+    if (bad == NULL && ex->type == REDIS_REPLY_NIL)
+        rc = RESULTS_TX_WATCHED;
+    else if (bad == NULL && ex->type != REDIS_REPLY_ARRAY)
         bad = "EXEC answered something not a list";
     for (size_t i = 0; bad == NULL && ex->type == REDIS_REPLY_ARRAY && i < ex->elements; i++)
         if (ex->element[i]->type == REDIS_REPLY_ERROR)
@@ -503,7 +509,37 @@ int atc_results_mark_queued_group(struct atc_results *r, const char *id, uint64_
     const char *expire[] = {"EXPIRE", key, ttl};
     size_t expire_lens[] = {6, (size_t)klen, (size_t)tlen};
     struct results_cmd cmds[] = {{group ? 6 : 4, hset, hset_lens}, {3, expire, expire_lens}};
-    return results_transaction(r, "the queued mark", 2, cmds, err, errlen);
+    /* Only while no worker has written the result: a fast job may have
+     * started (and deleted the mark) before the submit got here, and a mark
+     * written then would stay for its whole TTL. WATCH makes the check and
+     * the write one step: a result written in between voids the EXEC. */
+    char result[RESULTS_KEY_MAX];
+    int rlen = snprintf(result, sizeof(result), "%s%s", ATC_RESULT_KEY_PREFIX, id);
+    const char *watch[] = {"WATCH", result}, *exists[] = {"EXISTS", result};
+    size_t watch_lens[] = {5, (size_t)rlen}, exists_lens[] = {6, (size_t)rlen};
+    struct results_cmd check[] = {{2, watch, watch_lens}, {2, exists, exists_lens}};
+    redisReply *rep[2];
+    rc = results_pipeline(r, "the queued mark (WATCH)", 2, check, rep, err, errlen);
+    if (rc != 0)
+        return rc;
+    int started = rep[1]->type != REDIS_REPLY_INTEGER || rep[1]->integer != 0;
+    if (rep[1]->type == REDIS_REPLY_ERROR) {
+        rc = results_reply_code(rep[1]->str);
+        snprintf(err, errlen, "Redis refused the queued mark (EXISTS): %.200s", rep[1]->str);
+    }
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
+    if (started) {
+        static const char *unwatch[] = {"UNWATCH"};
+        static const size_t unwatch_len[] = {7};
+        redisReply *u = NULL;
+        if (results_run(r, "the queued mark (UNWATCH)", 1, unwatch, unwatch_len, &u, err,
+                        errlen) == 0)
+            freeReplyObject(u);
+        return rc;
+    }
+    rc = results_transaction(r, "the queued mark", 2, cmds, err, errlen);
+    return rc == RESULTS_TX_WATCHED ? 0 : rc;
 }
 
 /* Builds EVAL argv: EVAL script numkeys keys... args... then name, value per

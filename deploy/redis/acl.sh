@@ -13,7 +13,8 @@
 # atc-producer may submit, read, wait and cancel, and write nothing a verdict
 # is made of. It reads atc:*, and writes only keys of its own, each with only
 # the commands it needs (a selector per key pattern):
-#   atc:queued:<id>  HSET, EXPIRE  the queued mark (in MULTI/EXEC)
+#   atc:queued:<id>  HSET, EXPIRE  the queued mark (in MULTI/EXEC, under a WATCH
+#                                  of the result: only while no worker wrote it)
 #   atc:cancel:<id>  SET           the cancel mark
 #   atc:cancels      XADD          the cancel nudge the workers read
 #   atc:done:<id>    BLMOVE        waiting for a result (moves the element
@@ -40,5 +41,6 @@ echo "user atc-worker on #$(sha256 "$ATC_REDIS_WORKER_PASSWORD") resetkeys ~atc:
 echo "user atc-producer on #$(sha256 "$ATC_REDIS_PRODUCER_PASSWORD") resetkeys %R~atc:*" \
     "resetchannels -@all +@connection" \
     "+hgetall +hget +hmget +get +mget +exists +xread +xrange +xrevrange +multi +exec" \
+    "+watch +unwatch" \
     "(~atc:queued:* +hset +expire) (~atc:cancel:* +set) (~atc:cancels +xadd)" \
     "(~atc:done:* +blmove)"

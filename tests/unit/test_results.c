@@ -218,6 +218,29 @@ static void mark_queued__writes_its_own_key_with_a_ttl_and_no_result(void **stat
     atc_results_destroy(r);
 }
 
+static void mark_queued__after_a_worker_started_the_job__writes_no_mark(void **state)
+{
+    struct atc_results *r = store_open();
+    struct atc_result *res = NULL;
+    redisContext *c = raw_open(redis_port);
+    int attempt = 0;
+
+    /* A fast job: the worker's running mark came before the submit's queued
+     * mark. The mark would outlive the job by its whole TTL. */
+    assert_int_equal(atc_results_mark_running(r, "q-late", NULL, 0, &attempt, err, sizeof(err)),
+                     0);
+    assert_int_equal(atc_results_mark_queued(r, "q-late", 7, err, sizeof(err)), 0);
+    assert_int_equal(raw_exists(c, "atc:queued:q-late"), 0);
+    assert_int_equal(atc_results_get(r, "q-late", &res, err, sizeof(err)), 0);
+    assert_string_equal(atc_result_str(res, "status"), "running");
+    atc_result_free(res);
+    /* The connection is not left watching: the next mark is written. */
+    assert_int_equal(atc_results_mark_queued(r, "q-next", 8, err, sizeof(err)), 0);
+    assert_int_equal(raw_exists(c, "atc:queued:q-next"), 1);
+    redisFree(c);
+    atc_results_destroy(r);
+}
+
 static void get__queued_mark__shows_only_its_own_fields_as_queued(void **state)
 {
     struct atc_results *r = store_open();
@@ -1140,6 +1163,7 @@ int main(void)
         cmocka_unit_test(results_new__nothing_listening__fails_with_a_connection_error),
         cmocka_unit_test(results_new__bad_url__fails_naming_it),
         cmocka_unit_test(mark_queued__writes_its_own_key_with_a_ttl_and_no_result),
+        cmocka_unit_test(mark_queued__after_a_worker_started_the_job__writes_no_mark),
         cmocka_unit_test(get__queued_mark__shows_only_its_own_fields_as_queued),
         cmocka_unit_test(get__result_hash__wins_over_the_queued_mark),
         cmocka_unit_test(get__cancel_mark__reads_as_cancel_requested_until_final),

@@ -196,11 +196,18 @@ class Client:
         if job.get("group"):
             mark["group"] = job["group"]
         try:
-            # The producer's own key (atc:queued:<id>), all or nothing.
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.hset(QUEUED_KEY + job["id"], mapping=mark)
-            pipe.expire(QUEUED_KEY + job["id"], RESULT_TTL_S)
-            pipe.execute()
+            # The producer's own key (atc:queued:<id>), all or nothing, and
+            # only while no worker wrote the result (a fast job may have
+            # started and deleted the mark already): WATCH makes it one step.
+            with self._redis.pipeline(transaction=True) as pipe:
+                pipe.watch(RESULT_KEY + job["id"])
+                if not pipe.exists(RESULT_KEY + job["id"]):
+                    pipe.multi()
+                    pipe.hset(QUEUED_KEY + job["id"], mapping=mark)
+                    pipe.expire(QUEUED_KEY + job["id"], RESULT_TTL_S)
+                    pipe.execute()
+        except redis.WatchError:
+            pass  # a worker wrote the result meanwhile: no mark needed
         except redis.RedisError:
             pass  # the job is on the broker: submitted whatever Redis says
         return job["id"]
