@@ -82,6 +82,12 @@ _it_cleanup() {
         # Show the tail of every log so a CI failure explains itself.
         for f in "$IT_TMP"/*.log; do
             [[ -s "$f" ]] || continue
+            # A worker's group and partition story, which the tail has lost.
+            if grep -qm1 ' starting atc-worker' "$f"; then
+                echo "----- $(basename "$f") (its group, partitions and warnings) -----" >&2
+                grep -E ' (warn|error) | assigned | revoked | kafka |stopping|breaker' "$f" |
+                    grep -vE 'failed \(|failed again|retry [0-9]' | head -n 30 >&2
+            fi
             echo "----- $(basename "$f") (last 40 lines) -----" >&2
             tail -n 40 "$f" >&2
         done
