@@ -30,12 +30,33 @@ struct consumer {
     long long gauge_ms;             /* when atc_jobs_waiting was last set */
     size_t inflight_bytes, max_inflight_bytes; /* the tasks' message bytes */
     uint64_t gen;
-    int paused;
+    /* The assigned partitions, each with what the flow control did to it. */
+    struct part *parts;
+    size_t nparts;
+    size_t npaused;                 /* parts paused by the worker */
     int in_group;
     int failed;
     int draining;
     int hold;
 };
+
+/* One assigned partition. A partition is paused only once it delivered a
+ * message in this assignment, or CONSUMER_PAUSE_GRACE_MS after it was
+ * assigned: librdkafka 2.0.2 drops a partition's fetch start when a pause or
+ * resume of it takes its version barrier between the fetch start's barrier
+ * and its enqueue (an op older than the partition's op version is "outdated",
+ * rdkafka_partition.c), and that partition then never fetches. Its first
+ * messages may come while the others are paused: they run, the bound on
+ * messages out is exceeded by at most one fetch of it. */
+struct part {
+    char *topic;
+    int32_t partition;
+    long long assigned_ms;
+    int delivered;                  /* a message came in this assignment */
+    int paused;                     /* paused by the worker */
+};
+
+#define CONSUMER_PAUSE_GRACE_MS 5000
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -154,19 +175,55 @@ static int want_pause(const struct consumer *c)
            c->inflight_bytes >= c->max_inflight_bytes;
 }
 
+static void parts_clear(struct consumer *c)
+{
+    for (size_t i = 0; i < c->nparts; i++)
+        free(c->parts[i].topic);
+    free(c->parts);
+    c->parts = NULL;
+    c->nparts = 0;
+    c->npaused = 0;
+}
+
+static struct part *part_find(struct consumer *c, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i].partition == partition && strcmp(c->parts[i].topic, topic) == 0)
+            return &c->parts[i];
+    return NULL;
+}
+
+/* Pauses (pause 1) the partitions that may be paused now, or resumes (0) the
+ * paused ones: only those whose state changes, in one call each way. */
 static void set_paused(struct consumer *c, int pause)
 {
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(c->rk, &parts) != 0 || !parts)
-        return;
-    if (parts->cnt > 0) {
-        if (pause)
-            rd_kafka_pause_partitions(c->rk, parts);
+    rd_kafka_topic_partition_list_t *to_pause = NULL, *to_resume = NULL;
+    long long now = atc_clock_mono_ms();
+
+    for (size_t i = 0; i < c->nparts; i++) {
+        struct part *pt = &c->parts[i];
+        int want = pause && (pt->delivered || c->draining ||
+                             now - pt->assigned_ms >= CONSUMER_PAUSE_GRACE_MS);
+        if (want == pt->paused)
+            continue;
+        rd_kafka_topic_partition_list_t **l = want ? &to_pause : &to_resume;
+        if (!*l && !(*l = rd_kafka_topic_partition_list_new((int)c->nparts)))
+            continue; /* out of memory: the next turn tries again */
+        rd_kafka_topic_partition_list_add(*l, pt->topic, pt->partition);
+        pt->paused = want;
+        if (want)
+            c->npaused++;
         else
-            rd_kafka_resume_partitions(c->rk, parts);
+            c->npaused--;
     }
-    rd_kafka_topic_partition_list_destroy(parts);
-    c->paused = pause;
+    if (to_pause) {
+        rd_kafka_pause_partitions(c->rk, to_pause);
+        rd_kafka_topic_partition_list_destroy(to_pause);
+    }
+    if (to_resume) {
+        rd_kafka_resume_partitions(c->rk, to_resume);
+        rd_kafka_topic_partition_list_destroy(to_resume);
+    }
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -189,8 +246,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             return;
         }
         c->in_group = 1;
-        /* librdkafka 2.0.2 keeps a pause across a rebalance: set it afresh. */
-        set_paused(c, want_pause(c));
+        /* No pause and no resume here (see struct part): what the worker
+         * paused it resumed when the partitions were revoked, and the flow
+         * control pauses the new ones when they may be. */
+        parts_clear(c);
+        c->parts = calloc((size_t)parts->cnt, sizeof(*c->parts));
+        long long now = atc_clock_mono_ms();
+        for (int i = 0; c->parts && i < parts->cnt; i++) {
+            struct part *pt = &c->parts[c->nparts];
+            if (!(pt->topic = strdup(parts->elems[i].topic)))
+                break;
+            pt->partition = parts->elems[i].partition;
+            pt->assigned_ms = now;
+            c->nparts++;
+        }
+        if (c->nparts < (size_t)parts->cnt)
+            ATC_WARN(NULL, "out of memory tracking the assignment: %zu of %d partition(s) "
+                     "under flow control", c->nparts, parts->cnt);
         return;
     }
     /* Out of the group until the next assignment (an eager rebalance revokes
@@ -210,6 +282,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     for (int i = 0; i < parts->cnt; i++)
         offsets_revoke(c->offsets, parts->elems[i].topic, parts->elems[i].partition);
+    /* librdkafka 2.0.2 keeps a pause across assignments: what the worker
+     * paused it resumes now, before giving the partitions up, so that the
+     * next assignment needs no resume. */
+    set_paused(c, 0);
+    parts_clear(c);
     ATC_INFO(NULL, "revoked %d partition(s)", parts->cnt);
     metrics_clear_lag();
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, NULL);
@@ -470,10 +547,13 @@ void consumer_turn(struct consumer *c, int wait_ms, int hold, int draining)
     c->hold = hold;
     size_backlog(c);
     int pause = want_pause(c);
-    if (pause != c->paused)
+    if (pause || c->npaused > 0)
         set_paused(c, pause);
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, c->inflight ? 0 : wait_ms);
     if (m) {
+        struct part *pt = m->err ? NULL : part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
+        if (pt)
+            pt->delivered = 1; /* its fetch runs: it may be paused from now on */
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 ATC_WARN(NULL, "consume: %s", rd_kafka_message_errstr(m));
@@ -511,6 +591,7 @@ void consumer_close(struct consumer *c)
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
     offsets_destroy(c->offsets);
+    parts_clear(c);
     free(c->out);
     free(c);
 }

@@ -144,6 +144,65 @@ static void consumer__draining__pauses_and_starts_nothing(void **state)
     assert_int_equal(fake_pool.submitted, 0);
 }
 
+/* librdkafka 2.0.2 drops a partition's fetch start when a pause or resume of
+ * that partition takes its version barrier in the instant between the fetch
+ * start's barrier and its enqueue (rdkafka_partition.c: an op older than the
+ * partition's op version is "outdated"): the partition then never fetches.
+ * So an assignment sends neither a pause nor a resume. */
+static void consumer__assignment__sends_no_pause_and_no_resume(void **state)
+{
+    (void)state;
+    const int32_t p01[] = {0, 1};
+    fake_kafka_assign(TOPIC, p01, 2);
+    consumer_turn(c, 0, 0, 0);
+    assert_int_equal(fake_kafka.pause_calls, 0);
+    assert_int_equal(fake_kafka.resume_calls, 0);
+}
+
+/* A full backlog pauses the partitions that delivered; one that has not yet
+ * (its fetch may be starting) only after a grace period. */
+static void consumer__backlog_full__pauses_a_partition_without_messages_only_after_its_grace(
+    void **state)
+{
+    (void)state;
+    const int32_t p01[] = {0, 1};
+    consumer_close(c);
+    c = make(1, 1); /* two out at most */
+    fake_kafka_assign(TOPIC, p01, 2);
+    deliver(1, 2);
+    consumer_turn(c, 0, 0, 0);
+    assert_true(fake_kafka.part_paused[0]);
+    assert_false(fake_kafka.part_paused[1]);
+    fake_clock.now_ms += 10000;
+    consumer_turn(c, 0, 0, 0);
+    assert_true(fake_kafka.part_paused[1]);
+    finish(1, 1);
+    consumer_turn(c, 0, 0, 0);
+    assert_false(fake_kafka.part_paused[0]);
+    assert_false(fake_kafka.part_paused[1]);
+}
+
+/* What the worker paused it resumes before giving the partition up, so the
+ * next assignment of it (here or, in librdkafka, wherever the pause is kept)
+ * needs no resume. */
+static void consumer__revoke_while_paused__resumes_before_the_next_assignment(void **state)
+{
+    (void)state;
+    const int32_t p0[] = {0};
+    consumer_close(c);
+    c = make(1, 1);
+    fake_kafka_assign(TOPIC, p0, 1);
+    deliver(1, 2);
+    consumer_turn(c, 0, 0, 0);
+    assert_true(fake_kafka.part_paused[0]);
+    fake_kafka_revoke();
+    assert_false(fake_kafka.part_paused[0]);
+    int resumes = fake_kafka.resume_calls;
+    fake_kafka_assign(TOPIC, p0, 1);
+    assert_int_equal(fake_kafka.resume_calls, resumes);
+    assert_false(fake_kafka.paused);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -154,6 +213,9 @@ int main(void)
         T(consumer__job_of_a_partition_revoked_for_good__stores_nothing),
         T(consumer__backlog_full__pauses_until_a_job_finishes),
         T(consumer__draining__pauses_and_starts_nothing),
+        T(consumer__assignment__sends_no_pause_and_no_resume),
+        T(consumer__backlog_full__pauses_a_partition_without_messages_only_after_its_grace),
+        T(consumer__revoke_while_paused__resumes_before_the_next_assignment),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,6 +118,8 @@ void fake_kafka_revoke(void)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+static void set_part_pause(const rd_kafka_topic_partition_list_t *parts, int pause);
+
 rd_kafka_resp_err_t rd_kafka_assign(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
 {
     (void)rk;
@@ -125,8 +127,26 @@ rd_kafka_resp_err_t rd_kafka_assign(rd_kafka_t *rk, const rd_kafka_topic_partiti
         rd_kafka_topic_partition_list_destroy(k.assignment);
     k.assignment = parts ? rd_kafka_topic_partition_list_copy(parts) : NULL;
     fake_kafka.nassigned = parts ? parts->cnt : 0;
-    fake_kafka.paused = 0;
+    /* As librdkafka 2.0.2: a partition's pause outlives its assignment. */
+    rd_kafka_topic_partition_list_t *none = rd_kafka_topic_partition_list_new(0);
+    set_part_pause(none, 0); /* recounts fake_kafka.paused over the new assignment */
+    rd_kafka_topic_partition_list_destroy(none);
     return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static void set_part_pause(const rd_kafka_topic_partition_list_t *parts, int pause)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p >= 0 && p < FAKE_KAFKA_PARTS)
+            fake_kafka.part_paused[p] = pause;
+    }
+    fake_kafka.paused = 0;
+    for (int i = 0; k.assignment != NULL && i < k.assignment->cnt; i++) {
+        int32_t p = k.assignment->elems[i].partition;
+        if (p >= 0 && p < FAKE_KAFKA_PARTS && fake_kafka.part_paused[p])
+            fake_kafka.paused = 1;
+    }
 }
 
 rd_kafka_resp_err_t rd_kafka_assignment(rd_kafka_t *rk, rd_kafka_topic_partition_list_t **parts)
@@ -141,8 +161,8 @@ rd_kafka_resp_err_t rd_kafka_pause_partitions(rd_kafka_t *rk,
                                               rd_kafka_topic_partition_list_t *parts)
 {
     (void)rk;
-    (void)parts;
-    fake_kafka.paused = 1;
+    fake_kafka.pause_calls++;
+    set_part_pause(parts, 1);
     return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
@@ -150,8 +170,10 @@ rd_kafka_resp_err_t rd_kafka_resume_partitions(rd_kafka_t *rk,
                                                rd_kafka_topic_partition_list_t *parts)
 {
     (void)rk;
-    (void)parts;
-    fake_kafka.paused = 0;
+    fake_kafka.resume_calls++;
+    if (k.assignment == NULL || k.assignment->cnt == 0)
+        fake_kafka.resumed_before_assign++;
+    set_part_pause(parts, 0);
     return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 

@@ -135,7 +135,10 @@ void fake_worker_reset(void);
 struct fake_kafka {
     int64_t stored[FAKE_KAFKA_PARTS];   /* last offset stored per partition, -1: none */
     int nstores;
-    int paused;                         /* the assignment is paused now */
+    int paused;                         /* any assigned partition is paused now */
+    int part_paused[FAKE_KAFKA_PARTS];  /* per partition: paused by the application */
+    int pause_calls, resume_calls;      /* rd_kafka_pause/resume_partitions calls */
+    int resumed_before_assign;          /* resume calls made while nothing was assigned */
     int nassigned;                      /* partitions assigned now */
     int commits;
 };
