@@ -54,9 +54,16 @@ struct part {
     long long assigned_ms;
     int delivered;                  /* a message came in this assignment */
     int paused;                     /* paused by the worker */
+    int idle;                       /* the statistics saw its fetch state other
+                                     * than "active", since idle_since_ms */
+    long long idle_since_ms;
+    int not_fetching;               /* reported: not fetching for CONSUMER_STALL_MS */
 };
 
 #define CONSUMER_PAUSE_GRACE_MS 5000
+/* A partition whose fetch is not active this long is reported (a log line and
+ * atc_partitions_not_fetching): its jobs wait, and no consumer lag shows them. */
+#define CONSUMER_STALL_MS 60000
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -177,6 +184,8 @@ static int want_pause(const struct consumer *c)
 
 static void parts_clear(struct consumer *c)
 {
+    if (c->nparts > 0)
+        metrics_set_not_fetching(0);
     for (size_t i = 0; i < c->nparts; i++)
         free(c->parts[i].topic);
     free(c->parts);
@@ -294,14 +303,39 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         ATC_WARN(NULL, "giving up the assignment: %s", rd_kafka_err2str(e));
 }
 
-/* librdkafka's statistics (statistics.interval.ms): consumer lag per partition. */
-static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+/* One assigned partition's fetch state from the statistics: reported once
+ * when not "active" for CONSUMER_STALL_MS (librdkafka 2.0.2 can drop a fetch
+ * start, see struct part; a broker down long shows here too). */
+static void part_fetch_state(struct part *pt, const char *state, long long now)
+{
+    if (strcmp(state, "active") == 0) {
+        if (pt->not_fetching)
+            ATC_INFO(NULL, "%s[%d] fetching again", pt->topic, (int)pt->partition);
+        pt->idle = 0;
+        pt->not_fetching = 0;
+        return;
+    }
+    if (!pt->idle) {
+        pt->idle = 1;
+        pt->idle_since_ms = now;
+    }
+    if (!pt->not_fetching && now - pt->idle_since_ms >= CONSUMER_STALL_MS) {
+        pt->not_fetching = 1;
+        ATC_WARN(NULL, "%s[%d] assigned here but not fetching for %lld s (fetch state %s): its "
+                 "jobs wait; a restart of this worker hands it to another (docs/operations.md, "
+                 "AtcPartitionNotFetching)", pt->topic, (int)pt->partition,
+                 (now - pt->idle_since_ms) / 1000, state);
+    }
+}
+
+void consumer_stats(struct consumer *c, const char *json, size_t len)
 {
     json_error_t jerr;
     json_t *root = json_loadb(json, len, 0, &jerr);
     json_t *topics = root ? json_object_get(root, "topics") : NULL;
     const char *tname;
     json_t *tobj;
+    long long now = atc_clock_mono_ms();
 
     if (!json_is_object(topics))
         goto out;
@@ -314,17 +348,38 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         json_object_foreach(parts, pname, pobj) {
             json_t *lag = json_object_get(pobj, "consumer_lag");
             json_t *desired = json_object_get(pobj, "desired");
+            const char *state = json_string_value(json_object_get(pobj, "fetch_state"));
             char *end = NULL;
             long pid = strtol(pname, &end, 10);
             /* -1 is librdkafka's internal UA partition; only assigned ones count. */
-            if (*end || pid < 0 || !json_is_integer(lag) || !json_is_true(desired) ||
-                json_integer_value(lag) < 0) /* -1: not known yet */
+            if (*end || pid < 0 || pid > INT32_MAX || !json_is_true(desired))
                 continue;
-            metrics_set_lag(tname, (int32_t)pid, json_integer_value(lag));
+            struct part *pt = part_find(c, tname, (int32_t)pid);
+            if (pt && state)
+                part_fetch_state(pt, state, now);
+            if (json_is_integer(lag) && json_integer_value(lag) >= 0) /* -1: not known yet */
+                metrics_set_lag(tname, (int32_t)pid, json_integer_value(lag));
         }
     }
 out:
     json_decref(root);
+    metrics_set_not_fetching((long long)consumer_partitions_not_fetching(c));
+}
+
+size_t consumer_partitions_not_fetching(const struct consumer *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nparts; i++)
+        n += c->parts[i].not_fetching != 0;
+    return n;
+}
+
+/* librdkafka's statistics (statistics.interval.ms): consumer lag and fetch
+ * state per partition. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    consumer_stats(opaque, json, len);
     return 0; /* librdkafka frees json */
 }
 

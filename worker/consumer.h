@@ -41,4 +41,12 @@ int consumer_failed(const struct consumer *c);
  * Tasks still out are forgotten (their offsets are not stored). Accepts NULL. */
 void consumer_close(struct consumer *c);
 
+/* Reads librdkafka's statistics JSON (the stats callback; tests feed it): the
+ * consumer lag per partition for /metrics, and which assigned partitions have
+ * not been fetching for a minute (logged once each, atc_partitions_not_fetching). */
+void consumer_stats(struct consumer *c, const char *json, size_t len);
+
+/* How many assigned partitions are reported not fetching now. */
+size_t consumer_partitions_not_fetching(const struct consumer *c);
+
 #endif

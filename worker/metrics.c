@@ -37,6 +37,7 @@ static size_t nlags;
 static struct hist hists[METRICS_PHASES];
 static long long inflight;
 static long long waiting;
+static long long not_fetching;
 static long long concurrency;
 static int ready, breaker_open;
 static long long sandboxes_live;
@@ -58,6 +59,7 @@ void metrics_init(void)
     memset(hists, 0, sizeof(hists));
     inflight = 0;
     waiting = 0;
+    not_fetching = 0;
     concurrency = 0;
     ready = breaker_open = 0;
     sandboxes_live = 0;
@@ -140,6 +142,13 @@ void metrics_inflight_add(int delta)
 {
     pthread_mutex_lock(&lock);
     inflight += delta;
+    pthread_mutex_unlock(&lock);
+}
+
+void metrics_set_not_fetching(long long n)
+{
+    pthread_mutex_lock(&lock);
+    not_fetching = n;
     pthread_mutex_unlock(&lock);
 }
 
@@ -259,6 +268,10 @@ int metrics_render(char **out, size_t *len)
     put(&b, "# HELP atc_jobs_waiting Messages fetched and held for the job threads, not started "
             "(not in atc_consumer_lag).\n"
             "# TYPE atc_jobs_waiting gauge\natc_jobs_waiting %lld\n", waiting);
+    put(&b, "# HELP atc_partitions_not_fetching Partitions assigned to this process whose fetch "
+            "has not been active for a minute (their jobs wait; no consumer lag shows them).\n"
+            "# TYPE atc_partitions_not_fetching gauge\natc_partitions_not_fetching %lld\n",
+        not_fetching);
     put(&b, "# HELP atc_concurrency Jobs this process may run at once (ATC_CONCURRENCY).\n"
             "# TYPE atc_concurrency gauge\natc_concurrency %lld\n", concurrency);
     put(&b, "# HELP atc_ready 1 while the worker is ready: in its consumer group, Redis "

@@ -31,6 +31,8 @@ void metrics_count(const char *counter); /* "retries", "redis_errors", "dlq_reco
 /* A partition's consumer lag, from librdkafka's statistics. */
 void metrics_set_lag(const char *topic, int32_t partition, int64_t lag);
 void metrics_clear_lag(void);
+/* atc_partitions_not_fetching: assigned partitions not fetching for a minute. */
+void metrics_set_not_fetching(long long n);
 /* A call to the sandbox service: endpoint label and HTTP status (0: none).
  * A create answered 2xx adds one to atc_sandboxes_live, a delete answered 2xx
  * takes one off (a 404 does not: whoever deleted it counted that). Summed

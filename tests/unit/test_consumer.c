@@ -203,6 +203,47 @@ static void consumer__revoke_while_paused__resumes_before_the_next_assignment(vo
     assert_false(fake_kafka.paused);
 }
 
+/* librdkafka's statistics for partitions 0 and 1 of TOPIC, with fetch states. */
+static void stats(const char *state0, const char *state1)
+{
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"topics\": {\"" TOPIC "\": {\"partitions\": {"
+             "\"0\": {\"desired\": true, \"fetch_state\": \"%s\", \"consumer_lag\": 0},"
+             "\"1\": {\"desired\": true, \"fetch_state\": \"%s\", \"consumer_lag\": -1},"
+             "\"-1\": {\"desired\": false, \"fetch_state\": \"none\"}}}}}",
+             state0, state1);
+    consumer_stats(c, json, strlen(json));
+}
+
+/* A partition whose fetch never started (a dropped fetch start) shows no
+ * consumer lag: the statistics' fetch state reports it after a minute. */
+static void consumer__partition_not_fetching_for_a_minute__is_reported_until_it_fetches(
+    void **state)
+{
+    (void)state;
+    const int32_t p01[] = {0, 1};
+    fake_kafka_assign(TOPIC, p01, 2);
+    stats("active", "none");
+    assert_int_equal(consumer_partitions_not_fetching(c), 0);
+    fake_clock.now_ms += 30000;
+    stats("active", "offset-query");
+    assert_int_equal(consumer_partitions_not_fetching(c), 0);
+    fake_clock.now_ms += 31000;
+    stats("active", "none");
+    assert_int_equal(consumer_partitions_not_fetching(c), 1);
+    stats("active", "active");
+    assert_int_equal(consumer_partitions_not_fetching(c), 0);
+    /* A revoke forgets it. */
+    fake_clock.now_ms += 61000;
+    stats("none", "active");
+    fake_clock.now_ms += 61000;
+    stats("none", "active");
+    assert_int_equal(consumer_partitions_not_fetching(c), 1);
+    fake_kafka_revoke();
+    assert_int_equal(consumer_partitions_not_fetching(c), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -216,6 +257,7 @@ int main(void)
         T(consumer__assignment__sends_no_pause_and_no_resume),
         T(consumer__backlog_full__pauses_a_partition_without_messages_only_after_its_grace),
         T(consumer__revoke_while_paused__resumes_before_the_next_assignment),
+        T(consumer__partition_not_fetching_for_a_minute__is_reported_until_it_fetches),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
