@@ -138,7 +138,6 @@ struct fake_kafka {
     int paused;                         /* any assigned partition is paused now */
     int part_paused[FAKE_KAFKA_PARTS];  /* per partition: paused by the application */
     int pause_calls, resume_calls;      /* rd_kafka_pause/resume_partitions calls */
-    int resumed_before_assign;          /* resume calls made while nothing was assigned */
     int nassigned;                      /* partitions assigned now */
     int commits;
 };
